@@ -1,0 +1,12 @@
+import type { Database } from '../db/client.ts';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+
+/** What the control plane's domain functions need; built once at start and passed down. */
+export interface ApiContext {
+  config: Config;
+  db: Database;
+  storage: ObjectStorage;
+  logger: Logger;
+}

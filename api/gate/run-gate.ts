@@ -1,0 +1,84 @@
+import type { ErrorCode } from '../../contracts/errors.ts';
+import type { MediaKind } from '../../contracts/media-types.ts';
+import type { ApiContext } from '../context.ts';
+import { ffprobeUrl, ProbeFailedError, type ProbeSummary, probeImageHead } from './probe.ts';
+import { declaredMatches, sniffFamily } from './sniff.ts';
+
+export interface GateSubject {
+  objectKey: string;
+  contentType: string;
+  kind: MediaKind;
+  declaredSize: number;
+}
+
+export type GateVerdict = { ok: true; probe: ProbeSummary } | { ok: false; code: ErrorCode; detail: string };
+
+const imageHeadBytes = 1024 * 1024;
+const sniffBytes = 4096;
+
+/**
+ * The synchronous safety gate run at completion. Cheapest checks first; nothing here reads the whole
+ * object: a HEAD, one small range read, and a probe that range-reads what it needs.
+ */
+export async function runGate(ctx: ApiContext, subject: GateSubject): Promise<GateVerdict> {
+  const head = await ctx.storage.head(subject.objectKey);
+  if (!head)
+    return { ok: false, code: 'media_unreadable', detail: 'storage holds no object for this upload' };
+  if (head.size !== subject.declaredSize) {
+    return {
+      ok: false,
+      code: 'size_mismatch',
+      detail: `declared ${subject.declaredSize} bytes, uploaded ${head.size}`,
+    };
+  }
+  const firstBytes = subject.kind === 'image' ? imageHeadBytes : sniffBytes;
+  const bytes = await ctx.storage.readRange(subject.objectKey, 0, Math.min(head.size, firstBytes) - 1);
+  const family = sniffFamily(bytes);
+  if (family === undefined) {
+    return {
+      ok: false,
+      code: 'unsupported_media_type',
+      detail: 'the content is not a recognised media format',
+    };
+  }
+  if (!declaredMatches(subject.contentType, family)) {
+    return {
+      ok: false,
+      code: 'type_mismatch',
+      detail: `declared ${subject.contentType}, content is ${family}`,
+    };
+  }
+
+  let probe: ProbeSummary;
+  try {
+    probe =
+      subject.kind === 'image' ? await probeImageHead(bytes) : await probeRemote(ctx, subject.objectKey);
+  } catch (error) {
+    if (!(error instanceof ProbeFailedError)) throw error;
+    return { ok: false, code: 'media_unreadable', detail: error.message };
+  }
+  return judgeProbe(ctx, subject.kind, probe);
+}
+
+async function probeRemote(ctx: ApiContext, objectKey: string): Promise<ProbeSummary> {
+  const url = await ctx.storage.presignGet(objectKey, ctx.config.gate.probeUrlTtlSeconds);
+  return ffprobeUrl(url, ctx.config.gate.probeTimeoutMs, ctx.config.ffprobePath);
+}
+
+function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): GateVerdict {
+  if (kind === 'image') {
+    const pixels = (probe.width ?? 0) * (probe.height ?? 0);
+    if (pixels > ctx.config.image.maxInputPixels) {
+      return {
+        ok: false,
+        code: 'image_too_large',
+        detail: `${probe.width}×${probe.height} exceeds ${ctx.config.image.maxInputPixels} pixels`,
+      };
+    }
+  }
+  if (kind === 'video' && !probe.hasVideo)
+    return { ok: false, code: 'media_unreadable', detail: 'no video stream' };
+  if (kind === 'audio' && !probe.hasAudio)
+    return { ok: false, code: 'media_unreadable', detail: 'no audio stream' };
+  return { ok: true, probe };
+}

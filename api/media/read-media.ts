@@ -1,0 +1,44 @@
+import { and, asc, eq, gt, ne } from 'drizzle-orm';
+import type { MediaView } from '../../contracts/media.ts';
+import { media } from '../../db/schema.ts';
+import type { Principal } from '../../platform/auth/jwt.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import type { ApiContext } from '../context.ts';
+import { loadVariants, loadVariantsOf, toMediaView } from './view.ts';
+
+/** A media someone else owns answers as missing unless it is public; ids leak nothing across users. */
+export async function getMedia(ctx: ApiContext, caller: Principal, mediaId: string): Promise<MediaView> {
+  const [row] = await ctx.db.select().from(media).where(eq(media.id, mediaId));
+  const visible =
+    row && (row.ownerId === caller.sub || (row.visibility === 'public' && row.status === 'ready'));
+  if (!row || !visible || row.status === 'deleted')
+    throw new AppError('media_not_found', `No media ${mediaId}`);
+  return toMediaView(ctx.config, caller, row, await loadVariantsOf(ctx.db, row.id));
+}
+
+export async function listOwnMedia(
+  ctx: ApiContext,
+  caller: Principal,
+  page: { limit?: number; after?: number },
+): Promise<{ items: MediaView[]; nextAfter: number | null }> {
+  const limit = page.limit ?? 50;
+  const rows = await ctx.db
+    .select()
+    .from(media)
+    .where(
+      and(
+        eq(media.ownerId, caller.sub),
+        ne(media.status, 'deleted'),
+        page.after === undefined ? undefined : gt(media.position, page.after),
+      ),
+    )
+    .orderBy(asc(media.position), asc(media.createdAt))
+    .limit(limit);
+  const variants = await loadVariants(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  const items = rows.map((r) => toMediaView(ctx.config, caller, r, variants.get(r.id) ?? []));
+  const last = rows.at(-1);
+  return { items, nextAfter: rows.length === limit && last ? last.position : null };
+}

@@ -1,0 +1,22 @@
+import { edgeUrlFor } from '../../contracts/object-keys.ts';
+import { signUrlToken } from '../../platform/auth/url-token.ts';
+import type { Config } from '../../platform/config.ts';
+
+export function edgeUrl(config: Pick<Config, 'edgePublicUrl'>, objectKey: string): string {
+  return edgeUrlFor(config.edgePublicUrl, objectKey);
+}
+
+/**
+ * URLs handed to a viewer. Private media carry a short-lived token bound to the key and the viewer, so
+ * they work in `<img>`/`<video>` tags; public media get the plain, cacheable edge URL.
+ */
+export function viewerUrlFactory(
+  config: Config,
+  viewer: string,
+  isPublic: boolean,
+): (objectKey: string) => string {
+  const secret = config.auth.urlSigningSecret;
+  if (isPublic || !secret) return (key) => edgeUrl(config, key);
+  const exp = Math.floor(Date.now() / 1000) + config.edge.viewTokenTtlSeconds;
+  return (key) => `${edgeUrl(config, key)}?token=${signUrlToken(secret, { key, sub: viewer, exp })}`;
+}

@@ -1,0 +1,65 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import type { MediaView } from '../../contracts/media.ts';
+import type { Queryable } from '../../db/client.ts';
+import { type media, mediaVariant } from '../../db/schema.ts';
+import type { Principal } from '../../platform/auth/jwt.ts';
+import type { Config } from '../../platform/config.ts';
+import { viewerUrlFactory } from './urls.ts';
+
+type MediaRow = typeof media.$inferSelect;
+type VariantRow = typeof mediaVariant.$inferSelect;
+
+export async function loadVariants(db: Queryable, mediaIds: string[]): Promise<Map<string, VariantRow[]>> {
+  const byMedia = new Map<string, VariantRow[]>();
+  if (mediaIds.length === 0) return byMedia;
+  const rows = await db
+    .select()
+    .from(mediaVariant)
+    .where(inArray(mediaVariant.mediaId, mediaIds))
+    .orderBy(asc(mediaVariant.bytes));
+  for (const row of rows) byMedia.set(row.mediaId, [...(byMedia.get(row.mediaId) ?? []), row]);
+  return byMedia;
+}
+
+export async function loadVariantsOf(db: Queryable, mediaId: string): Promise<VariantRow[]> {
+  return db
+    .select()
+    .from(mediaVariant)
+    .where(eq(mediaVariant.mediaId, mediaId))
+    .orderBy(asc(mediaVariant.bytes));
+}
+
+/** The one shape media leave the API in. Metadata (EXIF, GPS) is shown to the owner only. */
+export function toMediaView(
+  config: Config,
+  viewer: Principal,
+  row: MediaRow,
+  variants: VariantRow[],
+): MediaView {
+  const url = viewerUrlFactory(config, viewer.sub, row.visibility === 'public');
+  const isOwner = row.ownerId === viewer.sub;
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    contentType: row.contentType,
+    size: row.sizeBytes,
+    visibility: row.visibility,
+    url: row.displayKey ? url(row.displayKey) : null,
+    thumbnailUrl: row.thumbnailKey ? url(row.thumbnailKey) : null,
+    placeholder: row.placeholder,
+    variants: variants.map((v) => ({
+      quality: v.quality,
+      format: v.format,
+      width: v.width,
+      height: v.height,
+      bytes: v.bytes,
+      url: url(v.objectKey),
+    })),
+    metadata: isOwner ? (row.metadata ?? null) : null,
+    position: row.position,
+    failure: row.failureCode ? { code: row.failureCode, detail: row.failureDetail ?? '' } : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,136 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { outboxChannel } from '../../db/queries/outbox.ts';
+import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Logger } from '../../platform/logger.ts';
+
+export interface RelayOptions {
+  connectionString: string;
+  bus: Bus;
+  logger: Logger;
+  batchSize?: number;
+  pollIntervalMs?: number;
+}
+
+export interface Relay {
+  stop(): Promise<void>;
+}
+
+interface OutboxRow {
+  id: string;
+  aggregate_id: string;
+  topic: string;
+  event_type: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+/** Any fixed number shared by every API instance; only the holder of this lock relays. */
+const leaderLockKey = 0x6d656469;
+
+/**
+ * Moves committed outbox rows to the bus. One leader at a time (advisory lock on a dedicated session), so
+ * rows go out in commit-independent `seq` order and per-media order holds. A row is marked published only
+ * after the bus accepted it; a crash in between republishes it, which consumers absorb by event id.
+ * NOTIFY only wakes the loop early: polling still finds rows whose notification was lost.
+ */
+export function startRelay(options: RelayOptions): Relay {
+  const batchSize = options.batchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  let running = true;
+  let wake: (() => void) | undefined;
+  let client: pg.Client | undefined;
+
+  const waitForWork = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  async function lead(session: pg.Client): Promise<void> {
+    await session.query(`listen ${outboxChannel}`);
+    session.on('notification', () => wake?.());
+    while (running) {
+      const { rows } = await session.query<OutboxRow>(
+        `select id, aggregate_id, topic, event_type, payload, headers from outbox
+          where published_at is null order by seq limit $1`,
+        [batchSize],
+      );
+      if (rows.length > 0) await publishBatch(session, rows);
+      if (rows.length < batchSize) await waitForWork(pollIntervalMs);
+    }
+  }
+
+  async function publishBatch(session: pg.Client, rows: OutboxRow[]): Promise<void> {
+    try {
+      // Consecutive rows of one topic go in one send; topic changes keep the overall order.
+      for (const run of runsByTopic(rows)) await options.bus.publish(run.topic, run.messages);
+      await session.query(
+        'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1)',
+        [rows.map((r) => r.id)],
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      options.logger.warn({ err: error, rows: rows.length }, 'relay publish failed; will retry');
+      await session.query('update outbox set attempts = attempts + 1, last_error = $2 where id = any($1)', [
+        rows.map((r) => r.id),
+        message.slice(0, 2000),
+      ]);
+      await sleep(1000);
+    }
+  }
+
+  const loop = (async () => {
+    while (running) {
+      try {
+        client = new pg.Client({ connectionString: options.connectionString });
+        client.on('error', () => {});
+        await client.connect();
+        const { rows } = await client.query<{ locked: boolean }>(
+          'select pg_try_advisory_lock($1) as locked',
+          [leaderLockKey],
+        );
+        if (rows[0]?.locked) {
+          options.logger.info('outbox relay is the leader');
+          await lead(client);
+        } else {
+          await client.end();
+          await waitForWork(2000);
+        }
+      } catch (error) {
+        if (running) options.logger.warn({ err: error }, 'outbox relay lost its session; reconnecting');
+        await client?.end().catch(() => {});
+        if (running) await sleep(1000);
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await client?.end().catch(() => {});
+    },
+  };
+}
+
+function runsByTopic(rows: OutboxRow[]): { topic: string; messages: BusMessage[] }[] {
+  const runs: { topic: string; messages: BusMessage[] }[] = [];
+  for (const row of rows) {
+    const message: BusMessage = {
+      id: row.id,
+      key: row.aggregate_id,
+      type: row.event_type,
+      payload: row.payload,
+      headers: row.headers,
+    };
+    const last = runs.at(-1);
+    if (last?.topic === row.topic) last.messages.push(message);
+    else runs.push({ topic: row.topic, messages: [message] });
+  }
+  return runs;
+}

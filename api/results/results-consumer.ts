@@ -1,0 +1,23 @@
+import { Value } from '@sinclair/typebox/value';
+import { OptimizeResult, topics } from '../../contracts/events.ts';
+import type { Database } from '../../db/client.ts';
+import type { Bus, Subscription } from '../../platform/bus/bus.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { applyOptimizeResult, resultsConsumer } from './apply-result.ts';
+
+/**
+ * Consumes worker results. A payload that fails the contract throws, so the bus retries it and finally
+ * parks it in the dead-letter queue for an operator; it never blocks results behind it.
+ */
+export function subscribeResults(db: Database, bus: Bus, logger: Logger): Promise<Subscription> {
+  return bus.subscribe(topics.optimizeResult, resultsConsumer, async (message) => {
+    if (!Value.Check(OptimizeResult, message.payload)) {
+      const first = [...Value.Errors(OptimizeResult, message.payload)][0];
+      throw new Error(
+        `optimize result ${message.id} breaks the contract at ${first?.path}: ${first?.message}`,
+      );
+    }
+    const outcome = await applyOptimizeResult(db, message.id, message.payload);
+    logger.info({ mediaId: message.payload.mediaId, eventId: message.id, outcome }, 'optimize result');
+  });
+}

@@ -1,0 +1,51 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { VerifyToken } from '../platform/auth/jwt.ts';
+import { authenticate } from '../platform/http/authenticate.ts';
+import { installProblemHandlers } from '../platform/http/problem.ts';
+import type { ApiContext } from './context.ts';
+import { healthRoutes } from './routes/health.ts';
+import { mediaRoutes } from './routes/media.ts';
+import type { RouteDeps } from './routes/route-deps.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+
+export async function buildApiServer(
+  ctx: ApiContext,
+  verify: VerifyToken,
+  registry: Registry,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+  installProblemHandlers(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'mediagate', version: '1', description: 'Media upload and processing control plane' },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => request.headers.authorization ?? request.ip,
+  });
+
+  const deps: RouteDeps = {
+    ctx,
+    caller: (request) => authenticate(request, verify),
+    createLimit: { max: ctx.config.uploads.createPerMinute, timeWindow: '1 minute' },
+  };
+  await app.register(uploadRoutes, deps);
+  await app.register(mediaRoutes, deps);
+  await app.register(healthRoutes, { ...deps, registry });
+  return app;
+}

@@ -1,0 +1,28 @@
+import { and, eq } from 'drizzle-orm';
+import { uploadSession } from '../../db/schema.ts';
+import type { Principal } from '../../platform/auth/jwt.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import type { ApiContext } from '../context.ts';
+
+export type SessionRow = typeof uploadSession.$inferSelect;
+
+/** Someone else's upload answers exactly like a missing one: ids leak nothing across users. */
+export async function loadSession(ctx: ApiContext, caller: Principal, uploadId: string): Promise<SessionRow> {
+  const [row] = await ctx.db
+    .select()
+    .from(uploadSession)
+    .where(and(eq(uploadSession.id, uploadId), eq(uploadSession.ownerId, caller.sub)));
+  if (!row) throw new AppError('upload_not_found', `No upload ${uploadId}`);
+  return row;
+}
+
+export function isExpired(session: SessionRow): boolean {
+  return session.state === 'open' && session.expiresAt.getTime() < Date.now();
+}
+
+export function requireOpen(session: SessionRow): void {
+  if (isExpired(session) || session.state === 'expired') {
+    throw new AppError('upload_expired', `The upload expired at ${session.expiresAt.toISOString()}`);
+  }
+  if (session.state !== 'open') throw new AppError('upload_not_open', `The upload is ${session.state}`);
+}

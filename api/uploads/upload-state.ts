@@ -1,0 +1,46 @@
+import type { UploadState } from '../../contracts/uploads.ts';
+import type { Principal } from '../../platform/auth/jwt.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import type { ApiContext } from '../context.ts';
+import { isExpired, loadSession, requireOpen } from './load-session.ts';
+import { presignParts } from './presign-parts.ts';
+
+/** What a resuming client needs: which parts storage already holds, so it sends only the rest. */
+export async function getUploadState(
+  ctx: ApiContext,
+  caller: Principal,
+  uploadId: string,
+): Promise<UploadState> {
+  const session = await loadSession(ctx, caller, uploadId);
+  const uploadedParts =
+    session.state === 'open'
+      ? ((await ctx.storage.listParts(session.objectKey, session.storageUploadId)) ?? [])
+      : [];
+  return {
+    uploadId: session.id,
+    mediaId: session.mediaId,
+    state: isExpired(session) ? 'expired' : session.state,
+    partSize: session.partSize,
+    partCount: session.partCount,
+    expiresAt: session.expiresAt.toISOString(),
+    uploadedParts,
+  };
+}
+
+export async function refreshPartUrls(
+  ctx: ApiContext,
+  caller: Principal,
+  uploadId: string,
+  partNumbers: number[],
+) {
+  const session = await loadSession(ctx, caller, uploadId);
+  requireOpen(session);
+  const outside = partNumbers.filter((n) => n > session.partCount);
+  if (outside.length > 0) {
+    throw new AppError(
+      'validation_failed',
+      `The upload has ${session.partCount} parts; asked for ${outside.join(', ')}`,
+    );
+  }
+  return presignParts(ctx, session, [...new Set(partNumbers)]);
+}

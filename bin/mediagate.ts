@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+import { option, positional } from '../cli/args.ts';
+import { devBanner, runDev } from '../cli/dev.ts';
+import { readDevEnv } from '../cli/dev-env.ts';
+import { runMigrate } from '../cli/migrate.ts';
+import { type Running, runApi, runEdge, runWorker } from '../cli/roles.ts';
+import { runToken } from '../cli/token.ts';
+import { uploadFile } from '../cli/upload.ts';
+import { signDevToken } from '../platform/auth/jwt.ts';
+import { loadConfig } from '../platform/config.ts';
+import { createLogger } from '../platform/logger.ts';
+
+const usage = `usage: mediagate <command>
+  dev                       whole platform on embedded dependencies (npm start)
+  api | worker | edge       one role, configured from the environment
+  migrate                   apply database migrations
+  token --sub ID [--admin]  print a token signed with JWT_SECRET
+  upload FILE [--type T] [--token T] [--sub ID] [--api URL]
+                            upload a file through the whole flow and print the media`;
+
+const [command = 'help', ...args] = process.argv.slice(2);
+// Settings a running `mediagate dev` wrote; the real environment wins over them.
+const config = loadConfig({ ...readDevEnv(process.env), ...process.env });
+const logger = createLogger(config, command);
+
+async function serve(start: () => Promise<Running>, banner?: string): Promise<void> {
+  const running = await start();
+  if (banner) process.stdout.write(`${banner}\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  switch (command) {
+    case 'dev':
+      return serve(() => runDev(config, logger), devBanner(config));
+    case 'api':
+      return serve(() => runApi(config, logger));
+    case 'worker':
+      return serve(() => runWorker(config, logger));
+    case 'edge':
+      return serve(() => runEdge(config, logger));
+    case 'migrate':
+      await runMigrate(config);
+      process.stdout.write('migrations applied\n');
+      return;
+    case 'token':
+      process.stdout.write(`${runToken(config, args)}\n`);
+      return;
+    case 'upload': {
+      const [file] = positional(args);
+      if (!file) throw new Error(usage);
+      const secret = config.auth.jwtSecret;
+      const token =
+        option(args, '--token') ??
+        (secret ? signDevToken(secret, { sub: option(args, '--sub') ?? 'dev-user', roles: [] }) : undefined);
+      if (!token)
+        throw new Error('No token: pass --token, or run `mediagate dev` first so JWT_SECRET is known');
+      const media = await uploadFile(file, {
+        apiUrl: option(args, '--api') ?? `http://${config.host}:${config.apiPort}`,
+        token,
+        contentType: option(args, '--type'),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${JSON.stringify(media, null, 2)}\n`);
+      if (media.status !== 'ready') process.exitCode = 1;
+      return;
+    }
+    default:
+      process.stdout.write(`${usage}\n`);
+      if (command !== 'help') process.exitCode = 2;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+/**
+ * The one error catalogue. Codes are part of the public contract: clients branch on `code`, never on
+ * `title` or `detail`. Each code has exactly one HTTP status.
+ */
+export const errorCatalogue = {
+  validation_failed: { status: 400, title: 'The request does not match the schema' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  unauthenticated: { status: 401, title: 'A valid bearer token is required' },
+  token_expired: { status: 401, title: 'The token has expired' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  admin_required: { status: 403, title: 'This route needs the admin role' },
+  not_found: { status: 404, title: 'No such resource' },
+  upload_not_found: { status: 404, title: 'No such upload' },
+  media_not_found: { status: 404, title: 'No such media' },
+  object_not_found: { status: 404, title: 'No such object' },
+  upload_not_open: { status: 409, title: 'The upload is no longer open' },
+  upload_expired: { status: 410, title: 'The upload session has expired' },
+  gone: { status: 410, title: 'The media was deleted or taken down' },
+  payload_too_large: { status: 413, title: 'The declared size exceeds the limit for this kind' },
+  unsupported_media_type: { status: 415, title: 'This content type is not accepted' },
+  parts_incomplete: { status: 400, title: 'Storage does not hold every part of the upload' },
+  part_etag_mismatch: { status: 400, title: 'A part ETag does not match what storage holds' },
+  part_too_small: { status: 400, title: 'Every part but the last must be at least 5 MiB' },
+  size_mismatch: { status: 422, title: 'The uploaded size differs from the declared size' },
+  type_mismatch: { status: 422, title: 'The file content does not match the declared type' },
+  media_unreadable: { status: 422, title: 'The media could not be read by the probe' },
+  image_too_large: { status: 422, title: 'The image has more pixels than the decoder limit' },
+  media_rejected: { status: 422, title: 'The media was rejected' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  storage_unavailable: { status: 503, title: 'Object storage is unavailable, retry later' },
+  internal_error: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export const problemTypeBase = 'https://mediagate.dev/problems/';

@@ -1,0 +1,58 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const mediaStatuses = [
+  'awaiting_upload',
+  'processing',
+  'ready',
+  'failed',
+  'rejected',
+  'deleted',
+] as const;
+export type MediaStatus = (typeof mediaStatuses)[number];
+
+export const Variant = Type.Object({
+  quality: Type.String(),
+  format: Type.String(),
+  width: Type.Union([Type.Integer(), Type.Null()]),
+  height: Type.Union([Type.Integer(), Type.Null()]),
+  bytes: Type.Integer(),
+  url: Type.String(),
+});
+
+export const MediaView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    kind: Type.Union([Type.Literal('image'), Type.Literal('video'), Type.Literal('audio')]),
+    status: Type.Union(mediaStatuses.map((s) => Type.Literal(s))),
+    contentType: Type.String(),
+    size: Type.Integer(),
+    visibility: Type.Union([Type.Literal('private'), Type.Literal('public')]),
+    url: Type.Union([Type.String(), Type.Null()]),
+    thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
+    placeholder: Type.Union([Type.String(), Type.Null()]),
+    variants: Type.Array(Variant),
+    metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    position: Type.Integer(),
+    failure: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'MediaView' },
+);
+export type MediaView = Static<typeof MediaView>;
+
+export const MediaParams = Type.Object({ mediaId: Type.String({ format: 'uuid' }) });
+
+export const MediaListQuery = Type.Object(
+  {
+    owner: Type.Literal('me'),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    after: Type.Optional(Type.Integer({ minimum: -1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const MediaList = Type.Object({
+  items: Type.Array(MediaView),
+  nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+});

@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Keys are server-made and immutable: a key is written once and never overwritten. Derivatives live
+ * under the id of the request that built them, so a reprocess writes new keys and the database pointer
+ * swap decides which set is live.
+ */
+export function rawObjectKey(mediaId: string): string {
+  return `raw/${mediaId}/${randomUUID()}`;
+}
+
+export function derivedObjectKey(
+  mediaId: string,
+  requestId: string,
+  quality: string,
+  extension: string,
+): string {
+  return `derived/${mediaId}/${requestId}/${quality}.${extension}`;
+}
+
+export function isRawKey(key: string): boolean {
+  return key.startsWith('raw/');
+}
+
+/** Media views and events carry edge URLs, never storage URLs: the edge decides who may read. */
+export function edgeUrlFor(edgePublicUrl: string, key: string): string {
+  return `${edgePublicUrl}/m/${key}`;
+}

@@ -1,0 +1,78 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { MediaView } from './media.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+
+export const CreateUploadBody = Type.Object(
+  {
+    filename: Type.String({ minLength: 1, maxLength: 255 }),
+    contentType: Type.String({ minLength: 3, maxLength: 100 }),
+    size: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4 }),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateUploadBody = Static<typeof CreateUploadBody>;
+
+export const PartUrl = Type.Object({ partNumber: Type.Integer(), url: Type.String() });
+
+export const UploadSession = Type.Object({
+  mediaId: Uuid,
+  uploadId: Uuid,
+  partSize: Type.Integer(),
+  partCount: Type.Integer(),
+  parts: Type.Array(PartUrl),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export type UploadSession = Static<typeof UploadSession>;
+
+export const DeduplicatedUpload = Type.Object({ deduplicated: Type.Literal(true), media: MediaView });
+
+export const UploadParams = Type.Object({ uploadId: Uuid });
+
+export const PartNumbersBody = Type.Object(
+  {
+    partNumbers: Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { minItems: 1, maxItems: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PartUrls = Type.Object({
+  parts: Type.Array(PartUrl),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+
+export const UploadState = Type.Object({
+  uploadId: Uuid,
+  mediaId: Uuid,
+  state: Type.Union([
+    Type.Literal('open'),
+    Type.Literal('completed'),
+    Type.Literal('aborted'),
+    Type.Literal('expired'),
+  ]),
+  partSize: Type.Integer(),
+  partCount: Type.Integer(),
+  expiresAt: Type.String({ format: 'date-time' }),
+  uploadedParts: Type.Array(
+    Type.Object({ partNumber: Type.Integer(), etag: Type.String(), size: Type.Integer() }),
+  ),
+});
+export type UploadState = Static<typeof UploadState>;
+
+export const CompleteUploadBody = Type.Object(
+  {
+    parts: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { partNumber: Type.Integer({ minimum: 1, maximum: 10_000 }), etag: Type.String({ minLength: 1 }) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 10_000 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CompleteUploadBody = Static<typeof CompleteUploadBody>;

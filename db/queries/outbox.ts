@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { eventSchemaVersion } from '../../contracts/events.ts';
+import type { Queryable } from '../client.ts';
+import { outbox } from '../schema.ts';
+
+export const outboxChannel = 'mediagate_outbox';
+
+export interface OutboxEvent {
+  aggregateId: string;
+  topic: string;
+  eventType: string;
+  payload: unknown;
+  replayOf?: string;
+  traceparent?: string;
+}
+
+/** Writes events in the caller's transaction; the relay is woken on commit. */
+export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((e) => {
+    const id = randomUUID();
+    const headers: Record<string, string> = {
+      'event-id': id,
+      'event-type': e.eventType,
+      'schema-version': eventSchemaVersion,
+    };
+    if (e.traceparent) headers.traceparent = e.traceparent;
+    if (e.replayOf) headers['replay-of'] = e.replayOf;
+    return {
+      id,
+      aggregateId: e.aggregateId,
+      topic: e.topic,
+      eventType: e.eventType,
+      payload: e.payload,
+      headers,
+      replayOf: e.replayOf,
+    };
+  });
+  await tx.insert(outbox).values(rows);
+  await tx.execute(sql`select pg_notify(${outboxChannel}, '')`);
+  return rows.map((r) => r.id);
+}

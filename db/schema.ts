@@ -1,0 +1,148 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const media = pgTable(
+  'media',
+  {
+    id: uuid('id').primaryKey(),
+    ownerId: text('owner_id').notNull(),
+    kind: text('kind', { enum: ['image', 'video', 'audio'] }).notNull(),
+    status: text('status', {
+      enum: ['awaiting_upload', 'processing', 'ready', 'failed', 'rejected', 'deleted'],
+    }).notNull(),
+    bucket: text('bucket').notNull(),
+    objectKey: text('object_key').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    declaredSha256: text('declared_sha256'),
+    /** Set only from the worker's own hash of the bytes, never from what a client declared. */
+    sha256: text('sha256'),
+    /** Keys, not URLs: the edge host and per-viewer tokens are decided when a view is built. */
+    displayKey: text('display_key'),
+    thumbnailKey: text('thumbnail_key'),
+    placeholder: text('placeholder'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    probe: jsonb('probe').$type<Record<string, unknown>>(),
+    position: integer('position').notNull().default(0),
+    visibility: text('visibility', { enum: ['private', 'public'] })
+      .notNull()
+      .default('private'),
+    failureCode: text('failure_code'),
+    failureDetail: text('failure_detail'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('media_owner_position_idx').on(t.ownerId, t.position),
+    index('media_object_key_idx').on(t.objectKey),
+    index('media_owner_sha_idx').on(t.ownerId, t.sha256).where(sql`${t.sha256} is not null`),
+  ],
+);
+
+export const mediaVariant = pgTable(
+  'media_variant',
+  {
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    quality: text('quality').notNull(),
+    format: text('format').notNull(),
+    objectKey: text('object_key').notNull(),
+    width: integer('width'),
+    height: integer('height'),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.mediaId, t.quality] }),
+    index('media_variant_object_key_idx').on(t.objectKey),
+  ],
+);
+
+export const uploadSession = pgTable(
+  'upload_session',
+  {
+    id: uuid('id').primaryKey(),
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    ownerId: text('owner_id').notNull(),
+    storageUploadId: text('storage_upload_id').notNull(),
+    objectKey: text('object_key').notNull(),
+    partSize: bigint('part_size', { mode: 'number' }).notNull(),
+    partCount: integer('part_count').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    state: text('state', { enum: ['open', 'completed', 'aborted', 'expired'] }).notNull(),
+    createdAt: createdAt(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [index('upload_session_open_idx').on(t.expiresAt).where(sql`${t.state} = 'open'`)],
+);
+
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: uuid('id').primaryKey(),
+    /** Commit-independent order for the relay; ids are random. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    aggregateId: uuid('aggregate_id').notNull(),
+    topic: text('topic').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull(),
+    replayOf: uuid('replay_of'),
+    createdAt: createdAt(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('outbox_unpublished_idx').on(t.seq).where(sql`${t.publishedAt} is null`),
+    index('outbox_aggregate_idx').on(t.aggregateId),
+    index('outbox_created_idx').on(t.createdAt),
+  ],
+);
+
+export const processedEvent = pgTable(
+  'processed_event',
+  {
+    consumer: text('consumer').notNull(),
+    eventId: uuid('event_id').notNull(),
+    processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.consumer, t.eventId] })],
+);
+
+export const mediaEvent = pgTable(
+  'media_event',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    mediaId: uuid('media_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    actor: text('actor').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('media_event_media_idx').on(t.mediaId, t.at)],
+);
+
+/** Storage keys no longer pointed at; removed after a grace period if still unreferenced. */
+export const storageGarbage = pgTable('storage_garbage', {
+  objectKey: text('object_key').primaryKey(),
+  deleteAfter: timestamp('delete_after', { withTimezone: true }).notNull(),
+});

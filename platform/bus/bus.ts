@@ -1,0 +1,46 @@
+/**
+ * The bus port. Delivery is at least once: a handler may see a message again, so handlers are idempotent
+ * by `id`. A handler that throws asks for a retry with backoff; after the attempts run out the message is
+ * parked in the topic's dead-letter queue. A handler never blocks messages behind it.
+ */
+export interface BusMessage {
+  /** The event id: consumers dedupe on it. */
+  id: string;
+  /** Partitioning key (the media id): messages with one key keep their order where the bus can. */
+  key: string;
+  type: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+export interface DeliveredMessage extends BusMessage {
+  topic: string;
+  /** 1 on first delivery. */
+  attempt: number;
+}
+
+export type MessageHandler = (message: DeliveredMessage) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Messages handled at once by this process. */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: 'kafka' | 'embedded';
+  /** Resolves only once the bus has durably accepted every message. */
+  publish(topic: string, messages: BusMessage[]): Promise<void>;
+  subscribe(
+    topic: string,
+    group: string,
+    handler: MessageHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export const maxDeliveryAttempts = 5;

@@ -1,0 +1,184 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Positive = Type.Integer({ minimum: 1 });
+
+export const ConfigSchema = Type.Object({
+  host: Type.String(),
+  apiPort: Port,
+  edgePort: Port,
+  dataDir: Type.String(),
+  cacheDir: Type.String(),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+  ),
+  databaseUrl: Type.Optional(Type.String()),
+  kafka: Type.Object({
+    brokers: Type.Array(Type.String()),
+    topicPrefix: Type.String(),
+    partitions: Positive,
+  }),
+  s3: Type.Object({
+    endpoint: Type.Optional(Type.String()),
+    region: Type.String(),
+    bucket: Type.String({ minLength: 3 }),
+    accessKeyId: Type.Optional(Type.String()),
+    secretAccessKey: Type.Optional(Type.String()),
+    forcePathStyle: Type.Boolean(),
+  }),
+  cdnBaseUrl: Type.Optional(Type.String()),
+  edgePublicUrl: Type.String(),
+  auth: Type.Object({
+    jwtSecret: Type.Optional(Type.String({ minLength: 16 })),
+    jwtPublicKey: Type.Optional(Type.String()),
+    jwksUrl: Type.Optional(Type.String()),
+    issuer: Type.Optional(Type.String()),
+    audience: Type.Optional(Type.String()),
+    urlSigningSecret: Type.Optional(Type.String({ minLength: 16 })),
+  }),
+  uploads: Type.Object({
+    partSizeBytes: Type.Integer({ minimum: 5 * 1024 * 1024 }),
+    partUrlTtlSeconds: Type.Integer({ minimum: 900 }),
+    sessionTtlSeconds: Positive,
+    maxBytes: Type.Object({ image: Positive, video: Positive, audio: Positive }),
+    createPerMinute: Positive,
+  }),
+  gate: Type.Object({
+    probeUrlTtlSeconds: Type.Integer({ minimum: 1, maximum: 60 }),
+    probeTimeoutMs: Positive,
+  }),
+  image: Type.Object({
+    widths: Type.Object({ low: Positive, medium: Positive, high: Positive }),
+    thumbnailSize: Positive,
+    webpQuality: Type.Integer({ minimum: 1, maximum: 100 }),
+    maxInputPixels: Positive,
+    timeoutSeconds: Positive,
+  }),
+  worker: Type.Object({ concurrency: Positive, tempDir: Type.String() }),
+  edge: Type.Object({
+    signedUrlTtlSeconds: Positive,
+    viewTokenTtlSeconds: Positive,
+    cacheTtlMs: Type.Integer(),
+  }),
+  moderation: Type.Object({ url: Type.Optional(Type.String()), webhookSecret: Type.Optional(Type.String()) }),
+  clamav: Type.Object({ host: Type.Optional(Type.String()), port: Port }),
+  ffmpegPath: Type.String(),
+  ffprobePath: Type.Optional(Type.String()),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Builds the one configuration object from the environment. Everything else receives it as an argument;
+ * nothing below `platform/config` reads `process.env`.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST ?? '127.0.0.1';
+  const edgePort = int(env, 'EDGE_PORT', 3001);
+  const dataDir = resolve(env.DATA_DIR ?? './.mediagate');
+  const widths = list(env.IMAGE_WIDTHS ?? '360,720,1440').map(Number);
+  const config = {
+    host,
+    apiPort: int(env, 'API_PORT', 3000),
+    edgePort,
+    dataDir,
+    cacheDir: resolve(env.MEDIAGATE_CACHE_DIR ?? `${homedir()}/.cache/mediagate`),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    databaseUrl: env.DATABASE_URL,
+    kafka: {
+      brokers: list(env.KAFKA_BROKERS ?? ''),
+      topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'media.',
+      partitions: int(env, 'KAFKA_PARTITIONS', 6),
+    },
+    s3: {
+      endpoint: env.S3_ENDPOINT,
+      region: env.S3_REGION ?? 'us-east-1',
+      bucket: env.S3_BUCKET ?? 'mediagate',
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: bool(env.S3_FORCE_PATH_STYLE, env.S3_ENDPOINT !== undefined),
+    },
+    cdnBaseUrl: env.CDN_BASE_URL?.replace(/\/$/, ''),
+    edgePublicUrl: (env.EDGE_PUBLIC_URL ?? `http://${host}:${edgePort}`).replace(/\/$/, ''),
+    auth: {
+      jwtSecret: env.JWT_SECRET,
+      jwtPublicKey: env.JWT_PUBLIC_KEY,
+      jwksUrl: env.JWKS_URL,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      urlSigningSecret: env.URL_SIGNING_SECRET ?? env.JWT_SECRET,
+    },
+    uploads: {
+      partSizeBytes: int(env, 'UPLOAD_PART_SIZE_BYTES', 8 * 1024 * 1024),
+      partUrlTtlSeconds: int(env, 'UPLOAD_PART_URL_TTL_SECONDS', 3600),
+      sessionTtlSeconds: int(env, 'UPLOAD_SESSION_TTL_SECONDS', 24 * 3600),
+      maxBytes: {
+        image: int(env, 'MAX_IMAGE_BYTES', 50 * 1024 ** 2),
+        video: int(env, 'MAX_VIDEO_BYTES', 20 * 1024 ** 3),
+        audio: int(env, 'MAX_AUDIO_BYTES', 2 * 1024 ** 3),
+      },
+      createPerMinute: int(env, 'UPLOAD_CREATE_PER_MINUTE', 120),
+    },
+    gate: {
+      probeUrlTtlSeconds: int(env, 'GATE_PROBE_URL_TTL_SECONDS', 60),
+      probeTimeoutMs: int(env, 'GATE_PROBE_TIMEOUT_MS', 15_000),
+    },
+    image: {
+      widths: { low: widths[0] ?? 360, medium: widths[1] ?? 720, high: widths[2] ?? 1440 },
+      thumbnailSize: int(env, 'IMAGE_THUMBNAIL_SIZE', 256),
+      webpQuality: int(env, 'IMAGE_WEBP_QUALITY', 80),
+      maxInputPixels: int(env, 'IMAGE_MAX_PIXELS', 100_000_000),
+      timeoutSeconds: int(env, 'IMAGE_TIMEOUT_SECONDS', 60),
+    },
+    worker: {
+      concurrency: int(env, 'WORKER_CONCURRENCY', 2),
+      tempDir: resolve(env.WORKER_TEMP_DIR ?? `${dataDir}/tmp`),
+    },
+    edge: {
+      signedUrlTtlSeconds: int(env, 'EDGE_SIGNED_URL_TTL_SECONDS', 300),
+      viewTokenTtlSeconds: int(env, 'EDGE_VIEW_TOKEN_TTL_SECONDS', 3600),
+      cacheTtlMs: int(env, 'EDGE_CACHE_TTL_MS', 2000),
+    },
+    moderation: { url: env.MODERATION_URL, webhookSecret: env.MODERATION_WEBHOOK_SECRET },
+    clamav: { host: env.CLAMAV_HOST, port: int(env, 'CLAMAV_PORT', 3310) },
+    ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
+    ffprobePath: env.FFPROBE_PATH,
+  };
+  const errors = [...Value.Errors(ConfigSchema, config)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return config as Config;
+}
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n))
+    throw new Error(`Invalid configuration: ${name} must be an integer, got "${raw}"`);
+  return n;
+}
+
+function bool(raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Fails fast, at start-up, when a role lacks a setting it cannot run without. */
+export function requireSetting<T>(value: T | undefined, name: string): T {
+  if (value === undefined || value === '') throw new Error(`Missing configuration: ${name} is required`);
+  return value;
+}

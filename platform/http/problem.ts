@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { type ErrorCode, errorCatalogue, problemTypeBase } from '../../contracts/errors.ts';
+import type { Problem } from '../../contracts/problem.ts';
+
+/** A failure the caller can act on: it carries a catalogue code and becomes problem+json. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string>;
+  constructor(code: ErrorCode, detail?: string, headers: Record<string, string> = {}) {
+    super(detail ?? errorCatalogue[code].title);
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+export function problemOf(code: ErrorCode, detail?: string, errors?: Problem['errors']): Problem {
+  const { status, title } = errorCatalogue[code];
+  return { type: `${problemTypeBase}${code}`, title, status, code, detail: detail ?? title, errors };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.status(problem.status).type('application/problem+json').send(problem);
+}
+
+/** Every error leaves the process as problem+json with a stable code; nothing leaks a stack trace. */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(reply, problemOf('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      reply.headers(error.headers);
+      return sendProblem(reply, problemOf(error.code, error.message));
+    }
+    if (error.validation) {
+      const errors = error.validation.map((v) => ({
+        path: `${error.validationContext ?? ''}${v.instancePath || ''}`,
+        message: v.message ?? 'invalid',
+      }));
+      return sendProblem(reply, problemOf('validation_failed', error.message, errors));
+    }
+    if (error.statusCode === 429) return sendProblem(reply, problemOf('rate_limited', error.message));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendProblem(reply, problemOf('validation_failed', 'Send application/json'));
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendProblem(reply, problemOf('validation_failed', 'The request body is too large'));
+    }
+    if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return sendProblem(reply, problemOf('malformed_json', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, problemOf('internal_error', 'An internal error occurred; it has been logged'));
+  });
+}

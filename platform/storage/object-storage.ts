@@ -1,0 +1,52 @@
+import type { Readable } from 'node:stream';
+
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface ObjectHead {
+  size: number;
+  contentType: string | undefined;
+  etag: string | undefined;
+}
+
+/** The object-storage port. Keys are opaque and server-generated; callers never build storage URLs. */
+export interface ObjectStorage {
+  readonly bucket: string;
+  ensureBucket(): Promise<void>;
+  createMultipartUpload(key: string, contentType: string): Promise<string>;
+  presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  /** `undefined` when storage no longer knows the upload (completed or aborted). */
+  listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined>;
+  completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  head(key: string): Promise<ObjectHead | undefined>;
+  readRange(key: string, start: number, endInclusive: number): Promise<Buffer>;
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  getStream(key: string): Promise<Readable>;
+  put(key: string, body: Readable | Buffer, contentType: string, size: number): Promise<void>;
+  delete(keys: string[]): Promise<void>;
+}
+
+/** Thrown for storage-side failures a client cannot fix (network, 5xx): maps to 503, never to data loss. */
+export class StorageUnavailableError extends Error {}
+
+/** A multipart rule that storage enforced (missing part, wrong ETag, part too small). */
+export class MultipartRejectedError extends Error {
+  readonly code: 'parts_incomplete' | 'part_etag_mismatch' | 'part_too_small';
+  constructor(code: MultipartRejectedError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}

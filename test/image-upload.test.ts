@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import exifr from 'exifr';
+import sharp from 'sharp';
+import type { MediaView } from '../contracts/media.ts';
+import type { UploadSession, UploadState } from '../contracts/uploads.ts';
+import { makeJpegWithGps } from '../worker/image/test-images.ts';
+import { apiClient, putPart } from './client.ts';
+import { type Platform, startPlatform } from './harness.ts';
+
+const mib = 1024 * 1024;
+let platform: Platform;
+let photo: Buffer;
+
+before(async () => {
+  platform = await startPlatform();
+  // A noisy 12 MP photo with GPS EXIF: large enough for two 5 MiB parts, like a phone original.
+  photo = await makeJpegWithGps(4000, 3000, { lat: 48.8584, lon: 2.2945 }, 6);
+  assert.ok(photo.length > 5 * mib, `fixture is ${photo.length} bytes`);
+});
+after(() => platform.stop());
+
+async function uploadParts(session: UploadSession, bytes: Buffer, only?: number[]) {
+  const parts: { partNumber: number; etag: string }[] = [];
+  for (const part of session.parts) {
+    if (only && !only.includes(part.partNumber)) continue;
+    const chunk = bytes.subarray(
+      (part.partNumber - 1) * session.partSize,
+      part.partNumber * session.partSize,
+    );
+    const put = await putPart(part.url, chunk);
+    assert.equal(put.status, 200, put.text);
+    parts.push({ partNumber: part.partNumber, etag: put.etag ?? '' });
+  }
+  return parts;
+}
+
+async function followEdge(url: string, token?: string) {
+  const response = await fetch(url, {
+    redirect: 'manual',
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return response;
+}
+
+async function fetchThroughEdge(url: string): Promise<Buffer> {
+  const redirect = await followEdge(url);
+  assert.equal(redirect.status, 302, `edge answered ${redirect.status} for ${url}`);
+  const target = redirect.headers.get('location') ?? '';
+  assert.ok(!target.startsWith(platform.edgeUrl));
+  const object = await fetch(target);
+  assert.equal(object.status, 200);
+  return Buffer.from(await object.arrayBuffer());
+}
+
+describe('a photo uploaded in parts comes back through the edge as a WebP ladder', () => {
+  let media: MediaView;
+  const alice = () => apiClient(platform, platform.token('alice'));
+
+  test('create → PUT parts → complete → ready', async () => {
+    const created = await alice().post<UploadSession>('/v1/uploads', {
+      filename: 'IMG_0001.JPG',
+      contentType: 'image/jpeg',
+      size: photo.length,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.ok(created.body.partCount >= 2);
+    assert.equal(created.body.parts.length, created.body.partCount);
+    const parts = await uploadParts(created.body, photo);
+    const completed = await alice().post<MediaView>(`/v1/uploads/${created.body.uploadId}/complete`, {
+      parts,
+    });
+    assert.equal(completed.status, 202, JSON.stringify(completed.body));
+    assert.equal(completed.body.status, 'processing');
+    media = await alice().waitForMedia(created.body.mediaId, (m) => m.status !== 'processing');
+    assert.equal(media.status, 'ready', JSON.stringify(media.failure));
+
+    const again = await alice().post<MediaView>(`/v1/uploads/${created.body.uploadId}/complete`, { parts });
+    assert.equal(again.status, 202, 'completing twice returns the recorded outcome');
+    assert.equal(again.body.id, media.id);
+  });
+
+  test('every rung is WebP at its width, upright, with no EXIF or GPS', async () => {
+    const widths: Record<string, number> = { low: 360, medium: 720, high: 1440 };
+    for (const variant of media.variants) {
+      const bytes = await fetchThroughEdge(variant.url);
+      const meta = await sharp(bytes).metadata();
+      assert.equal(meta.format, 'webp', variant.quality);
+      assert.equal(meta.exif, undefined, `${variant.quality} carries EXIF`);
+      assert.equal(meta.xmp, undefined, `${variant.quality} carries XMP`);
+      assert.equal(
+        await exifr.gps(bytes).catch(() => undefined),
+        undefined,
+        `${variant.quality} carries GPS`,
+      );
+      const expected = widths[variant.quality];
+      if (expected) {
+        assert.equal(meta.width, expected, variant.quality);
+        assert.ok((meta.height ?? 0) > (meta.width ?? 0), 'orientation 6 makes the photo portrait');
+      }
+      if (variant.quality === 'thumbnail') assert.equal(meta.width, meta.height);
+    }
+    assert.deepEqual(media.variants.map((v) => v.quality).sort(), ['high', 'low', 'medium', 'thumbnail']);
+    assert.ok(media.placeholder && media.placeholder.length > 10);
+    assert.ok(media.url && media.thumbnailUrl);
+  });
+
+  test('the owner sees the photo metadata with GPS; nobody else sees the media at all', async () => {
+    const gps = media.metadata?.gps as { lat: number; lon: number } | undefined;
+    assert.ok(gps && Math.abs(gps.lat - 48.8584) < 0.001, JSON.stringify(media.metadata));
+    const bob = apiClient(platform, platform.token('bob'));
+    assert.equal((await bob.get(`/v1/media/${media.id}`)).status, 404);
+    const list = await bob.get<{ items: MediaView[] }>('/v1/media?owner=me');
+    assert.equal(list.status, 200);
+    assert.ok(!list.body.items.some((m) => m.id === media.id));
+    const own = await alice().get<{ items: MediaView[] }>('/v1/media?owner=me');
+    assert.ok(own.body.items.some((m) => m.id === media.id));
+  });
+
+  test('the edge answers 401 without credentials, 403 to another user, 302 to the owner, 404 for unknown keys', async () => {
+    const plain = (media.variants[0]?.url ?? '').split('?')[0] as string;
+    assert.equal((await followEdge(plain)).status, 401);
+    assert.equal((await followEdge(plain, platform.token('bob'))).status, 403);
+    assert.equal((await followEdge(plain, platform.token('alice'))).status, 302);
+    assert.equal((await followEdge(plain, platform.token('ops', { admin: true }))).status, 302);
+    assert.equal(
+      (await followEdge(`${platform.edgeUrl}/m/derived/nope/x.webp`, platform.token('alice'))).status,
+      404,
+    );
+    const forged = `${plain}?token=${'x'.repeat(20)}.${'y'.repeat(43)}`;
+    assert.equal((await followEdge(forged)).status, 403);
+  });
+});
+
+describe('resuming, aborting and other users', () => {
+  const alice = () => apiClient(platform, platform.token('alice'));
+  const bob = () => apiClient(platform, platform.token('bob'));
+
+  test('a client that lost its connection sees which parts storage holds and gets fresh URLs for the rest', async () => {
+    const created = await alice().post<UploadSession>('/v1/uploads', {
+      filename: 'resume.jpg',
+      contentType: 'image/jpeg',
+      size: photo.length,
+    });
+    await uploadParts(created.body, photo, [1]);
+    const state = await alice().get<UploadState>(`/v1/uploads/${created.body.uploadId}`);
+    assert.equal(state.status, 200);
+    assert.deepEqual(
+      state.body.uploadedParts.map((p) => p.partNumber),
+      [1],
+    );
+    const rest = Array.from({ length: created.body.partCount - 1 }, (_, i) => i + 2);
+    const fresh = await alice().post<{ parts: UploadSession['parts'] }>(
+      `/v1/uploads/${created.body.uploadId}/parts`,
+      {
+        partNumbers: rest,
+      },
+    );
+    assert.equal(fresh.status, 200);
+    await uploadParts({ ...created.body, parts: fresh.body.parts }, photo);
+    const done = await alice().post<MediaView>(`/v1/uploads/${created.body.uploadId}/complete`, {});
+    assert.equal(done.status, 202, JSON.stringify(done.body));
+  });
+
+  test('an aborted upload frees its parts and cannot be completed', async () => {
+    const created = await alice().post<UploadSession>('/v1/uploads', {
+      filename: 'abort.jpg',
+      contentType: 'image/jpeg',
+      size: photo.length,
+    });
+    await uploadParts(created.body, photo, [1]);
+    assert.equal((await alice().delete(`/v1/uploads/${created.body.uploadId}`)).status, 204);
+    const state = await alice().get<UploadState>(`/v1/uploads/${created.body.uploadId}`);
+    assert.equal(state.body.state, 'aborted');
+    const late = await putPart(created.body.parts[1]?.url ?? '', photo.subarray(0, 5 * mib));
+    assert.equal(late.status, 404, 'storage no longer knows the upload');
+    const complete = await alice().post<{ code: string }>(
+      `/v1/uploads/${created.body.uploadId}/complete`,
+      {},
+    );
+    assert.equal(complete.status, 409);
+    assert.equal(complete.body.code, 'upload_not_open');
+    assert.equal((await alice().get(`/v1/media/${created.body.mediaId}`)).status, 404);
+  });
+
+  test("another user can neither read, refresh, complete nor abort someone's upload", async () => {
+    const created = await alice().post<UploadSession>('/v1/uploads', {
+      filename: 'mine.jpg',
+      contentType: 'image/jpeg',
+      size: photo.length,
+    });
+    const id = created.body.uploadId;
+    for (const reply of [
+      await bob().get<{ code: string }>(`/v1/uploads/${id}`),
+      await bob().post<{ code: string }>(`/v1/uploads/${id}/parts`, { partNumbers: [1] }),
+      await bob().post<{ code: string }>(`/v1/uploads/${id}/complete`, {}),
+      await bob().delete<{ code: string }>(`/v1/uploads/${id}`),
+    ]) {
+      assert.equal(reply.status, 404);
+      assert.equal(reply.body.code, 'upload_not_found');
+      assert.match(reply.headers.get('content-type') ?? '', /application\/problem\+json/);
+    }
+    assert.equal((await bob().get(`/v1/media/${created.body.mediaId}`)).status, 404);
+  });
+
+  test('a file whose bytes are not what it declares is rejected and deleted', async () => {
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#36c' } })
+      .png()
+      .toBuffer();
+    const created = await alice().post<UploadSession>('/v1/uploads', {
+      filename: 'fake.jpg',
+      contentType: 'image/jpeg',
+      size: png.length,
+    });
+    await uploadParts(created.body, png);
+    const complete = await alice().post<{ code: string }>(
+      `/v1/uploads/${created.body.uploadId}/complete`,
+      {},
+    );
+    assert.equal(complete.status, 422);
+    assert.equal(complete.body.code, 'type_mismatch');
+    const media = await alice().get<MediaView>(`/v1/media/${created.body.mediaId}`);
+    assert.equal(media.body.status, 'rejected');
+    assert.equal(media.body.failure?.code, 'type_mismatch');
+  });
+});

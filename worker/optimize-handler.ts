@@ -1,0 +1,99 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { eventSchemaVersion, OptimizeRequest, type OptimizeResult, topics } from '../contracts/events.ts';
+import type { Bus, DeliveredMessage } from '../platform/bus/bus.ts';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { downloadAndHash } from './download.ts';
+import { resultEventId } from './event-ids.ts';
+import { processImage } from './image/process-image.ts';
+import { MediaRejectedError } from './media-rejected-error.ts';
+
+export interface WorkerDeps {
+  config: Config;
+  storage: ObjectStorage;
+  bus: Bus;
+  logger: Logger;
+}
+
+/**
+ * Handles one optimize request. Media-level failures (an undecodable file) become a `success: false`
+ * result the API shows; infrastructure failures throw so the bus retries the whole request. Every
+ * derivative key is specific to this request, so a retry overwrites only its own half-finished work.
+ */
+export function optimizeHandler(deps: WorkerDeps) {
+  return async (message: DeliveredMessage): Promise<void> => {
+    if (!Value.Check(OptimizeRequest, message.payload)) {
+      throw new Error(`optimize request ${message.id} breaks the contract`);
+    }
+    const request = message.payload;
+    const workDir = join(deps.config.worker.tempDir, message.id);
+    const log = deps.logger.child({
+      mediaId: request.mediaId,
+      requestId: message.id,
+      attempt: message.attempt,
+    });
+    const started = performance.now();
+    await mkdir(workDir, { recursive: true });
+    try {
+      const original = join(workDir, 'original');
+      const { sha256 } = await downloadAndHash(deps.storage, request.objectKey, original);
+      let result: OptimizeResult;
+      try {
+        const built = await build(deps, request, message.id, original, workDir);
+        result = { mediaId: request.mediaId, requestId: message.id, success: true, sha256, ...built };
+      } catch (error) {
+        if (!(error instanceof MediaRejectedError)) throw error;
+        result = {
+          mediaId: request.mediaId,
+          requestId: message.id,
+          success: false,
+          processed: [],
+          sha256,
+          metadata: {},
+          error: { code: error.code, detail: error.message },
+        };
+      }
+      await deps.bus.publish(topics.optimizeResult, [
+        {
+          id: resultEventId(message.id),
+          key: request.mediaId,
+          type: 'media.optimize.result',
+          payload: result,
+          headers: {
+            'event-type': 'media.optimize.result',
+            'schema-version': eventSchemaVersion,
+            ...(message.headers.traceparent ? { traceparent: message.headers.traceparent } : {}),
+          },
+        },
+      ]);
+      log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+}
+
+async function build(
+  deps: WorkerDeps,
+  request: OptimizeRequest,
+  requestId: string,
+  original: string,
+  workDir: string,
+) {
+  if (request.kind === 'image') {
+    return processImage(
+      { config: deps.config, storage: deps.storage },
+      request,
+      requestId,
+      original,
+      workDir,
+    );
+  }
+  throw new MediaRejectedError(
+    'kind_not_supported',
+    `${request.kind} processing is not available on this worker`,
+  );
+}
