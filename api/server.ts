@@ -9,6 +9,7 @@ import { installProblemHandlers } from '../platform/http/problem.ts';
 import type { ApiContext } from './context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
+import { opsRoutes } from './routes/ops.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 
@@ -46,6 +47,7 @@ export async function buildApiServer(
   };
   await app.register(uploadRoutes, deps);
   await app.register(mediaRoutes, deps);
+  await app.register(opsRoutes, deps);
   await app.register(healthRoutes, { ...deps, registry });
   return app;
 }

@@ -56,3 +56,12 @@ export const MediaList = Type.Object({
   items: Type.Array(MediaView),
   nextAfter: Type.Union([Type.Integer(), Type.Null()]),
 });
+
+export const UpdateMediaBody = Type.Object(
+  {
+    position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    visibility: Type.Optional(Type.Union([Type.Literal('private'), Type.Literal('public')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMediaBody = Static<typeof UpdateMediaBody>;

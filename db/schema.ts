@@ -41,6 +41,9 @@ export const media = pgTable(
     visibility: text('visibility', { enum: ['private', 'public'] })
       .notNull()
       .default('private'),
+    /** allowed | rejected | pending (a vendor judges asynchronously and calls the webhook) | skipped. */
+    moderationStatus: text('moderation_status'),
+    moderationJobId: text('moderation_job_id'),
     failureCode: text('failure_code'),
     failureDetail: text('failure_detail'),
     createdAt: createdAt(),
@@ -146,3 +149,21 @@ export const storageGarbage = pgTable('storage_garbage', {
   objectKey: text('object_key').primaryKey(),
   deleteAfter: timestamp('delete_after', { withTimezone: true }).notNull(),
 });
+
+/** Vendor verdicts by content hash: the same content is never sent to the vendor twice. */
+export const moderationVerdict = pgTable('moderation_verdict', {
+  contentHash: text('content_hash').primaryKey(),
+  verdict: jsonb('verdict').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Webhook deliveries already applied, per vendor event id (vendors retry and replay). */
+export const webhookEvent = pgTable(
+  'webhook_event',
+  {
+    vendor: text('vendor').notNull(),
+    eventId: text('event_id').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.vendor, t.eventId] })],
+);

@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
     brokers: Type.Array(Type.String()),
     topicPrefix: Type.String(),
     partitions: Positive,
+    replicationFactor: Positive,
+    clientId: Type.String({ minLength: 1 }),
   }),
   s3: Type.Object({
     endpoint: Type.Optional(Type.String()),
@@ -93,6 +95,8 @@ export function loadConfig(env: Env = process.env): Config {
       brokers: list(env.KAFKA_BROKERS ?? ''),
       topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'media.',
       partitions: int(env, 'KAFKA_PARTITIONS', 6),
+      replicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1),
+      clientId: env.KAFKA_CLIENT_ID ?? 'mediagate',
     },
     s3: {
       endpoint: env.S3_ENDPOINT,

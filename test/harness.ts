@@ -33,6 +33,16 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
   const dir = await mkdtemp(join(tmpdir(), 'mediagate-test-'));
   await chmod(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
+  try {
+    return await launch(dir, stops, extraEnv);
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launch(dir: string, stops: (() => Promise<void>)[], extraEnv: Record<string, string>): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
 
   let databaseUrl = process.env.DATABASE_URL;
@@ -76,6 +86,9 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
   await runOnce('migrate', env);
 
   const roles = {} as Platform['roles'];
+  stops.push(async () => {
+    await Promise.all(Object.values(roles).map((r) => r.stop()));
+  });
   const health = { api: `http://127.0.0.1:${apiPort}/healthz`, edge: `http://127.0.0.1:${edgePort}/healthz` };
   const startRole = async (role: 'api' | 'worker' | 'edge') => {
     roles[role] = spawnRole(role, env);
@@ -96,7 +109,6 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
       await startRole(role);
     },
     async stop() {
-      await Promise.all(Object.values(roles).map((r) => r.stop()));
       for (const stop of stops.reverse()) await stop().catch(() => {});
       await rm(dir, { recursive: true, force: true });
     },

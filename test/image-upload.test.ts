@@ -15,10 +15,10 @@ let photo: Buffer;
 before(async () => {
   platform = await startPlatform();
   // A noisy 12 MP photo with GPS EXIF: large enough for two 5 MiB parts, like a phone original.
-  photo = await makeJpegWithGps(4000, 3000, { lat: 48.8584, lon: 2.2945 }, 6);
-  assert.ok(photo.length > 5 * mib, `fixture is ${photo.length} bytes`);
+  photo = await makeJpegWithGps(4000, 3000, { lat: 48.8584, lon: 2.2945 }, 6, true);
+  assert.ok(photo.length > 10 * mib, `fixture is ${photo.length} bytes`);
 });
-after(() => platform.stop());
+after(() => platform?.stop());
 
 async function uploadParts(session: UploadSession, bytes: Buffer, only?: number[]) {
   const parts: { partNumber: number; etag: string }[] = [];

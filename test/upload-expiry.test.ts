@@ -10,7 +10,7 @@ before(async () => {
   // Sessions here live 3 seconds, so their part URLs expire with them.
   platform = await startPlatform({ UPLOAD_SESSION_TTL_SECONDS: '3' });
 });
-after(() => platform.stop());
+after(() => platform?.stop());
 
 test('a part URL used after it expired is refused by storage, and the session says expired', async () => {
   const alice = apiClient(platform, platform.token('alice'));

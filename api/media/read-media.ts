@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
 import type { MediaView } from '../../contracts/media.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
@@ -28,7 +28,7 @@ export async function listOwnMedia(
     .where(
       and(
         eq(media.ownerId, caller.sub),
-        ne(media.status, 'deleted'),
+        notInArray(media.status, ['deleted', 'rejected']),
         page.after === undefined ? undefined : gt(media.position, page.after),
       ),
     )

@@ -1,8 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { MediaList, MediaListQuery, MediaParams, MediaView } from '../../contracts/media.ts';
+import { MediaList, MediaListQuery, MediaParams, MediaView, UpdateMediaBody } from '../../contracts/media.ts';
 import { Problem } from '../../contracts/problem.ts';
+import { deleteMedia } from '../media/delete-media.ts';
 import { getMedia, listOwnMedia } from '../media/read-media.ts';
+import { updateMedia } from '../media/update-media.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 export async function mediaRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
@@ -32,6 +35,36 @@ export async function mediaRoutes(app: FastifyInstance, { ctx, caller }: RouteDe
     },
     async (request) => {
       return listOwnMedia(ctx, await caller(request), request.query);
+    },
+  );
+
+  typed.patch(
+    '/v1/media/:mediaId',
+    {
+      schema: {
+        tags: ['media'],
+        summary: 'Reorder (gapless, a video stays in slot 0) or change visibility',
+        params: MediaParams,
+        body: UpdateMediaBody,
+        response: { 200: MediaView, 400: Problem, 401: Problem, 404: Problem },
+      },
+    },
+    async (request) => updateMedia(ctx, await caller(request), request.params.mediaId, request.body),
+  );
+
+  typed.delete(
+    '/v1/media/:mediaId',
+    {
+      schema: {
+        tags: ['media'],
+        summary: 'Delete; shared storage objects stay while another media references them',
+        params: MediaParams,
+        response: { 204: Type.Null(), 400: Problem, 401: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      await deleteMedia(ctx, await caller(request), request.params.mediaId);
+      return reply.status(204).send(null);
     },
   );
 }

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
@@ -14,6 +15,7 @@ export async function abortUpload(ctx: ApiContext, caller: Principal, uploadId: 
     throw new AppError('upload_not_open', 'The upload was already completed');
   await ctx.storage.abortMultipartUpload(session.objectKey, session.storageUploadId);
   await ctx.db.transaction(async (tx) => {
+    await lockGallery(tx, caller.sub);
     await tx
       .update(uploadSession)
       .set({ state: 'aborted', closedAt: sql`now()` })
@@ -25,5 +27,6 @@ export async function abortUpload(ctx: ApiContext, caller: Principal, uploadId: 
       actor: caller.sub,
       detail: { reason: 'upload_aborted' },
     });
+    await renumberGallery(tx, caller.sub);
   });
 }

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../contracts/errors.ts';
 import { type OptimizeRequest, topics } from '../../contracts/events.ts';
 import type { CompleteUploadBody } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
+import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { enqueueEvents } from '../../db/queries/outbox.ts';
 import { media, uploadSession } from '../../db/schema.ts';
@@ -42,6 +43,7 @@ export async function completeUpload(
   if (!verdict.ok) {
     await ctx.storage.delete([row.objectKey]);
     await ctx.db.transaction(async (tx) => {
+      await lockGallery(tx, row.ownerId);
       await closeSession(tx, session);
       await transitionMedia(tx, {
         mediaId: row.id,
@@ -51,6 +53,7 @@ export async function completeUpload(
         detail: { code: verdict.code, detail: verdict.detail },
         patch: { failureCode: verdict.code, failureDetail: verdict.detail },
       });
+      await renumberGallery(tx, row.ownerId);
     });
     return recordedOutcome(ctx, row.id);
   }

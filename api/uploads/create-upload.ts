@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { kindOf } from '../../contracts/media-types.ts';
 import { rawObjectKey } from '../../contracts/object-keys.ts';
 import type { CreateUploadBody, UploadSession } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
+import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { recordCreation } from '../../db/queries/media-status.ts';
 import { media, uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
@@ -37,6 +38,7 @@ export async function createUpload(
   const expiresAt = new Date(Date.now() + ctx.config.uploads.sessionTtlSeconds * 1000);
 
   await ctx.db.transaction(async (tx) => {
+    await lockGallery(tx, caller.sub);
     await tx.insert(media).values({
       id: mediaId,
       ownerId: caller.sub,
@@ -48,7 +50,7 @@ export async function createUpload(
       contentType,
       sizeBytes: body.size,
       declaredSha256: body.sha256,
-      position: body.position ?? (await nextPosition(tx, caller.sub)),
+      position: await nextPosition(tx, caller.sub),
     });
     await tx.insert(uploadSession).values({
       id: uploadId,
@@ -62,6 +64,13 @@ export async function createUpload(
       state: 'open',
     });
     await recordCreation(tx, mediaId, caller.sub);
+    const wanted = body.position;
+    await renumberGallery(tx, caller.sub, (entries) => {
+      if (wanted === undefined) return entries;
+      const rest = entries.filter((e) => e.id !== mediaId);
+      rest.splice(Math.min(wanted, rest.length), 0, { id: mediaId, kind });
+      return rest;
+    });
   });
 
   const partNumbers = Array.from({ length: partCount }, (_, i) => i + 1);
@@ -74,6 +83,6 @@ async function nextPosition(tx: Queryable, ownerId: string): Promise<number> {
   const [row] = await tx
     .select({ next: sql<number>`coalesce(max(${media.position}) + 1, 0)::int` })
     .from(media)
-    .where(and(eq(media.ownerId, ownerId), ne(media.status, 'deleted')));
+    .where(and(eq(media.ownerId, ownerId), notInArray(media.status, ['deleted', 'rejected'])));
   return row?.next ?? 0;
 }

@@ -36,7 +36,7 @@ describe('S3 test server (versitygw)', () => {
   let s3: S3Client;
   let presigner: S3Client;
 
-  const clientFor = (server: S3ServerHandle, extra: Partial<S3ClientConfig> = {}): S3Client =>
+  const clientFor = (extra: Partial<S3ClientConfig> = {}): S3Client =>
     new S3Client({
       endpoint: server.endpoint,
       region: server.region,
@@ -48,10 +48,10 @@ describe('S3 test server (versitygw)', () => {
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mediagate-s3-'));
     server = await startS3Server({ cacheDir: join(homedir(), '.cache', 'mediagate'), dataDir });
-    s3 = clientFor(server);
+    s3 = clientFor();
     // By default the SDK signs the CRC32 of the (absent) body into presigned URLs, which S3 services other
     // than versitygw reject once a real body arrives; presigning without it keeps the URLs portable.
-    presigner = clientFor(server, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    presigner = clientFor({ requestChecksumCalculation: 'WHEN_REQUIRED' });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
 
@@ -170,7 +170,7 @@ describe('S3 test server (versitygw)', () => {
 
   test('a request signed with the wrong secret is rejected', async () => {
     const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: `${server.secretAccessKey}x` };
-    const wrong = clientFor(server, { credentials });
+    const wrong = clientFor({ credentials });
     try {
       await assert.rejects(wrong.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'signed.txt' })), (err) => {
         assert.equal((err as { name?: string }).name, 'SignatureDoesNotMatch');

@@ -29,6 +29,7 @@ const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
 const LOCK_WAIT_MS = 20 * 60_000;
 const KEPT_LINES = 40;
+const SETPRIV = '/usr/bin/setpriv';
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -157,8 +158,13 @@ async function launch(
   const healthUrl = `${endpoint}/_health-${randomBytes(6).toString('hex')}`;
   const args = ['--port', `127.0.0.1:${port}`, '--access', accessKeyId, '--secret', secretAccessKey];
   args.push('--region', REGION, '--health', new URL(healthUrl).pathname, 'posix', opts.dataDir);
+  // A caller killed outright never runs its 'exit' handlers; the parent-death signal still takes the server
+  // down with it. setpriv execs, so the pid we signal in stop() is the server's own.
+  const [command, argv] = existsSync(SETPRIV)
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]]
+    : [binary, args];
   // An empty environment keeps a developer's VGW_* / ROOT_* variables from changing the server's behaviour.
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
   const recent: string[] = [];
   const onLine = (line: string) => {
     recent.push(line);

@@ -7,61 +7,81 @@ import {
   maxDeliveryAttempts,
   type Subscription,
 } from './bus.ts';
+import type { DeadLetterAdmin } from './dead-letters.ts';
+import { createEmbeddedDeadLetters, type Envelope } from './embedded-dead-letters.ts';
 
-interface Envelope {
-  id: string;
-  key: string;
-  type: string;
-  headers: Record<string, string>;
-  payload: unknown;
-}
+const schema = 'bus';
 
 /**
  * The embedded bus: pg-boss queues in the platform's own PostgreSQL, for `mediagate dev` and single-node
  * installs. Each (topic, group) is a queue subscribed to the topic, so every group sees every message, as
- * with Kafka consumer groups. pg-boss gives retries with backoff and a dead-letter queue; it does not keep
- * per-key order, which the consumers do not rely on (they judge by status and event id).
+ * with Kafka consumer groups. pg-boss gives retries with backoff and a dead-letter queue per queue
+ * (`<queue>.dlq`); it does not keep per-key order, which the consumers do not rely on (they judge by status
+ * and event id).
  */
 export async function createEmbeddedBus(options: {
   connectionString: string;
   topicPrefix: string;
   logger: Logger;
-}): Promise<Bus> {
+  /**
+   * First retry delay (default 1 s). pg-boss counts whole seconds: from 1 s on it backs off exponentially on
+   * its own curve (base + 2^n·(1..2) s); below 1 s every retry comes after a constant second.
+   */
+  retryBaseDelayMs?: number;
+}): Promise<Bus & DeadLetterAdmin> {
   const boss = new PgBoss({
     connectionString: options.connectionString,
-    schema: 'bus',
+    schema,
     max: 4,
     schedule: false,
   });
   boss.on('error', (error: unknown) => options.logger.error({ err: error }, 'embedded bus error'));
   await boss.start();
   const name = (topic: string) => `${options.topicPrefix}${topic}`;
+  const baseDelayMs = options.retryBaseDelayMs ?? 1000;
+  const queueOf = (topic: string, group: string) => `${name(topic)}.${group}`;
+  /** The topic's queues (one per subscribed group) by group. */
+  const groupQueues = async (topic: string): Promise<Map<string, string>> => {
+    const { rows } = await boss
+      .getDb()
+      .executeSql(`select name from ${schema}.subscription where event = $1`, [name(topic)]);
+    const prefix = queueOf(topic, '');
+    return new Map(rows.map((r: { name: string }) => [r.name.slice(prefix.length), r.name]));
+  };
 
   return {
     kind: 'embedded',
 
+    // Not boss.publish: it swallows failed inserts (Promise.allSettled), and a publish must only resolve once
+    // every subscribed queue holds the messages. One multi-row insert per queue also saves round trips.
     async publish(topic, messages: BusMessage[]) {
-      for (const message of messages) {
-        const envelope: Envelope = {
-          id: message.id,
-          key: message.key,
-          type: message.type,
-          headers: message.headers,
-          payload: message.payload,
-        };
-        await boss.publish(name(topic), envelope);
+      if (messages.length === 0) return;
+      const jobs = messages.map((m) => ({
+        data: {
+          id: m.id,
+          key: m.key,
+          type: m.type,
+          headers: m.headers,
+          payload: m.payload,
+        } satisfies Envelope,
+      }));
+      for (const queue of (await groupQueues(topic)).values()) {
+        await boss.insert(
+          queue,
+          jobs.map((job) => ({ ...job, name: queue })),
+        );
       }
     },
 
     async subscribe(topic, group, handler: MessageHandler, subscribeOptions = {}): Promise<Subscription> {
-      const queue = `${name(topic)}.${group}`;
+      const queue = queueOf(topic, group);
       const deadLetter = `${queue}.dlq`;
       await boss.createQueue(deadLetter).catch(ignoreExists);
       await boss
         .createQueue(queue, {
           retryLimit: maxDeliveryAttempts - 1,
-          retryDelay: 1,
-          retryBackoff: true,
+          retryDelay: Math.max(1, Math.round(baseDelayMs / 1000)),
+          retryBackoff: baseDelayMs >= 1000,
           expireInSeconds: 6 * 3600,
           deadLetter,
         })
@@ -69,11 +89,15 @@ export async function createEmbeddedBus(options: {
       await boss.subscribe(name(topic), queue);
       const ids: string[] = [];
       for (let i = 0; i < (subscribeOptions.concurrency ?? 1); i++) {
-        const id = await boss.work<Envelope>(
+        let id: string | undefined;
+        id = await boss.work<Envelope>(
           queue,
           { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true },
           async ([job]) => {
             if (!job) return;
+            // A pg-boss worker sleeps out its polling interval after every job, even with more waiting (two
+            // jobs a second per worker); a worker that just got one fetches again at once.
+            if (id) boss.notifyWorker(id);
             await handler({ ...job.data, topic, attempt: job.retryCount + 1 });
           },
         );
@@ -89,6 +113,8 @@ export async function createEmbeddedBus(options: {
     async close() {
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
+
+    ...createEmbeddedDeadLetters(boss, schema, groupQueues),
   };
 }
 

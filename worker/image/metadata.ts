@@ -1,5 +1,5 @@
 import exifr from 'exifr';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { rejectionFromDecodeError } from './errors.ts';
 
 export interface ImageGps {
@@ -97,7 +97,7 @@ export async function readImageMetadata(inputPath: string): Promise<ImageMetadat
   return metadata;
 }
 
-async function readHeader(inputPath: string) {
+async function readHeader(inputPath: string): Promise<Metadata> {
   try {
     // Only the header is read, so no pixel limit: judging size is the ladder's job, not this report's.
     return await sharp(inputPath, { limitInputPixels: false }).metadata();

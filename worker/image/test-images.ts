@@ -34,6 +34,8 @@ export async function makeJpegWithGps(
   height: number,
   gps: TestGps,
   orientation = 1,
+  /** Sensor-like noise makes the file as large as a real phone original (a 12 MP photo → over 10 MB). */
+  grain = false,
 ): Promise<Buffer> {
   const gpsIfd: Record<string, string> = {
     GPSLatitudeRef: gps.lat < 0 ? 'S' : 'N',
@@ -45,8 +47,8 @@ export async function makeJpegWithGps(
     gpsIfd.GPSAltitudeRef = '0';
     gpsIfd.GPSAltitude = `${Math.round(Math.abs(gps.alt) * 100)}/100`;
   }
-  const jpeg = await (await colourBlobs(width, height))
-    .jpeg({ quality: 85 })
+  const jpeg = await (await colourBlobs(width, height, grain ? 48 : 0))
+    .jpeg({ quality: grain ? 95 : 85 })
     .withExif({
       IFD0: { Make: TEST_CAMERA.make, Model: TEST_CAMERA.model },
       IFD2: {
@@ -132,7 +134,7 @@ function pngChunk(type: string, data: Buffer): Buffer {
 }
 
 /** Upscales a tiny random image so the result has smooth, varied colour at any size. */
-async function colourBlobs(width: number, height: number): Promise<Sharp> {
+async function colourBlobs(width: number, height: number, grain = 0): Promise<Sharp> {
   const channels = 3;
   const seedWidth = 8;
   const seedHeight = 6;
@@ -142,6 +144,11 @@ async function colourBlobs(width: number, height: number): Promise<Sharp> {
     .resize(width, height, { fit: 'fill', kernel: 'cubic' })
     .raw()
     .toBuffer();
+  let state = 0x9e3779b9;
+  for (let i = 0; grain > 0 && i < pixels.length; i++) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    pixels[i] = Math.max(0, Math.min(255, (pixels[i] ?? 0) + ((state >>> 24) / 255 - 0.5) * grain));
+  }
   return sharp(pixels, { raw: { width, height, channels } });
 }
 

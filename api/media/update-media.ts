@@ -1,0 +1,47 @@
+import { and, eq, notInArray, sql } from 'drizzle-orm';
+import type { MediaView, UpdateMediaBody } from '../../contracts/media.ts';
+import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
+import { media } from '../../db/schema.ts';
+import type { Principal } from '../../platform/auth/jwt.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import type { ApiContext } from '../context.ts';
+import { getMedia } from './read-media.ts';
+
+/** Moves a media to `position` (others shift, gaps close) and/or changes its visibility. */
+export async function updateMedia(
+  ctx: ApiContext,
+  caller: Principal,
+  mediaId: string,
+  body: UpdateMediaBody,
+): Promise<MediaView> {
+  await ctx.db.transaction(async (tx) => {
+    await lockGallery(tx, caller.sub);
+    const [row] = await tx
+      .select({ id: media.id })
+      .from(media)
+      .where(
+        and(
+          eq(media.id, mediaId),
+          eq(media.ownerId, caller.sub),
+          notInArray(media.status, ['deleted', 'rejected']),
+        ),
+      );
+    if (!row) throw new AppError('media_not_found', `No media ${mediaId}`);
+    if (body.visibility) {
+      await tx
+        .update(media)
+        .set({ visibility: body.visibility, updatedAt: sql`now()` })
+        .where(eq(media.id, mediaId));
+    }
+    const target = body.position;
+    if (target !== undefined) {
+      await renumberGallery(tx, caller.sub, (entries) => {
+        const moving = entries.find((e) => e.id === mediaId);
+        const rest = entries.filter((e) => e.id !== mediaId);
+        if (moving) rest.splice(Math.min(target, rest.length), 0, moving);
+        return rest;
+      });
+    }
+  });
+  return getMedia(ctx, caller, mediaId);
+}

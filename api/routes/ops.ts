@@ -1,0 +1,72 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MediaParams } from '../../contracts/media.ts';
+import { MediaTrace, OutboxList, OutboxQuery, ReplayBody, ReplayResult } from '../../contracts/ops.ts';
+import { Problem } from '../../contracts/problem.ts';
+import { isAdmin } from '../../platform/auth/jwt.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import { listOutbox, replayOutbox } from '../ops/outbox-ops.ts';
+import { traceMedia } from '../ops/trace.ts';
+import type { RouteDeps } from './route-deps.ts';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+
+/** Operator routes: every one needs the `admin` role. */
+export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const admin = async (request: FastifyRequest) => {
+    const principal = await caller(request);
+    if (!isAdmin(principal)) throw new AppError('admin_required', 'This route needs the admin role');
+    return principal;
+  };
+
+  typed.get(
+    '/v1/ops/outbox',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Outbox rows and backlog',
+        querystring: OutboxQuery,
+        response: { 200: OutboxList, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return listOutbox(ctx.db, request.query);
+    },
+  );
+
+  typed.post(
+    '/v1/ops/outbox/replay',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Replay events as new events (by ids, media id or time range)',
+        body: ReplayBody,
+        response: { 200: ReplayResult, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await admin(request);
+      const result = await replayOutbox(ctx.db, request.body);
+      request.log.info({ actor: principal.sub, replayed: result.replayed.length }, 'outbox replay');
+      return result;
+    },
+  );
+
+  typed.get(
+    '/v1/ops/media/:mediaId/trace',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: "One media's status history, events and outputs",
+        params: MediaParams,
+        response: { 200: MediaTrace, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return traceMedia(ctx.db, request.params.mediaId);
+    },
+  );
+}

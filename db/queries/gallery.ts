@@ -1,0 +1,45 @@
+import { sql } from 'drizzle-orm';
+import type { Queryable } from '../client.ts';
+
+/**
+ * Serialises every change to one owner's gallery (new media, reorder, delete) so positions stay gapless
+ * and consistent under concurrent requests. Held until the transaction ends.
+ */
+export async function lockGallery(tx: Queryable, ownerId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('gallery'), hashtext(${ownerId}))`);
+}
+
+interface GalleryEntry {
+  id: string;
+  kind: string;
+}
+
+/**
+ * Renumbers an owner's gallery 0..n-1 in the given order, keeping the first video pinned to slot 0.
+ * Only rows whose position changes are written.
+ */
+export async function renumberGallery(
+  tx: Queryable,
+  ownerId: string,
+  order?: (entries: GalleryEntry[]) => GalleryEntry[],
+) {
+  const result = await tx.execute<{ id: string; kind: string; position: number }>(sql`
+    select id, kind, position from media
+     where owner_id = ${ownerId} and status not in ('deleted', 'rejected')
+     order by position, created_at, id`);
+  let entries: GalleryEntry[] = result.rows;
+  if (order) entries = order(entries);
+  const video = entries.find((e) => e.kind === 'video');
+  if (video) entries = [video, ...entries.filter((e) => e !== video)];
+  const current = new Map(result.rows.map((r) => [r.id, r.position]));
+  const changes = entries
+    .map((e, position) => ({ id: e.id, position }))
+    .filter((c) => current.get(c.id) !== c.position);
+  if (changes.length === 0) return;
+  const ids = changes.map((c) => c.id);
+  const positions = changes.map((c) => c.position);
+  await tx.execute(sql`
+    update media m set position = v.position, updated_at = now()
+      from unnest(${ids}::uuid[], ${positions}::int[]) as v(id, position)
+     where m.id = v.id`);
+}

@@ -1,0 +1,120 @@
+import { Kafka, type logCreator, logLevel } from 'kafkajs';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Bus, Subscription } from './bus.ts';
+import type { DeadLetterAdmin } from './dead-letters.ts';
+import { createKafkaDeadLetters } from './kafka-dead-letters.ts';
+import { createRecordPublisher } from './kafka-producer.ts';
+import { toRecord } from './kafka-records.ts';
+import { startKafkaSubscription } from './kafka-subscription.ts';
+import { createTopicEnsurer, kafkaGroupId, topicNames } from './kafka-topics.ts';
+
+export interface KafkaBusOptions {
+  /** First retry delay; each further retry doubles it. */
+  retryBaseDelayMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Longest a fetch waits for data; also how late a resumed partition may be fetched again. */
+  fetchMaxWaitMs?: number;
+  /** How long `close()` waits for running handlers before leaving them to be redelivered elsewhere. */
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * The bus over Apache Kafka (kafkajs). Topic `t` is `<prefix>t`, with `<prefix>t.retry.1`…`.retry.4` and
+ * `<prefix>t.dlq` beside it, all created on first use. Records carry the payload as JSON, the message key as
+ * the Kafka key (per-key order within a partition) and the event id and type as headers next to the message's
+ * own headers. Subscriptions are described in `kafka-subscription.ts`.
+ */
+export async function createKafkaBus(
+  config: Config['kafka'],
+  logger: Logger,
+  options: KafkaBusOptions = {},
+): Promise<Bus & DeadLetterAdmin> {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: toPino(logger),
+  });
+  // Topic administration reports its failures as exceptions; its log would only repeat the NOT_LEADER answers
+  // that the readiness probe for new topics expects.
+  const admin = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  const ensureTopics = createTopicEnsurer(admin, config);
+  const names = (topic: string) => topicNames(config.topicPrefix, topic);
+  const allNames = (topic: string) => {
+    const n = names(topic);
+    return [n.main, ...n.retries, n.dlq];
+  };
+  const publisher = createRecordPublisher(kafka, logger);
+  const subscriptions = new Set<Subscription>();
+
+  return {
+    kind: 'kafka',
+
+    async publish(topic, messages) {
+      if (messages.length === 0) return;
+      await ensureTopics(allNames(topic));
+      await publisher.send([{ topic: names(topic).main, messages: messages.map(toRecord) }]);
+    },
+
+    async subscribe(topic, group, handler, subscribeOptions = {}) {
+      await ensureTopics(allNames(topic));
+      const subscription = await startKafkaSubscription(
+        kafka,
+        publisher,
+        handler,
+        {
+          topic,
+          group,
+          groupId: kafkaGroupId(config.topicPrefix, topic, group),
+          names: names(topic),
+          concurrency: subscribeOptions.concurrency ?? 1,
+          retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
+          sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+          heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
+          fetchMaxWaitMs: options.fetchMaxWaitMs ?? 500,
+          shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+        },
+        logger,
+      );
+      subscriptions.add(subscription);
+      return {
+        async stop() {
+          subscriptions.delete(subscription);
+          await subscription.stop();
+        },
+      };
+    },
+
+    async close() {
+      // Subscriptions first: a handler that fails while they drain still needs the producer for its retry.
+      await Promise.all([...subscriptions].map((s) => s.stop()));
+      subscriptions.clear();
+      await publisher.close();
+      await admin.disconnect();
+    },
+
+    ...createKafkaDeadLetters({ kafka, admin, publisher, names, ensureTopics }),
+  };
+}
+
+// The producer bounds its retries on purpose (see kafka-producer.ts); kafkajs warns about that on every start.
+const boundedRetriesWarning = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/** kafkajs logs at warn and error only, into the process's pino logger. */
+function toPino(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...detail } = log;
+      if (message.includes(boundedRetriesWarning)) return;
+      const fields = { kafkajs: namespace, ...detail };
+      if (level === logLevel.ERROR) logger.error(fields, message);
+      else logger.warn(fields, message);
+    };
+}

@@ -1,0 +1,272 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+import type { DeliveredMessage, MessageHandler, Subscription } from './bus.ts';
+import { createOffsetCommitter } from './kafka-commits.ts';
+import { createFailureRouter } from './kafka-failures.ts';
+import type { RecordPublisher } from './kafka-producer.ts';
+import { attemptOf, fromRecord, header, readHeaders } from './kafka-records.ts';
+import type { TopicNames } from './kafka-topics.ts';
+import { createSlots } from './slots.ts';
+
+export interface SubscriptionSettings {
+  /** The logical topic handlers see. */
+  topic: string;
+  group: string;
+  groupId: string;
+  names: TopicNames;
+  concurrency: number;
+  retryBaseDelayMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  fetchMaxWaitMs: number;
+  shutdownTimeoutMs: number;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** Fetched records not started yet; kafkajs already moved its fetch position past them. */
+  queue: KafkaMessage[];
+  /** Offset after the last queued record: anything below it arriving again (a refetch from the committed offset
+   * after a rebalance or a consumer restart) is queued or done already. Unknown after a revocation. */
+  nextExpected: bigint | undefined;
+  /** Bumped on revocation: work begun under an older epoch neither commits nor routes its failure, because
+   * the partition's next owner starts again from the committed offset. */
+  epoch: number;
+  owned: boolean;
+  paused: boolean;
+  /** The head record is a retry that is not due yet. */
+  waiting: boolean;
+  draining: Promise<void> | undefined;
+}
+
+// Fetching stops for a partition while this many records wait locally, and starts again once the backlog is
+// down to `resumeAt`, so that memory stays bounded while a slow handler runs and the fetcher has the next batch
+// ready before the backlog runs dry.
+const pauseAt = 256;
+const resumeAt = 64;
+
+/**
+ * One consumer group member for a topic and its retry topics.
+ *
+ * kafkajs only heartbeats between callbacks, so the callback never waits for a handler: it queues the fetched
+ * batch per partition and returns at once. Each partition's queue is worked through in order, one record at a
+ * time (per-key order), with at most `concurrency` handlers running across partitions; offsets are committed
+ * only after a record is done (handled, or its failure durably routed to a retry or dead-letter topic). A
+ * handler that runs for an hour therefore costs no heartbeat, no rebalance and no redelivery.
+ *
+ * Retry topics are shared by every group of the topic, so each retry record names its group. A retry record
+ * that is not due yet holds its partition: the records behind it on that retry topic are due no sooner, as each
+ * retry topic has one fixed delay.
+ */
+export async function startKafkaSubscription(
+  kafka: Kafka,
+  publisher: RecordPublisher,
+  handler: MessageHandler,
+  settings: SubscriptionSettings,
+  parentLogger: Logger,
+): Promise<Subscription> {
+  const log = parentLogger.child({ topic: settings.topic, group: settings.group });
+  const consumer: Consumer = kafka.consumer({
+    groupId: settings.groupId,
+    sessionTimeout: settings.sessionTimeoutMs,
+    heartbeatInterval: settings.heartbeatIntervalMs,
+    maxWaitTimeInMs: settings.fetchMaxWaitMs,
+    allowAutoTopicCreation: false,
+  });
+  const stopping = new AbortController();
+  const slots = createSlots(settings.concurrency);
+  const commits = createOffsetCommitter(consumer, log);
+  const partitions = new Map<string, PartitionState>();
+
+  const stateOf = (topic: string, partition: number): PartitionState => {
+    const id = `${topic}:${partition}`;
+    let state = partitions.get(id);
+    if (!state) {
+      state = {
+        topic,
+        partition,
+        queue: [],
+        nextExpected: undefined,
+        epoch: 0,
+        owned: true,
+        paused: false,
+        waiting: false,
+        draining: undefined,
+      };
+      partitions.set(id, state);
+    }
+    return state;
+  };
+
+  const setPaused = (state: PartitionState, paused: boolean) => {
+    const topicPartitions = [{ topic: state.topic, partitions: [state.partition] }];
+    try {
+      if (paused) consumer.pause(topicPartitions);
+      else consumer.resume(topicPartitions);
+      state.paused = paused;
+    } catch (error) {
+      // Between a consumer crash and its restart kafkajs has no group to pause; the next join re-applies it.
+      log.debug({ err: error }, 'could not change the pause state of a partition');
+    }
+  };
+
+  const updateFlow = (state: PartitionState) => {
+    if (!state.owned || stopping.signal.aborted) return;
+    const hold = state.waiting || state.queue.length >= (state.paused ? resumeAt + 1 : pauseAt);
+    if (hold !== state.paused) setPaused(state, hold);
+  };
+
+  const revoke = (state: PartitionState) => {
+    state.owned = false;
+    state.epoch++;
+    state.queue.length = 0;
+    state.nextExpected = undefined;
+    commits.forget(state.topic, state.partition);
+    // kafkajs keeps pauses across assignments: a stale one would stall the partition if it came back.
+    if (state.paused) setPaused(state, false);
+  };
+
+  const onJoin = (assignment: Record<string, number[]>) => {
+    for (const state of partitions.values()) {
+      if (assignment[state.topic]?.includes(state.partition)) {
+        state.owned = true;
+        // After a consumer restart kafkajs starts with nothing paused; re-apply ours.
+        if (state.paused) setPaused(state, true);
+        updateFlow(state);
+      } else if (state.owned) {
+        revoke(state);
+      }
+    }
+  };
+
+  /** False when the subscription stops first. */
+  const wait = (ms: number): Promise<boolean> =>
+    sleep(ms, true, { signal: stopping.signal }).catch(() => false);
+  const failures = createFailureRouter({
+    publisher,
+    names: settings.names,
+    group: settings.group,
+    retryBaseDelayMs: settings.retryBaseDelayMs,
+    log,
+    wait,
+  });
+
+  /** Handles one record; true when its offset may be committed. */
+  const handleRecord = async (
+    state: PartitionState,
+    record: KafkaMessage,
+    epoch: number,
+  ): Promise<boolean> => {
+    const headers = readHeaders(record.headers);
+    const target = headers[header.group];
+    if (target !== undefined && target !== settings.group) return true;
+    const at = { topic: state.topic, partition: state.partition, offset: record.offset };
+    const attempt = attemptOf(headers);
+    let message: DeliveredMessage;
+    try {
+      message = fromRecord(settings.topic, record, headers);
+    } catch (error) {
+      // Undecodable: no attempt can succeed.
+      return failures.deadLetter(record, headers, at, attempt, error);
+    }
+    const notBefore = Number(headers[header.notBefore] ?? 0);
+    if (notBefore > Date.now()) {
+      state.waiting = true;
+      updateFlow(state);
+      let waited = true;
+      // A timer may fire a millisecond early by the wall clock that not-before is written in.
+      while (waited && notBefore > Date.now()) waited = await wait(notBefore - Date.now());
+      state.waiting = false;
+      updateFlow(state);
+      if (!waited || state.epoch !== epoch) return false;
+    }
+    if (!(await slots.acquire(stopping.signal))) return false;
+    try {
+      await handler(message);
+      return true;
+    } catch (error) {
+      if (state.epoch !== epoch) return false;
+      log.warn({ err: error, eventId: message.id, attempt }, 'handler failed');
+      return failures.afterFailure(record, headers, at, attempt, error);
+    } finally {
+      slots.release();
+    }
+  };
+
+  const drain = async (state: PartitionState) => {
+    try {
+      while (!stopping.signal.aborted) {
+        const record = state.queue.shift();
+        if (!record) break;
+        const epoch = state.epoch;
+        updateFlow(state);
+        if ((await handleRecord(state, record, epoch)) && state.epoch === epoch) {
+          commits.mark(state.topic, state.partition, (BigInt(record.offset) + 1n).toString());
+        }
+      }
+    } finally {
+      state.draining = undefined;
+    }
+  };
+
+  const enqueue = (topic: string, partition: number, records: KafkaMessage[]) => {
+    const state = stateOf(topic, partition);
+    state.owned = true;
+    for (const record of records) {
+      const offset = BigInt(record.offset);
+      if (state.nextExpected !== undefined && offset < state.nextExpected) continue;
+      state.queue.push(record);
+      state.nextExpected = offset + 1n;
+    }
+    updateFlow(state);
+    if (!state.draining && state.queue.length > 0) state.draining = drain(state);
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    log.info({ groupId: payload.groupId, memberId: payload.memberId }, 'Kafka consumer joined its group');
+    onJoin(payload.memberAssignment);
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    log.error({ err: payload.error, restart: payload.restart }, 'Kafka consumer crashed');
+  });
+
+  await consumer.connect();
+  try {
+    // A group that is new reads the topic from the start: messages published before its first subscription
+    // are delivered, not skipped (at least once; handlers dedupe).
+    await consumer.subscribe({
+      topics: [settings.names.main, ...settings.names.retries],
+      fromBeginning: true,
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (!stopping.signal.aborted) enqueue(batch.topic, batch.partition, batch.messages);
+      },
+    });
+  } catch (error) {
+    await consumer.disconnect().catch(() => {});
+    throw error;
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    stopping.abort();
+    const running = [...partitions.values()].flatMap((s) => (s.draining ? [s.draining] : []));
+    const finished = await Promise.race([
+      Promise.all(running).then(() => true),
+      sleep(settings.shutdownTimeoutMs, false, { ref: false }),
+    ]);
+    if (!finished) log.warn('handlers still running at shutdown; their messages will be delivered again');
+    await commits.close();
+    await consumer.disconnect();
+  };
+  return {
+    stop() {
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FfmpegError, type FfmpegProgress, ffprobePathFor, runFfmpeg } from './run-ffmpeg.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'run-ffmpeg-test-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+// A lavfi job long enough that only a kill can end it within the test.
+const endless = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=3600', '-f', 'null', '-'];
+
+test('progress is parsed from -progress output and reaches fraction 1 with a speed', async () => {
+  const seen: FfmpegProgress[] = [];
+  await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25:duration=3', '-f', 'null', '-'], {
+    durationSeconds: 3,
+    onProgress: (progress) => seen.push(progress),
+  });
+  const last = seen.at(-1);
+  assert.equal(last?.fraction, 1);
+  assert.ok(Math.abs((last?.outTimeSeconds ?? 0) - 3) < 0.1, `out time ${last?.outTimeSeconds}`);
+  assert.ok((last?.speed ?? 0) > 0);
+  assert.ok(seen.every((p) => p.fraction !== undefined && p.fraction >= 0 && p.fraction <= 1));
+});
+
+test('without a duration, progress carries out time but no fraction', async () => {
+  const seen: FfmpegProgress[] = [];
+  await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:duration=1', '-f', 'null', '-'], {
+    onProgress: (progress) => seen.push(progress),
+  });
+  assert.ok(seen.length > 0);
+  assert.ok(seen.every((p) => p.fraction === undefined));
+});
+
+test('the timeout SIGKILLs ffmpeg', async () => {
+  const started = performance.now();
+  await assert.rejects(runFfmpeg(endless, { timeoutMs: 300 }), (error: unknown) => {
+    assert.ok(error instanceof FfmpegError);
+    assert.equal(error.reason, 'timeout');
+    assert.match(error.message, /timed out/);
+    return true;
+  });
+  assert.ok(performance.now() - started < 3000);
+});
+
+test('an abort signal kills ffmpeg at once', async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(runFfmpeg(endless, { signal: controller.signal }), (error: unknown) => {
+    assert.ok(error instanceof FfmpegError);
+    assert.equal(error.reason, 'aborted');
+    return true;
+  });
+  await assert.rejects(runFfmpeg(endless, { signal: AbortSignal.abort() }), /aborted/);
+});
+
+test('a failing run reports the exit code and the tail of stderr', async () => {
+  await assert.rejects(runFfmpeg(['-i', join(dir, 'missing.mp4'), '-f', 'null', '-']), (error: unknown) => {
+    assert.ok(error instanceof FfmpegError);
+    assert.equal(error.reason, 'exit');
+    assert.ok(error.exitCode !== null && error.exitCode !== 0);
+    assert.match(error.stderrTail, /No such file or directory/);
+    assert.match(error.message, /No such file or directory/);
+    return true;
+  });
+});
+
+test('a missing binary is a spawn error, not an FfmpegError', async () => {
+  await assert.rejects(
+    runFfmpeg(['-version'], { ffmpegPath: join(dir, 'no-ffmpeg-here') }),
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT' && !(error instanceof FfmpegError),
+  );
+});
+
+test('ffprobe is found beside ffmpeg unless given', () => {
+  assert.equal(ffprobePathFor({}), 'ffprobe');
+  assert.equal(ffprobePathFor({ ffmpegPath: '/usr/bin/ffmpeg' }), '/usr/bin/ffprobe');
+  assert.equal(ffprobePathFor({ ffmpegPath: '/opt/ffmpeg/bin/ffmpeg.exe' }), '/opt/ffmpeg/bin/ffprobe.exe');
+  assert.equal(ffprobePathFor({ ffmpegPath: '/usr/bin/ffmpeg', ffprobePath: '/x/probe' }), '/x/probe');
+});

@@ -1,0 +1,55 @@
+import { type MediaOutput, writeAtomically } from './outputs.ts';
+import { type FfmpegToolOptions, runFfmpeg } from './run-ffmpeg.ts';
+
+export interface StillRequest {
+  quality: string;
+  path: string;
+  /** Omitted for an attached picture, which has a single frame. */
+  atSeconds?: number;
+}
+
+export interface StillOptions extends FfmpegToolOptions {
+  width: number;
+  height: number;
+  /** Stream to take frames from; the main video (`0:V:0`, never cover art) unless told otherwise. */
+  stream?: string;
+  webpQuality?: number;
+}
+
+/**
+ * WebP stills (Debian's ffmpeg has libwebp), all from one ffmpeg process: each still is its own input
+ * seeked before decoding, so the cost is a few GOPs per still whatever the file's length.
+ */
+export async function extractStills(
+  input: string,
+  stills: readonly StillRequest[],
+  options: StillOptions,
+): Promise<MediaOutput[]> {
+  const stream = options.stream ?? '0:V:0';
+  const sizes = await writeAtomically(
+    stills.map((still) => still.path),
+    (temps) => {
+      const inputs = stills.flatMap((still) => [
+        ...(still.atSeconds !== undefined ? ['-ss', String(still.atSeconds)] : []),
+        '-i',
+        input,
+      ]);
+      const outputs = temps.flatMap((temp, i) => [
+        ...['-map', stream.replace(/^0:/, `${i}:`), '-frames:v', '1', '-map_metadata', '-1'],
+        ...['-vf', `scale=${options.width}:${options.height},setsar=1`],
+        ...['-c:v', 'libwebp', '-quality', String(options.webpQuality ?? 80), '-f', 'webp', temp],
+      ]);
+      // A seek past the last decodable frame would otherwise "succeed" with a header-only file.
+      return runFfmpeg(['-abort_on', 'empty_output_stream', ...inputs, ...outputs], options);
+    },
+  );
+  return stills.map((still, i) => ({
+    quality: still.quality,
+    format: 'webp',
+    contentType: 'image/webp',
+    path: still.path,
+    width: options.width,
+    height: options.height,
+    bytes: sizes[i] ?? 0,
+  }));
+}
