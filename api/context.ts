@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { Moderator } from '../platform/moderation/moderation.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 
 /** What the control plane's domain functions need; built once at start and passed down. */
@@ -9,4 +10,5 @@ export interface ApiContext {
   db: Database;
   storage: ObjectStorage;
   logger: Logger;
+  moderator: Moderator;
 }

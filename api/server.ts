@@ -12,6 +12,7 @@ import { mediaRoutes } from './routes/media.ts';
 import { opsRoutes } from './routes/ops.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export async function buildApiServer(
   ctx: ApiContext,
@@ -48,6 +49,7 @@ export async function buildApiServer(
   await app.register(uploadRoutes, deps);
   await app.register(mediaRoutes, deps);
   await app.register(opsRoutes, deps);
+  await app.register(webhookRoutes, deps);
   await app.register(healthRoutes, { ...deps, registry });
   return app;
 }

@@ -84,7 +84,7 @@ export function devBanner(config: Config): string {
   const api = `http://${config.host}:${config.apiPort}`;
   return [
     '',
-    'mediagate is running (embedded PostgreSQL, S3 and bus; data in ' + config.dataDir + ')',
+    `mediagate is running (embedded PostgreSQL, S3 and bus; data in ${config.dataDir})`,
     `  API      ${api}        OpenAPI: ${api}/docs`,
     `  Edge     ${config.edgePublicUrl}/m/{objectKey}`,
     '',

@@ -26,8 +26,12 @@ export const errorCatalogue = {
   media_unreadable: { status: 422, title: 'The media could not be read by the probe' },
   image_too_large: { status: 422, title: 'The image has more pixels than the decoder limit' },
   media_rejected: { status: 422, title: 'The media was rejected' },
+  moderation_rejected: { status: 422, title: 'The content breaks the content policy' },
+  malware: { status: 422, title: 'The file carries malware' },
   rate_limited: { status: 429, title: 'Too many requests' },
   storage_unavailable: { status: 503, title: 'Object storage is unavailable, retry later' },
+  moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
+  webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

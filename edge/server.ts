@@ -30,46 +30,50 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   // A read is a redirect; logging each one would cost more than answering it.
-  app.get<{ Params: { '*': string }; Querystring: { token?: string } }>('/m/*', { logLevel: 'warn' }, async (request, reply) => {
-    const key = request.params['*'];
-    if (!key || key.includes('..')) throw new AppError('object_not_found', 'No such object');
-    const token = request.query.token;
-    const tokenCheck =
-      token && config.auth.urlSigningSecret
-        ? verifyUrlToken(config.auth.urlSigningSecret, token, key, Math.floor(Date.now() / 1000))
-        : undefined;
-    if (tokenCheck && !tokenCheck.ok) {
-      throw new AppError(
-        tokenCheck.reason === 'expired' ? 'token_expired' : 'forbidden',
-        `URL token ${tokenCheck.reason}`,
-      );
-    }
-    const viewer = await optionalViewer(deps.verify, bearerToken(request));
-    const decision = decideAccess(await references(key), viewer, tokenCheck?.ok === true);
+  app.get<{ Params: { '*': string }; Querystring: { token?: string } }>(
+    '/m/*',
+    { logLevel: 'warn' },
+    async (request, reply) => {
+      const key = request.params['*'];
+      if (!key || key.includes('..')) throw new AppError('object_not_found', 'No such object');
+      const token = request.query.token;
+      const tokenCheck =
+        token && config.auth.urlSigningSecret
+          ? verifyUrlToken(config.auth.urlSigningSecret, token, key, Math.floor(Date.now() / 1000))
+          : undefined;
+      if (tokenCheck && !tokenCheck.ok) {
+        throw new AppError(
+          tokenCheck.reason === 'expired' ? 'token_expired' : 'forbidden',
+          `URL token ${tokenCheck.reason}`,
+        );
+      }
+      const viewer = await optionalViewer(deps.verify, bearerToken(request));
+      const decision = decideAccess(await references(key), viewer, tokenCheck?.ok === true);
 
-    switch (decision) {
-      case 'unknown':
-        throw new AppError('object_not_found', 'No such object');
-      case 'gone':
-        throw new AppError('gone', 'The media was deleted or taken down');
-      case 'login':
-        throw new AppError('unauthenticated', 'Send a bearer token or use a signed URL');
-      case 'denied':
-        throw new AppError('forbidden', 'You may not read this object');
-      case 'public':
-        if (config.cdnBaseUrl) {
-          return reply
-            .header('cache-control', 'public, max-age=300')
-            .redirect(`${config.cdnBaseUrl}/${key}`, 302);
-        }
-        break;
-      case 'private':
-        break;
-    }
-    const ttl = config.edge.signedUrlTtlSeconds;
-    const target = await deps.storage.presignGet(key, ttl);
-    return reply.header('cache-control', `private, max-age=${Math.max(0, ttl - 30)}`).redirect(target, 302);
-  });
+      switch (decision) {
+        case 'unknown':
+          throw new AppError('object_not_found', 'No such object');
+        case 'gone':
+          throw new AppError('gone', 'The media was deleted or taken down');
+        case 'login':
+          throw new AppError('unauthenticated', 'Send a bearer token or use a signed URL');
+        case 'denied':
+          throw new AppError('forbidden', 'You may not read this object');
+        case 'public':
+          if (config.cdnBaseUrl) {
+            return reply
+              .header('cache-control', 'public, max-age=300')
+              .redirect(`${config.cdnBaseUrl}/${key}`, 302);
+          }
+          break;
+        case 'private':
+          break;
+      }
+      const ttl = config.edge.signedUrlTtlSeconds;
+      const target = await deps.storage.presignGet(key, ttl);
+      return reply.header('cache-control', `private, max-age=${Math.max(0, ttl - 30)}`).redirect(target, 302);
+    },
+  );
   return app;
 }
 

@@ -65,7 +65,19 @@ export const ConfigSchema = Type.Object({
     viewTokenTtlSeconds: Positive,
     cacheTtlMs: Type.Integer(),
   }),
-  moderation: Type.Object({ url: Type.Optional(Type.String()), webhookSecret: Type.Optional(Type.String()) }),
+  moderation: Type.Object({
+    vendor: Type.Union([Type.Literal('none'), Type.Literal('http'), Type.Literal('sightengine')]),
+    url: Type.Optional(Type.String()),
+    token: Type.Optional(Type.String()),
+    sightengine: Type.Object({
+      apiUser: Type.Optional(Type.String()),
+      apiSecret: Type.Optional(Type.String()),
+      baseUrl: Type.Optional(Type.String()),
+    }),
+    thresholds: Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 })),
+    timeoutMs: Positive,
+    webhookSecret: Type.Optional(Type.String({ minLength: 16 })),
+  }),
   clamav: Type.Object({ host: Type.Optional(Type.String()), port: Port }),
   ffmpegPath: Type.String(),
   ffprobePath: Type.Optional(Type.String()),
@@ -147,7 +159,21 @@ export function loadConfig(env: Env = process.env): Config {
       viewTokenTtlSeconds: int(env, 'EDGE_VIEW_TOKEN_TTL_SECONDS', 3600),
       cacheTtlMs: int(env, 'EDGE_CACHE_TTL_MS', 2000),
     },
-    moderation: { url: env.MODERATION_URL, webhookSecret: env.MODERATION_WEBHOOK_SECRET },
+    moderation: {
+      vendor:
+        env.MODERATION_VENDOR ??
+        (env.SIGHTENGINE_API_USER ? 'sightengine' : env.MODERATION_URL ? 'http' : 'none'),
+      url: env.MODERATION_URL,
+      token: env.MODERATION_TOKEN,
+      sightengine: {
+        apiUser: env.SIGHTENGINE_API_USER,
+        apiSecret: env.SIGHTENGINE_API_SECRET,
+        baseUrl: env.SIGHTENGINE_BASE_URL,
+      },
+      thresholds: thresholds(env.MODERATION_THRESHOLDS ?? ''),
+      timeoutMs: int(env, 'MODERATION_TIMEOUT_MS', 2500),
+      webhookSecret: env.MODERATION_WEBHOOK_SECRET,
+    },
     clamav: { host: env.CLAMAV_HOST, port: int(env, 'CLAMAV_PORT', 3310) },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH,
@@ -172,6 +198,16 @@ function int(env: Env, name: string, fallback: number): number {
 function bool(raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
+}
+
+/** `nudity.sexual_activity=0.5,weapon.firearm=0.7`: a category at or above its threshold rejects. */
+function thresholds(raw: string): Record<string, number> {
+  return Object.fromEntries(
+    list(raw).map((pair) => {
+      const [name, value] = pair.split('=');
+      return [name?.trim() ?? '', Number(value)];
+    }),
+  );
 }
 
 function list(raw: string): string[] {

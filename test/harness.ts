@@ -42,7 +42,11 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
   }
 }
 
-async function launch(dir: string, stops: (() => Promise<void>)[], extraEnv: Record<string, string>): Promise<Platform> {
+async function launch(
+  dir: string,
+  stops: (() => Promise<void>)[],
+  extraEnv: Record<string, string>,
+): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
 
   let databaseUrl = process.env.DATABASE_URL;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { eventSchemaVersion, OptimizeRequest, type OptimizeResult, topics } from '../contracts/events.ts';
 import type { Bus, DeliveredMessage } from '../platform/bus/bus.ts';
+import type { Clamd } from '../platform/clamav/clamd.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
@@ -10,12 +11,15 @@ import { downloadAndHash } from './download.ts';
 import { resultEventId } from './event-ids.ts';
 import { processImage } from './image/process-image.ts';
 import { MediaRejectedError } from './media-rejected-error.ts';
+import { quarantineIfInfected } from './virus-scan.ts';
 
 export interface WorkerDeps {
   config: Config;
   storage: ObjectStorage;
   bus: Bus;
   logger: Logger;
+  /** Present when CLAMAV_HOST is set: every original is scanned before any work on it. */
+  clamd?: Clamd;
 }
 
 /**
@@ -40,6 +44,13 @@ export function optimizeHandler(deps: WorkerDeps) {
     try {
       const original = join(workDir, 'original');
       const { sha256 } = await downloadAndHash(deps.storage, request.objectKey, original);
+      if (
+        deps.clamd &&
+        (await quarantineIfInfected({ ...deps, clamd: deps.clamd }, request, message.id, original))
+      ) {
+        log.warn('malware found; original deleted');
+        return;
+      }
       let result: OptimizeResult;
       try {
         const built = await build(deps, request, message.id, original, workDir);

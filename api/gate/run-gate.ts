@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../contracts/errors.ts';
 import type { MediaKind } from '../../contracts/media-types.ts';
 import type { ApiContext } from '../context.ts';
+import { moderate } from './moderate.ts';
 import { ffprobeUrl, ProbeFailedError, type ProbeSummary, probeImageHead } from './probe.ts';
 import { declaredMatches, sniffFamily } from './sniff.ts';
 
@@ -11,7 +12,13 @@ export interface GateSubject {
   declaredSize: number;
 }
 
-export type GateVerdict = { ok: true; probe: ProbeSummary } | { ok: false; code: ErrorCode; detail: string };
+export interface Passed {
+  ok: true;
+  probe: ProbeSummary;
+  /** `pending` when a vendor judges asynchronously; its webhook may still take the media down. */
+  moderation: { status: 'allowed' | 'pending' | 'skipped'; jobId?: string };
+}
+export type GateVerdict = Passed | { ok: false; code: ErrorCode; detail: string };
 
 const imageHeadBytes = 1024 * 1024;
 const sniffBytes = 4096;
@@ -20,7 +27,7 @@ const sniffBytes = 4096;
  * The synchronous safety gate run at completion. Cheapest checks first; nothing here reads the whole
  * object: a HEAD, one small range read, and a probe that range-reads what it needs.
  */
-export async function runGate(ctx: ApiContext, subject: GateSubject): Promise<GateVerdict> {
+export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSubject): Promise<GateVerdict> {
   const head = await ctx.storage.head(subject.objectKey);
   if (!head)
     return { ok: false, code: 'media_unreadable', detail: 'storage holds no object for this upload' };
@@ -57,7 +64,21 @@ export async function runGate(ctx: ApiContext, subject: GateSubject): Promise<Ga
     if (!(error instanceof ProbeFailedError)) throw error;
     return { ok: false, code: 'media_unreadable', detail: error.message };
   }
-  return judgeProbe(ctx, subject.kind, probe);
+  const judged = judgeProbe(ctx, subject.kind, probe);
+  if (judged) return judged;
+
+  const verdict = await moderate(ctx, mediaId, subject, probe);
+  if (verdict?.decision === 'reject') {
+    const worst = verdict.categories.map((c) => `${c.name} ${c.score.toFixed(2)}`).join(', ');
+    return { ok: false, code: 'moderation_rejected', detail: `rejected for ${worst}` };
+  }
+  const moderation: Passed['moderation'] =
+    verdict === undefined
+      ? { status: 'skipped' }
+      : verdict.decision === 'pending'
+        ? { status: 'pending', jobId: verdict.vendorJobId }
+        : { status: 'allowed' };
+  return { ok: true, probe, moderation };
 }
 
 async function probeRemote(ctx: ApiContext, objectKey: string): Promise<ProbeSummary> {
@@ -65,7 +86,8 @@ async function probeRemote(ctx: ApiContext, objectKey: string): Promise<ProbeSum
   return ffprobeUrl(url, ctx.config.gate.probeTimeoutMs, ctx.config.ffprobePath);
 }
 
-function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): GateVerdict {
+/** A failed verdict when the probe shows the media cannot be accepted; undefined when it can. */
+function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): GateVerdict | undefined {
   if (kind === 'image') {
     const pixels = (probe.width ?? 0) * (probe.height ?? 0);
     if (pixels > ctx.config.image.maxInputPixels) {
@@ -80,5 +102,5 @@ function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): Gate
     return { ok: false, code: 'media_unreadable', detail: 'no video stream' };
   if (kind === 'audio' && !probe.hasAudio)
     return { ok: false, code: 'media_unreadable', detail: 'no audio stream' };
-  return { ok: true, probe };
+  return undefined;
 }

@@ -20,34 +20,60 @@ export async function deleteMedia(ctx: ApiContext, caller: Principal, mediaId: s
       .from(media)
       .where(and(eq(media.id, mediaId), eq(media.ownerId, caller.sub), ne(media.status, 'deleted')));
     if (!row) throw new AppError('media_not_found', `No media ${mediaId}`);
-    await retireMedia(tx, row.id, row.objectKey, caller.sub, { reason: 'deleted_by_owner' });
+    await retireMedia(tx, {
+      mediaId: row.id,
+      objectKey: row.objectKey,
+      actor: caller.sub,
+      to: 'deleted',
+      detail: { reason: 'deleted_by_owner' },
+    });
     await renumberGallery(tx, caller.sub);
   });
 }
 
-/** Marks a media deleted, drops its variant rows and queues every key it held for the sweeper. */
-export async function retireMedia(
-  tx: Queryable,
-  mediaId: string,
-  objectKey: string,
-  actor: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
+export interface Retirement {
+  mediaId: string;
+  objectKey: string;
+  actor: string;
+  /** `deleted` by its owner, or `rejected` when taken down (moderation, malware). */
+  to: 'deleted' | 'rejected';
+  detail: Record<string, unknown>;
+  failure?: { code: string; detail: string };
+}
+
+/**
+ * Retires a media: drops its variant rows, moves it to `deleted` or `rejected`, and queues every key it
+ * held for the sweeper, which removes only keys no other media references. Returns false when the media
+ * was already retired.
+ */
+export async function retireMedia(tx: Queryable, r: Retirement): Promise<boolean> {
+  const moved = await transitionMedia(tx, {
+    mediaId: r.mediaId,
+    from: [
+      'awaiting_upload',
+      'processing',
+      'ready',
+      'failed',
+      ...(r.to === 'deleted' ? (['rejected'] as const) : []),
+    ],
+    to: r.to,
+    actor: r.actor,
+    detail: r.detail,
+    patch: {
+      displayKey: null,
+      thumbnailKey: null,
+      ...(r.failure ? { failureCode: r.failure.code, failureDetail: r.failure.detail } : {}),
+    },
+  });
+  if (!moved) return false;
   const variants = await tx
     .delete(mediaVariant)
-    .where(eq(mediaVariant.mediaId, mediaId))
+    .where(eq(mediaVariant.mediaId, r.mediaId))
     .returning({ key: mediaVariant.objectKey });
-  await transitionMedia(tx, {
-    mediaId,
-    from: ['awaiting_upload', 'processing', 'ready', 'failed', 'rejected'],
-    to: 'deleted',
-    actor,
-    detail,
-    patch: { displayKey: null, thumbnailKey: null },
-  });
-  const keys = [objectKey, ...variants.map((v) => v.key)];
+  const keys = [r.objectKey, ...variants.map((v) => v.key)];
   await tx
     .insert(storageGarbage)
     .values(keys.map((k) => ({ objectKey: k, deleteAfter: sql`now()` })))
     .onConflictDoNothing();
+  return true;
 }

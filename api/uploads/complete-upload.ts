@@ -33,7 +33,7 @@ export async function completeUpload(
   const row = await loadMedia(ctx.db, session.mediaId);
 
   await assembleParts(ctx, session, body.parts);
-  const verdict = await runGate(ctx, {
+  const verdict = await runGate(ctx, row.id, {
     objectKey: row.objectKey,
     contentType: row.contentType,
     kind: row.kind,
@@ -74,7 +74,11 @@ export async function completeUpload(
       from: 'awaiting_upload',
       to: 'processing',
       actor: 'gate',
-      patch: { probe: { ...verdict.probe } },
+      patch: {
+        probe: { ...verdict.probe },
+        moderationStatus: verdict.moderation.status,
+        moderationJobId: verdict.moderation.jobId,
+      },
     });
     if (moved) {
       await enqueueEvents(tx, [

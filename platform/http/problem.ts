@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { type ErrorCode, errorCatalogue, problemTypeBase } from '../../contracts/errors.ts';
 import type { Problem } from '../../contracts/problem.ts';
+import { ModerationUnavailableError } from '../moderation/moderation.ts';
+import { StorageUnavailableError } from '../storage/object-storage.ts';
 
 /** A failure the caller can act on: it carries a catalogue code and becomes problem+json. */
 export class AppError extends Error {
@@ -31,6 +33,15 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (error instanceof AppError) {
       reply.headers(error.headers);
       return sendProblem(reply, problemOf(error.code, error.message));
+    }
+    // Outages of what the gate depends on: the upload is kept and completing again is safe.
+    if (error instanceof ModerationUnavailableError) {
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendProblem(reply, problemOf('moderation_unavailable', error.message));
+    }
+    if (error instanceof StorageUnavailableError) {
+      reply.header('retry-after', '5');
+      return sendProblem(reply, problemOf('storage_unavailable', error.message));
     }
     if (error.validation) {
       const errors = error.validation.map((v) => ({

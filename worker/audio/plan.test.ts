@@ -32,7 +32,7 @@ test('lossless sources get every rung whatever their nominal bitrate', () => {
   assert.deepEqual(rungs(probe({ codec: 'pcm_s16le', bitrate: 90_000 })), [64_000, 128_000, 256_000]);
 });
 
-test('AAC-LC in a faststart M4A, no metadata, surround downmixed', () => {
+test('AAC-LC in a faststart M4A, no metadata, surround downmixed, hi-res resampled', () => {
   const [low] = planAudio(probe({ bitrate: 320_000, channels: 6 })).renditions;
   const args = low?.outputArgs ?? [];
   assert.equal(args[args.indexOf('-c:a') + 1], 'aac');
@@ -40,7 +40,10 @@ test('AAC-LC in a faststart M4A, no metadata, surround downmixed', () => {
   assert.equal(args[args.indexOf('-ac') + 1], '2');
   assert.equal(args[args.indexOf('-movflags') + 1], '+faststart');
   assert.equal(args[args.indexOf('-map_metadata') + 1], '-1');
-  assert.ok(!planAudio(probe({ channels: 2 })).renditions[0]?.outputArgs.includes('-ac'));
+  const plain = planAudio(probe({ channels: 2, sampleRate: 44_100 })).renditions[0]?.outputArgs ?? [];
+  assert.ok(!plain.includes('-ac') && !plain.includes('-ar'));
+  const hiRes = planAudio(probe({ codec: 'flac', sampleRate: 96_000 })).renditions[0]?.outputArgs ?? [];
+  assert.equal(hiRes[hiRes.indexOf('-ar') + 1], '48000');
 });
 
 test('cover art becomes a poster plan, never upscaled and capped', () => {

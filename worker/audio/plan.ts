@@ -49,7 +49,11 @@ export function planAudio(probe: MediaProbe, options: AudioPlanOptions = {}): Au
   const ceiling =
     sourceBitrate === undefined ? Number.POSITIVE_INFINITY : sourceBitrate * (options.maxAboveSource ?? 1.25);
   const kept = ladder.filter((rung, i) => i === 0 || rung.bitrate <= ceiling);
-  const downmix = (audio.channels ?? 2) > 2 ? ['-ac', '2'] : [];
+  // Stereo at most, and 48 kHz at most: hi-res masters would spend a 64 kb/s rung on inaudible bands.
+  const format = [
+    ...((audio.channels ?? 2) > 2 ? ['-ac', '2'] : []),
+    ...((audio.sampleRate ?? 0) > 48_000 ? ['-ar', '48000'] : []),
+  ];
   const plan: AudioPlan = {
     ...(probe.durationSeconds !== undefined ? { durationSeconds: probe.durationSeconds } : {}),
     renditions: kept.map((rung) => ({
@@ -57,7 +61,7 @@ export function planAudio(probe: MediaProbe, options: AudioPlanOptions = {}): Au
       bitrate: rung.bitrate,
       outputArgs: [
         ...['-map', '0:a:0', '-map_metadata', '-1', '-map_chapters', '-1'],
-        ...['-c:a', 'aac', '-b:a', String(rung.bitrate), ...downmix, '-movflags', '+faststart', '-f', 'mp4'],
+        ...['-c:a', 'aac', '-b:a', String(rung.bitrate), ...format, '-movflags', '+faststart', '-f', 'mp4'],
       ],
     })),
   };

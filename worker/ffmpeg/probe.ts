@@ -56,6 +56,9 @@ export interface MediaProbe {
   coverArt?: CoverArtInfo;
 }
 
+// Probing reads headers and a few packets; taking longer than this means a hostile or broken file.
+const PROBE_TIMEOUT_MS = 60_000;
+
 /**
  * Probes a local file. An empty file, one ffprobe cannot read, or one without any audio or video
  * stream is the upload's fault and throws a MediaInputError the worker shows to the user.
@@ -66,7 +69,11 @@ export async function ffprobeFile(path: string, options: FfmpegToolOptions = {})
   let json = '';
   try {
     const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', path];
-    await runProcess(ffprobePathFor(options), args, { ...options, onStdout: (chunk) => (json += chunk) });
+    await runProcess(ffprobePathFor(options), args, {
+      ...options,
+      timeoutMs: Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS),
+      onStdout: (chunk) => (json += chunk),
+    });
   } catch (error) {
     throw mediaInputErrorFrom(error, 'the file');
   }

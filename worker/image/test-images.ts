@@ -47,8 +47,8 @@ export async function makeJpegWithGps(
     gpsIfd.GPSAltitudeRef = '0';
     gpsIfd.GPSAltitude = `${Math.round(Math.abs(gps.alt) * 100)}/100`;
   }
-  const jpeg = await (await colourBlobs(width, height, grain ? 48 : 0))
-    .jpeg({ quality: grain ? 95 : 85 })
+  const jpeg = await (await colourBlobs(width, height, grain ? 96 : 0))
+    .jpeg({ quality: grain ? 98 : 85 })
     .withExif({
       IFD0: { Make: TEST_CAMERA.make, Model: TEST_CAMERA.model },
       IFD2: {

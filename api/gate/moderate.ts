@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { isModerationOff } from '../../platform/moderation/create-moderator.ts';
+import type { ModerationInput, Verdict } from '../../platform/moderation/moderation.ts';
+import { sampleFrames } from '../../platform/moderation/sample-frames.ts';
+import type { ApiContext } from '../context.ts';
+import type { ProbeSummary } from './probe.ts';
+import type { GateSubject } from './run-gate.ts';
+
+/** Vendors judge small images; a 1024 px JPEG keeps the request light and the verdict unchanged. */
+const judgedSide = 1024;
+
+/**
+ * Asks the moderator about one upload. Images are judged on a downscale of the original, videos on frames
+ * sampled by ffmpeg over a presigned URL (range reads). The content hash that keys the verdict cache is
+ * the SHA-256 of the judged bytes, so identical content is judged once whoever uploads it.
+ */
+export async function moderate(
+  ctx: ApiContext,
+  mediaId: string,
+  subject: GateSubject,
+  probe: ProbeSummary,
+): Promise<Verdict | undefined> {
+  if (isModerationOff(ctx.moderator) || subject.kind === 'audio') return undefined;
+  const url = await ctx.storage.presignGet(subject.objectKey, ctx.config.gate.probeUrlTtlSeconds);
+  const images =
+    subject.kind === 'image'
+      ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject.objectKey, subject.declaredSize) }]
+      : (
+          await sampleFrames({
+            ffmpegPath: ctx.config.ffmpegPath,
+            input: url,
+            durationSeconds: probe.durationSeconds ?? 0,
+            timeoutMs: ctx.config.gate.probeTimeoutMs,
+          })
+        ).map((f) => ({ contentType: f.contentType, bytes: f.bytes }));
+  const hash = createHash('sha256');
+  for (const image of images) hash.update(image.bytes);
+  const input: ModerationInput = {
+    mediaId,
+    kind: subject.kind,
+    contentHash: hash.digest('hex'),
+    images,
+    url,
+  };
+  return ctx.moderator.judge(input);
+}
+
+async function downscale(ctx: ApiContext, key: string, size: number): Promise<Buffer> {
+  const original = await ctx.storage.readRange(key, 0, size - 1);
+  return sharp(original, { limitInputPixels: ctx.config.image.maxInputPixels, failOn: 'error' })
+    .rotate()
+    .resize(judgedSide, judgedSide, { fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+}

@@ -1,0 +1,74 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { Problem } from '../../contracts/problem.ts';
+import { ModerationWebhookBody } from '../../contracts/webhooks.ts';
+import { AppError } from '../../platform/http/problem.ts';
+import { signatureHeader, verifyWebhook } from '../../platform/webhooks/signature.ts';
+import { applyWebhookVerdict } from '../moderation/apply-webhook-verdict.ts';
+import type { RouteDeps } from './route-deps.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+  }
+}
+
+/**
+ * Vendor webhooks. The signature covers the exact bytes received, so this plugin keeps the raw body and
+ * checks the HMAC before the schema runs: unsigned traffic learns nothing about the body's shape.
+ */
+export async function webhookRoutes(app: FastifyInstance, { ctx }: RouteDeps): Promise<void> {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    request.rawBody = raw as Buffer;
+    try {
+      done(null, JSON.parse((raw as Buffer).toString('utf8')));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  typed.post(
+    '/v1/webhooks/moderation',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary:
+          'Moderation verdicts (HMAC-SHA256 over `t.body` in X-Mediagate-Signature, 5-minute tolerance)',
+        security: [],
+        body: ModerationWebhookBody,
+        response: {
+          200: Type.Object({
+            outcome: Type.Union([
+              Type.Literal('applied'),
+              Type.Literal('duplicate'),
+              Type.Literal('ignored'),
+            ]),
+          }),
+          400: Problem,
+          401: Problem,
+          404: Problem,
+        },
+      },
+      preValidation: async (request) => {
+        const secret = ctx.config.moderation.webhookSecret;
+        if (!secret)
+          throw new AppError('webhook_signature_invalid', 'Webhooks are not configured on this server');
+        const check = verifyWebhook({
+          secret,
+          signatureHeader: request.headers[signatureHeader],
+          rawBody: request.rawBody ?? Buffer.alloc(0),
+        });
+        if (!check.ok) throw new AppError('webhook_signature_invalid', `Signature ${check.reason}`);
+      },
+    },
+    async (request) => {
+      const outcome = await applyWebhookVerdict(ctx, request.body);
+      request.log.info(
+        { vendor: request.body.vendor, eventId: request.body.eventId, outcome },
+        'moderation webhook',
+      );
+      return { outcome };
+    },
+  );
+}
