@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type KafkaBrokerHandle, startKafka } from '../deploy/kafka/broker.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startS3Server } from '../deploy/s3/s3-server.ts';
 import { signDevToken } from '../platform/auth/jwt.ts';
@@ -13,6 +14,9 @@ import { type RoleProcess, runOnce, spawnRole, waitForHttp } from './processes.t
 
 export interface Platform {
   apiUrl: string;
+  bus: 'kafka' | 'embedded';
+  /** The broker this platform started, for fault tests; undefined on the embedded bus or an external cluster. */
+  kafka?: KafkaBrokerHandle;
   edgeUrl: string;
   env: Record<string, string>;
   storage: ObjectStorage;
@@ -24,17 +28,25 @@ export interface Platform {
 
 const cacheDir = process.env.MEDIAGATE_CACHE_DIR ?? join(homedir(), '.cache', 'mediagate');
 
+export interface PlatformOptions {
+  env?: Record<string, string>;
+  /** Kafka unless MEDIAGATE_TEST_BUS=embedded: the end-to-end suites run on a real broker. */
+  bus?: 'kafka' | 'embedded';
+}
+
 /**
- * Starts real servers on loopback (PostgreSQL, an S3 server that checks signatures and expiry) and the
- * api, worker and edge as separate processes. DATABASE_URL or S3_ENDPOINT (with its credentials) point
- * the suite at existing servers instead.
+ * Starts real servers on loopback (PostgreSQL, an S3 server that checks signatures and expiry, an Apache
+ * Kafka broker) and the api, worker and edge as separate processes. DATABASE_URL, S3_ENDPOINT (with its
+ * credentials) and KAFKA_BROKERS point the suite at existing servers instead.
  */
-export async function startPlatform(extraEnv: Record<string, string> = {}): Promise<Platform> {
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const extraEnv = options.env ?? {};
+  const bus = options.bus ?? (process.env.MEDIAGATE_TEST_BUS === 'embedded' ? 'embedded' : 'kafka');
   const dir = await mkdtemp(join(tmpdir(), 'mediagate-test-'));
   await chmod(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   try {
-    return await launch(dir, stops, extraEnv);
+    return await launch(dir, stops, extraEnv, bus);
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -46,6 +58,7 @@ async function launch(
   dir: string,
   stops: (() => Promise<void>)[],
   extraEnv: Record<string, string>,
+  bus: Platform['bus'],
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
 
@@ -68,6 +81,14 @@ async function launch(
     s3 = server;
   }
 
+  let kafka: KafkaBrokerHandle | undefined;
+  let brokers = bus === 'kafka' ? process.env.KAFKA_BROKERS : undefined;
+  if (bus === 'kafka' && !brokers) {
+    kafka = await startKafka({ cacheDir, dataDir: join(dir, 'kafka') });
+    stops.push(kafka.stop);
+    brokers = kafka.brokers.join(',');
+  }
+
   const jwtSecret = randomBytes(32).toString('hex');
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
@@ -83,6 +104,9 @@ async function launch(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     UPLOAD_PART_SIZE_BYTES: String(5 * 1024 * 1024),
     EDGE_CACHE_TTL_MS: '0',
+    KAFKA_BROKERS: brokers ?? '',
+    KAFKA_TOPIC_PREFIX: `t${randomBytes(3).toString('hex')}.`,
+    KAFKA_PARTITIONS: '3',
     ...extraEnv,
   };
   const storage = createS3Storage(loadConfig(env).s3);
@@ -101,6 +125,8 @@ async function launch(
   await Promise.all([startRole('api'), startRole('worker'), startRole('edge')]);
 
   return {
+    bus,
+    kafka,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     edgeUrl: `http://127.0.0.1:${edgePort}`,
     env,

@@ -12,7 +12,7 @@ export interface RoleProcess {
 
 /** Runs `mediagate <role>` as its own process, as in production; keeps its last lines for failure reports. */
 export function spawnRole(role: string, env: Record<string, string>): RoleProcess {
-  const child = spawn(process.execPath, [cli, role], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', cli, role], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,7 +8,7 @@ import { type Platform, startPlatform } from './harness.ts';
 let platform: Platform;
 before(async () => {
   // Sessions here live 3 seconds, so their part URLs expire with them.
-  platform = await startPlatform({ UPLOAD_SESSION_TTL_SECONDS: '3' });
+  platform = await startPlatform({ env: { UPLOAD_SESSION_TTL_SECONDS: '3' }, bus: 'embedded' });
 });
 after(() => platform?.stop());
 
