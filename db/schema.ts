@@ -37,6 +37,8 @@ export const media = pgTable(
     placeholder: text('placeholder'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
     probe: jsonb('probe').$type<Record<string, unknown>>(),
+    /** Per-output progress of the running job (0..1), shown while the media is processing. */
+    progress: jsonb('progress').$type<Record<string, number>>(),
     position: integer('position').notNull().default(0),
     visibility: text('visibility', { enum: ['private', 'public'] })
       .notNull()
