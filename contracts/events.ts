@@ -34,9 +34,25 @@ export const ProcessedObject = Type.Object({
 });
 export type ProcessedObject = Static<typeof ProcessedObject>;
 
+/**
+ * `final` (the default) settles the media. Long jobs (video, audio) also send `partial` results as each
+ * output is stored, so the media is playable before the job ends, and `progress` updates per output.
+ */
+export const ResultStage = Type.Union([
+  Type.Literal('progress'),
+  Type.Literal('partial'),
+  Type.Literal('final'),
+]);
+
 export const OptimizeResult = Type.Object({
   mediaId: Type.String(),
   requestId: Type.String(),
+  stage: Type.Optional(ResultStage),
+  progress: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }))),
+  /** Outputs that failed on their own after retries; the others are published. */
+  failedOutputs: Type.Optional(
+    Type.Array(Type.Object({ quality: Type.String(), code: Type.String(), detail: Type.String() })),
+  ),
   success: Type.Boolean(),
   processed: Type.Array(ProcessedObject),
   sha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()]),

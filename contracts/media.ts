@@ -32,6 +32,9 @@ export const MediaView = Type.Object(
     placeholder: Type.Union([Type.String(), Type.Null()]),
     variants: Type.Array(Variant),
     metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    progress: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()], {
+      description: 'per-output progress 0..1 while processing',
+    }),
     position: Type.Integer(),
     failure: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),

@@ -57,6 +57,7 @@ export function toMediaView(
       url: url(v.objectKey),
     })),
     metadata: isOwner ? (row.metadata ?? null) : null,
+    progress: row.status === 'processing' ? (row.progress ?? null) : null,
     position: row.position,
     failure: row.failureCode ? { code: row.failureCode, detail: row.failureDetail ?? '' } : null,
     createdAt: row.createdAt.toISOString(),

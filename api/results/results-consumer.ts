@@ -3,6 +3,7 @@ import { OptimizeResult, topics } from '../../contracts/events.ts';
 import type { Database } from '../../db/client.ts';
 import type { Bus, Subscription } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { applyPartialResult } from './apply-partial.ts';
 import { applyOptimizeResult, resultsConsumer } from './apply-result.ts';
 
 /**
@@ -17,7 +18,12 @@ export function subscribeResults(db: Database, bus: Bus, logger: Logger): Promis
         `optimize result ${message.id} breaks the contract at ${first?.path}: ${first?.message}`,
       );
     }
-    const outcome = await applyOptimizeResult(db, message.id, message.payload);
-    logger.info({ mediaId: message.payload.mediaId, eventId: message.id, outcome }, 'optimize result');
+    const stage = message.payload.stage ?? 'final';
+    const outcome =
+      stage === 'final'
+        ? await applyOptimizeResult(db, message.id, message.payload)
+        : await applyPartialResult(db, message.payload);
+    if (stage === 'progress') return;
+    logger.info({ mediaId: message.payload.mediaId, eventId: message.id, stage, outcome }, 'optimize result');
   });
 }
