@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.ts';
+import type { DeadLetterAdmin } from '../platform/bus/dead-letters.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Moderator } from '../platform/moderation/moderation.ts';
@@ -11,4 +12,6 @@ export interface ApiContext {
   storage: ObjectStorage;
   logger: Logger;
   moderator: Moderator;
+  /** The bus's dead-letter queues, for the ops routes. */
+  deadLetters: DeadLetterAdmin;
 }

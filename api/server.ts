@@ -11,6 +11,8 @@ import { healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { opsRoutes } from './routes/ops.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
+import { statsRoutes } from './routes/stats.ts';
+import { storageOpsRoutes } from './routes/storage-ops.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -49,6 +51,8 @@ export async function buildApiServer(
   await app.register(uploadRoutes, deps);
   await app.register(mediaRoutes, deps);
   await app.register(opsRoutes, deps);
+  await app.register(statsRoutes, deps);
+  await app.register(storageOpsRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(healthRoutes, { ...deps, registry });
   return app;

@@ -2,7 +2,9 @@
 import { option, positional } from '../cli/args.ts';
 import { devBanner, runDev } from '../cli/dev.ts';
 import { readDevEnv } from '../cli/dev-env.ts';
+import { runDlq } from '../cli/dlq.ts';
 import { runMigrate } from '../cli/migrate.ts';
+import { runOutbox } from '../cli/outbox.ts';
 import { type Running, runApi, runEdge, runWorker } from '../cli/roles.ts';
 import { runToken } from '../cli/token.ts';
 import { uploadFile } from '../cli/upload.ts';
@@ -16,7 +18,9 @@ const usage = `usage: mediagate <command>
   migrate                   apply database migrations
   token --sub ID [--admin]  print a token signed with JWT_SECRET
   upload FILE [--type T] [--token T] [--sub ID] [--api URL]
-                            upload a file through the whole flow and print the media`;
+                            upload a file through the whole flow and print the media
+  outbox list|replay …      outbox rows and replays, straight from DATABASE_URL (JSON)
+  dlq list|redrive …        dead letters of the configured bus (JSON)`;
 
 const [command = 'help', ...args] = process.argv.slice(2);
 // Settings a running `mediagate dev` wrote; the real environment wins over them.
@@ -38,6 +42,10 @@ async function serve(start: () => Promise<Running>, banner?: string): Promise<vo
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   switch (command) {
     case 'dev':
@@ -52,6 +60,10 @@ async function main(): Promise<void> {
       await runMigrate(config);
       process.stdout.write('migrations applied\n');
       return;
+    case 'outbox':
+      return printJson(await runOutbox(config, args));
+    case 'dlq':
+      return printJson(await runDlq(config, args));
     case 'token':
       process.stdout.write(`${runToken(config, args)}\n`);
       return;

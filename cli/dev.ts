@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
+import { applyUploadLifecycle } from '../deploy/s3/lifecycle.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
@@ -64,6 +65,7 @@ export async function runDev(base: Config, logger: Logger): Promise<Running> {
   });
   await runMigrate(config);
   await createS3Storage(config.s3).ensureBucket();
+  await applyUploadLifecycle(config.s3);
 
   const roles = [
     await runApi(config, logger.child({ component: 'api' })),

@@ -35,6 +35,7 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
       storage,
       logger,
       moderator: createModerator(config.moderation, postgresVerdictCache(database.db), logger),
+      deadLetters: bus,
     },
     createTokenVerifier(config.auth),
     registry,

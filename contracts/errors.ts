@@ -17,6 +17,7 @@ export const errorCatalogue = {
   upload_expired: { status: 410, title: 'The upload session has expired' },
   gone: { status: 410, title: 'The media was deleted or taken down' },
   payload_too_large: { status: 413, title: 'The declared size exceeds the limit for this kind' },
+  request_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'This content type is not accepted' },
   parts_incomplete: { status: 400, title: 'Storage does not hold every part of the upload' },
   part_etag_mismatch: { status: 400, title: 'A part ETag does not match what storage holds' },

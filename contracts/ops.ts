@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { topics } from './events.ts';
 
 export const OutboxRow = Type.Object({
   id: Type.String(),
@@ -59,3 +60,47 @@ export const MediaTrace = Type.Object({
   outbox: Type.Array(OutboxRow),
   variants: Type.Array(Type.Record(Type.String(), Type.Unknown())),
 });
+
+/** Only the platform's own topics: naming another would make the Kafka bus create its dead-letter topic. */
+const DlqTopic = Type.Union(
+  Object.values(topics).map((t) => Type.Literal(t)),
+  { description: 'logical topic, without KAFKA_TOPIC_PREFIX' },
+);
+
+export const DlqQuery = Type.Object(
+  {
+    topic: DlqTopic,
+    group: Type.Optional(Type.String({ minLength: 1, description: 'consumer group that gave up' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type DlqQuery = Static<typeof DlqQuery>;
+
+export const DeadLetterView = Type.Object({
+  id: Type.String({ description: 'dead-letter id, for redrive' }),
+  group: Type.String(),
+  eventId: Type.String(),
+  key: Type.String(),
+  eventType: Type.String(),
+  payload: Type.Unknown(),
+  headers: Type.Record(Type.String(), Type.String()),
+  error: Type.Object({ message: Type.String(), stack: Type.Optional(Type.String()) }),
+  attempts: Type.Integer(),
+  failedAt: Type.String({ format: 'date-time' }),
+});
+
+export const DeadLetterList = Type.Object({ items: Type.Array(DeadLetterView) });
+
+/** No ids: every pending dead letter of the topic (or of the group). */
+export const RedriveBody = Type.Object(
+  {
+    topic: DlqTopic,
+    group: Type.Optional(Type.String({ minLength: 1 })),
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type RedriveBody = Static<typeof RedriveBody>;
+
+export const RedriveResult = Type.Object({ redriven: Type.Integer() });

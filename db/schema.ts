@@ -55,6 +55,8 @@ export const media = pgTable(
     index('media_owner_position_idx').on(t.ownerId, t.position),
     index('media_object_key_idx').on(t.objectKey),
     index('media_owner_sha_idx').on(t.ownerId, t.sha256).where(sql`${t.sha256} is not null`),
+    /** Uploads per day (ops stats). */
+    index('media_created_idx').on(t.createdAt),
   ],
 );
 
@@ -143,14 +145,22 @@ export const mediaEvent = pgTable(
     actor: text('actor').notNull(),
     detail: jsonb('detail').$type<Record<string, unknown>>(),
   },
-  (t) => [index('media_event_media_idx').on(t.mediaId, t.at)],
+  (t) => [
+    index('media_event_media_idx').on(t.mediaId, t.at),
+    /** Processing health over a recent window (ops stats). */
+    index('media_event_at_idx').on(t.at),
+  ],
 );
 
 /** Storage keys no longer pointed at; removed after a grace period if still unreferenced. */
-export const storageGarbage = pgTable('storage_garbage', {
-  objectKey: text('object_key').primaryKey(),
-  deleteAfter: timestamp('delete_after', { withTimezone: true }).notNull(),
-});
+export const storageGarbage = pgTable(
+  'storage_garbage',
+  {
+    objectKey: text('object_key').primaryKey(),
+    deleteAfter: timestamp('delete_after', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('storage_garbage_due_idx').on(t.deleteAfter)],
+);
 
 /** Vendor verdicts by content hash: the same content is never sent to the vendor twice. */
 export const moderationVerdict = pgTable('moderation_verdict', {

@@ -1,13 +1,14 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
-import { verifyUrlToken } from '../platform/auth/url-token.ts';
+import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
 import { AppError, installProblemHandlers } from '../platform/http/problem.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { cachedReferences, decideAccess } from './object-access.ts';
+import { hlsMasterKey, isPlaylist, rewritePlaylist } from './playlist.ts';
 
 export interface EdgeDeps {
   config: Config;
@@ -48,7 +49,11 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
         );
       }
       const viewer = await optionalViewer(deps.verify, bearerToken(request));
-      const decision = decideAccess(await references(key), viewer, tokenCheck?.ok === true);
+      const decision = decideAccess(
+        await references(hlsMasterKey(key) ?? key),
+        viewer,
+        tokenCheck?.ok === true,
+      );
 
       switch (decision) {
         case 'unknown':
@@ -60,6 +65,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
         case 'denied':
           throw new AppError('forbidden', 'You may not read this object');
         case 'public':
+          if (isPlaylist(key)) return answerPlaylist(deps, reply, key, undefined);
           if (config.cdnBaseUrl) {
             return reply
               .header('cache-control', 'public, max-age=300')
@@ -67,6 +73,10 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
           }
           break;
         case 'private':
+          if (isPlaylist(key)) {
+            const sub = viewer?.sub ?? (tokenCheck?.ok ? tokenCheck.grant.sub : 'anonymous');
+            return answerPlaylist(deps, reply, key, sub);
+          }
           break;
       }
       const ttl = config.edge.signedUrlTtlSeconds;
@@ -75,6 +85,33 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     },
   );
   return app;
+}
+
+const maxPlaylistBytes = 1024 * 1024;
+
+/** Playlists are answered by the edge itself, their references rewritten to signed edge URLs. */
+async function answerPlaylist(
+  deps: EdgeDeps,
+  reply: FastifyReply,
+  key: string,
+  privateViewer: string | undefined,
+) {
+  const { config } = deps;
+  const head = await deps.storage.head(key);
+  if (!head) throw new AppError('object_not_found', 'No such object');
+  if (head.size > maxPlaylistBytes) throw new AppError('forbidden', 'Playlist too large');
+  const body = (await deps.storage.readRange(key, 0, head.size - 1)).toString('utf8');
+  const secret = config.auth.urlSigningSecret;
+  const exp = Math.floor(Date.now() / 1000) + config.edge.viewTokenTtlSeconds;
+  const urlFor = (target: string) => {
+    const url = `${config.edgePublicUrl}/m/${target}`;
+    if (!privateViewer || !secret) return url;
+    return `${url}?token=${signUrlToken(secret, { key: target, sub: privateViewer, exp })}`;
+  };
+  return reply
+    .type('application/vnd.apple.mpegurl')
+    .header('cache-control', privateViewer ? 'private, max-age=60' : 'public, max-age=60')
+    .send(rewritePlaylist(body, key, urlFor));
 }
 
 async function optionalViewer(verify: VerifyToken, token: string | undefined) {

@@ -22,6 +22,8 @@ export const ConfigSchema = Type.Object({
     partitions: Positive,
     replicationFactor: Positive,
     clientId: Type.String({ minLength: 1 }),
+    /** First redelivery delay of a failed message (either bus); each further attempt doubles it. */
+    retryBaseDelayMs: Positive,
   }),
   s3: Type.Object({
     endpoint: Type.Optional(Type.String()),
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
       partitions: int(env, 'KAFKA_PARTITIONS', 6),
       replicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1),
       clientId: env.KAFKA_CLIENT_ID ?? 'mediagate',
+      retryBaseDelayMs: int(env, 'BUS_RETRY_BASE_MS', 1000),
     },
     s3: {
       endpoint: env.S3_ENDPOINT,

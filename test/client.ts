@@ -59,3 +59,34 @@ export async function putPart(
   const response = await fetch(url, { method: 'PUT', body: new Uint8Array(body) });
   return { status: response.status, etag: response.headers.get('etag'), text: await response.text() };
 }
+
+/** The whole client flow for one file: create, PUT every part, complete. Returns the completion reply. */
+export async function uploadBytes(
+  api: ReturnType<typeof apiClient>,
+  bytes: Buffer,
+  contentType: string,
+  filename = 'upload.bin',
+): Promise<{ mediaId: string; uploadId: string; complete: Reply<MediaView & { code?: string }> }> {
+  const created = await api.post<{
+    mediaId: string;
+    uploadId: string;
+    partSize: number;
+    parts: { partNumber: number; url: string }[];
+  }>('/v1/uploads', { filename, contentType, size: bytes.length });
+  if (created.status !== 201)
+    throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const { partSize, parts, mediaId, uploadId } = created.body;
+  const etags = [];
+  for (const part of parts) {
+    const put = await putPart(
+      part.url,
+      bytes.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize),
+    );
+    if (put.status !== 200) throw new Error(`part ${part.partNumber} answered ${put.status}: ${put.text}`);
+    etags.push({ partNumber: part.partNumber, etag: put.etag ?? '' });
+  }
+  const complete = await api.post<MediaView & { code?: string }>(`/v1/uploads/${uploadId}/complete`, {
+    parts: etags,
+  });
+  return { mediaId, uploadId, complete };
+}

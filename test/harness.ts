@@ -11,12 +11,14 @@ import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { freePort } from './ports.ts';
 import { type RoleProcess, runOnce, spawnRole, waitForHttp } from './processes.ts';
+import { type S3Traffic, startS3TrafficProxy } from './s3-traffic-proxy.ts';
 
 export interface Platform {
   apiUrl: string;
   bus: 'kafka' | 'embedded';
   /** The broker this platform started, for fault tests; undefined on the embedded bus or an external cluster. */
   kafka?: KafkaBrokerHandle;
+  s3Traffic?: S3Traffic;
   edgeUrl: string;
   env: Record<string, string>;
   storage: ObjectStorage;
@@ -32,6 +34,8 @@ export interface PlatformOptions {
   env?: Record<string, string>;
   /** Kafka unless MEDIAGATE_TEST_BUS=embedded: the end-to-end suites run on a real broker. */
   bus?: 'kafka' | 'embedded';
+  /** Route S3 traffic through a byte-counting proxy (`platform.s3Traffic`). */
+  countS3Traffic?: boolean;
 }
 
 /**
@@ -46,7 +50,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   await chmod(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   try {
-    return await launch(dir, stops, extraEnv, bus);
+    return await launch(dir, stops, extraEnv, bus, options.countS3Traffic === true);
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -59,6 +63,7 @@ async function launch(
   stops: (() => Promise<void>)[],
   extraEnv: Record<string, string>,
   bus: Platform['bus'],
+  countS3Traffic: boolean,
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
 
@@ -81,6 +86,9 @@ async function launch(
     s3 = server;
   }
 
+  const s3Traffic = countS3Traffic ? await startS3TrafficProxy(s3.endpoint) : undefined;
+  if (s3Traffic) stops.push(s3Traffic.close);
+
   let kafka: KafkaBrokerHandle | undefined;
   let brokers = bus === 'kafka' ? process.env.KAFKA_BROKERS : undefined;
   if (bus === 'kafka' && !brokers) {
@@ -92,7 +100,7 @@ async function launch(
   const jwtSecret = randomBytes(32).toString('hex');
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
-    S3_ENDPOINT: s3.endpoint,
+    S3_ENDPOINT: s3Traffic?.endpoint ?? s3.endpoint,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_BUCKET: `mg-${randomBytes(4).toString('hex')}`,
@@ -127,6 +135,7 @@ async function launch(
   return {
     bus,
     kafka,
+    s3Traffic,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     edgeUrl: `http://127.0.0.1:${edgePort}`,
     env,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -7,6 +8,7 @@ import type { Clamd } from '../platform/clamav/clamd.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { type PublishPartial, processAudioVisual } from './av/process-av.ts';
 import { downloadAndHash } from './download.ts';
 import { resultEventId } from './event-ids.ts';
 import { processImage } from './image/process-image.ts';
@@ -20,6 +22,8 @@ export interface WorkerDeps {
   logger: Logger;
   /** Present when CLAMAV_HOST is set: every original is scanned before any work on it. */
   clamd?: Clamd;
+  /** Aborted at shutdown: running ffmpeg processes are killed and the job is redelivered elsewhere. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -51,9 +55,19 @@ export function optimizeHandler(deps: WorkerDeps) {
         log.warn('malware found; original deleted');
         return;
       }
+      const publish = publisher(deps.bus, request.mediaId, message);
       let result: OptimizeResult;
       try {
-        const built = await build(deps, request, message.id, original, workDir);
+        const built = await build(deps, request, message.id, original, workDir, (partial) =>
+          publish(randomUUID(), {
+            mediaId: request.mediaId,
+            requestId: message.id,
+            success: true,
+            sha256,
+            metadata: {},
+            ...partial,
+          }),
+        );
         result = { mediaId: request.mediaId, requestId: message.id, success: true, sha256, ...built };
       } catch (error) {
         if (!(error instanceof MediaRejectedError)) throw error;
@@ -67,19 +81,7 @@ export function optimizeHandler(deps: WorkerDeps) {
           error: { code: error.code, detail: error.message },
         };
       }
-      await deps.bus.publish(topics.optimizeResult, [
-        {
-          id: resultEventId(message.id),
-          key: request.mediaId,
-          type: 'media.optimize.result',
-          payload: result,
-          headers: {
-            'event-type': 'media.optimize.result',
-            'schema-version': eventSchemaVersion,
-            ...(message.headers.traceparent ? { traceparent: message.headers.traceparent } : {}),
-          },
-        },
-      ]);
+      await publish(resultEventId(message.id), result);
       log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
     } finally {
       await rm(workDir, { recursive: true, force: true });
@@ -93,6 +95,7 @@ async function build(
   requestId: string,
   original: string,
   workDir: string,
+  publishPartial: PublishPartial,
 ) {
   if (request.kind === 'image') {
     return processImage(
@@ -103,8 +106,23 @@ async function build(
       workDir,
     );
   }
-  throw new MediaRejectedError(
-    'kind_not_supported',
-    `${request.kind} processing is not available on this worker`,
-  );
+  return processAudioVisual(deps, request, requestId, original, workDir, publishPartial);
+}
+
+/** Results keep the request's trace context; the final one has an id derived from the request's. */
+function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
+  return (id: string, payload: OptimizeResult) =>
+    bus.publish(topics.optimizeResult, [
+      {
+        id,
+        key: mediaId,
+        type: 'media.optimize.result',
+        payload,
+        headers: {
+          'event-type': 'media.optimize.result',
+          'schema-version': eventSchemaVersion,
+          ...(request.headers.traceparent ? { traceparent: request.headers.traceparent } : {}),
+        },
+      },
+    ]);
 }

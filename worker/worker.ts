@@ -8,7 +8,18 @@ export const workerGroup = 'worker';
 /** Starts consuming optimize requests. The worker talks to the bus and storage only, never to the database. */
 export async function startWorker(deps: WorkerDeps): Promise<Subscription> {
   await mkdir(deps.config.worker.tempDir, { recursive: true });
-  return deps.bus.subscribe(topics.optimizeRequest, workerGroup, optimizeHandler(deps), {
-    concurrency: deps.config.worker.concurrency,
-  });
+  const shutdown = new AbortController();
+  const subscription = await deps.bus.subscribe(
+    topics.optimizeRequest,
+    workerGroup,
+    optimizeHandler({ ...deps, signal: shutdown.signal }),
+    { concurrency: deps.config.worker.concurrency },
+  );
+  return {
+    async stop() {
+      // Kill running encodes first: their messages are not committed, so another worker redoes them.
+      shutdown.abort();
+      await subscription.stop();
+    },
+  };
 }

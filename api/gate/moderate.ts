@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { isModerationOff } from '../../platform/moderation/create-moderator.ts';
 import type { ModerationInput, Verdict } from '../../platform/moderation/moderation.ts';
-import { sampleFrames } from '../../platform/moderation/sample-frames.ts';
+import { FrameSamplingError, sampleFrames } from '../../platform/moderation/sample-frames.ts';
 import type { ApiContext } from '../context.ts';
-import type { ProbeSummary } from './probe.ts';
+import { ProbeFailedError, type ProbeSummary } from './probe.ts';
 import type { GateSubject } from './run-gate.ts';
 
 /** Vendors judge small images; a 1024 px JPEG keeps the request light and the verdict unchanged. */
@@ -26,14 +26,7 @@ export async function moderate(
   const images =
     subject.kind === 'image'
       ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject.objectKey, subject.declaredSize) }]
-      : (
-          await sampleFrames({
-            ffmpegPath: ctx.config.ffmpegPath,
-            input: url,
-            durationSeconds: probe.durationSeconds ?? 0,
-            timeoutMs: ctx.config.gate.probeTimeoutMs,
-          })
-        ).map((f) => ({ contentType: f.contentType, bytes: f.bytes }));
+      : await frames(ctx, url, probe);
   const hash = createHash('sha256');
   for (const image of images) hash.update(image.bytes);
   const input: ModerationInput = {
@@ -46,11 +39,35 @@ export async function moderate(
   return ctx.moderator.judge(input);
 }
 
+/**
+ * The probe read only the headers; this is the first full decode. Pixels that cannot be decoded (a
+ * truncated or corrupt file) make the media unreadable, a 422, rather than an error of ours.
+ */
 async function downscale(ctx: ApiContext, key: string, size: number): Promise<Buffer> {
   const original = await ctx.storage.readRange(key, 0, size - 1);
-  return sharp(original, { limitInputPixels: ctx.config.image.maxInputPixels, failOn: 'error' })
-    .rotate()
-    .resize(judgedSide, judgedSide, { fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: 85 })
-    .toBuffer();
+  try {
+    return await sharp(original, { limitInputPixels: ctx.config.image.maxInputPixels, failOn: 'error' })
+      .rotate()
+      .resize(judgedSide, judgedSide, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 85 })
+      .toBuffer();
+  } catch (error) {
+    throw new ProbeFailedError(`the image could not be decoded: ${(error as Error).message}`);
+  }
+}
+
+/** Frames ffmpeg cannot extract from a video the probe accepted: the media is unreadable, a 422. */
+async function frames(ctx: ApiContext, url: string, probe: ProbeSummary): Promise<ModerationInput['images']> {
+  try {
+    const sampled = await sampleFrames({
+      ffmpegPath: ctx.config.ffmpegPath,
+      input: url,
+      durationSeconds: probe.durationSeconds ?? 0,
+      timeoutMs: ctx.config.gate.probeTimeoutMs,
+    });
+    return sampled.map((f) => ({ contentType: f.contentType, bytes: f.bytes }));
+  } catch (error) {
+    if (error instanceof FrameSamplingError) throw new ProbeFailedError(error.message);
+    throw error;
+  }
 }

@@ -33,7 +33,22 @@ interface FfprobeStream {
  * downloads the object. Killed at the timeout.
  */
 export function ffprobeUrl(url: string, timeoutMs: number, ffprobePath?: string): Promise<ProbeSummary> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', url];
+  // Containers carry codec parameters in their headers (moov, EBML, ID3); a small probe budget stops
+  // ffprobe from reading megabytes of packets to confirm them.
+  const budget = ['-probesize', '1000000', '-analyzeduration', '1000000'];
+  // The URL answers in bounded windows: ffprobe continues past each one by reconnecting at its end.
+  const windows = ['-reconnect', '1', '-reconnect_at_eof', '1'];
+  const args = [
+    '-v',
+    'error',
+    ...budget,
+    ...windows,
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     execFile(
       ffprobePath ?? ffprobeStatic.path,
@@ -91,10 +106,14 @@ function num(value: string | number | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Image headers sit at the front of the file, so the first bytes are enough to know size and format. */
+/**
+ * Image headers sit at the front of the file, so the first bytes are enough to know size and format.
+ * Nothing is decoded here, so sharp's own pixel limit is lifted: the gate judges the dimensions against
+ * the configured limit and answers `image_too_large`, whatever the size of the bomb.
+ */
 export async function probeImageHead(head: Buffer): Promise<ProbeSummary> {
   try {
-    const meta = await sharp(head, { failOn: 'none' }).metadata();
+    const meta = await sharp(head, { failOn: 'none', limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) throw new ProbeFailedError('the image has no dimensions');
     return {
       container: meta.format ?? 'unknown',

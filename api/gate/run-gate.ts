@@ -1,8 +1,10 @@
 import type { ErrorCode } from '../../contracts/errors.ts';
 import type { MediaKind } from '../../contracts/media-types.ts';
+import type { Verdict } from '../../platform/moderation/moderation.ts';
 import type { ApiContext } from '../context.ts';
 import { moderate } from './moderate.ts';
 import { ffprobeUrl, ProbeFailedError, type ProbeSummary, probeImageHead } from './probe.ts';
+import { withRangeWindows } from './range-window-server.ts';
 import { declaredMatches, sniffFamily } from './sniff.ts';
 
 export interface GateSubject {
@@ -41,33 +43,29 @@ export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSub
   const firstBytes = subject.kind === 'image' ? imageHeadBytes : sniffBytes;
   const bytes = await ctx.storage.readRange(subject.objectKey, 0, Math.min(head.size, firstBytes) - 1);
   const family = sniffFamily(bytes);
-  if (family === undefined) {
-    return {
-      ok: false,
-      code: 'unsupported_media_type',
-      detail: 'the content is not a recognised media format',
-    };
-  }
+  // Like every gate rejection this is a 422: the request was fine, the uploaded bytes are not.
   if (!declaredMatches(subject.contentType, family)) {
     return {
       ok: false,
       code: 'type_mismatch',
-      detail: `declared ${subject.contentType}, content is ${family}`,
+      detail: `declared ${subject.contentType}, content is ${family ?? 'not a recognised media format'}`,
     };
   }
 
   let probe: ProbeSummary;
+  let verdict: Verdict | undefined;
   try {
     probe =
-      subject.kind === 'image' ? await probeImageHead(bytes) : await probeRemote(ctx, subject.objectKey);
+      subject.kind === 'image'
+        ? await probeImageHead(bytes)
+        : await probeRemote(ctx, subject.objectKey, head.size);
+    const judged = judgeProbe(ctx, subject.kind, probe);
+    if (judged) return judged;
+    verdict = await moderate(ctx, mediaId, subject, probe);
   } catch (error) {
     if (!(error instanceof ProbeFailedError)) throw error;
     return { ok: false, code: 'media_unreadable', detail: error.message };
   }
-  const judged = judgeProbe(ctx, subject.kind, probe);
-  if (judged) return judged;
-
-  const verdict = await moderate(ctx, mediaId, subject, probe);
   if (verdict?.decision === 'reject') {
     const worst = verdict.categories.map((c) => `${c.name} ${c.score.toFixed(2)}`).join(', ');
     return { ok: false, code: 'moderation_rejected', detail: `rejected for ${worst}` };
@@ -81,9 +79,10 @@ export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSub
   return { ok: true, probe, moderation };
 }
 
-async function probeRemote(ctx: ApiContext, objectKey: string): Promise<ProbeSummary> {
-  const url = await ctx.storage.presignGet(objectKey, ctx.config.gate.probeUrlTtlSeconds);
-  return ffprobeUrl(url, ctx.config.gate.probeTimeoutMs, ctx.config.ffprobePath);
+async function probeRemote(ctx: ApiContext, objectKey: string, size: number): Promise<ProbeSummary> {
+  return withRangeWindows(ctx.storage, objectKey, size, (url) =>
+    ffprobeUrl(url, ctx.config.gate.probeTimeoutMs, ctx.config.ffprobePath),
+  );
 }
 
 /** A failed verdict when the probe shows the media cannot be accepted; undefined when it can. */

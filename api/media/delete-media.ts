@@ -42,7 +42,7 @@ export interface Retirement {
 }
 
 /**
- * Retires a media: drops its variant rows, moves it to `deleted` or `rejected`, and queues every key it
+ * Retires a media: moves it to `deleted` or `rejected`, and queues every key it
  * held for the sweeper, which removes only keys no other media references. Returns false when the media
  * was already retired.
  */
@@ -66,10 +66,11 @@ export async function retireMedia(tx: Queryable, r: Retirement): Promise<boolean
     },
   });
   if (!moved) return false;
+  // Variant rows stay: the edge answers 410 for their keys, and a retired row is no reference to the sweeper.
   const variants = await tx
-    .delete(mediaVariant)
-    .where(eq(mediaVariant.mediaId, r.mediaId))
-    .returning({ key: mediaVariant.objectKey });
+    .select({ key: mediaVariant.objectKey })
+    .from(mediaVariant)
+    .where(eq(mediaVariant.mediaId, r.mediaId));
   const keys = [r.objectKey, ...variants.map((v) => v.key)];
   await tx
     .insert(storageGarbage)

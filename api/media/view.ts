@@ -38,6 +38,7 @@ export function toMediaView(
 ): MediaView {
   const url = viewerUrlFactory(config, viewer.sub, row.visibility === 'public');
   const isOwner = row.ownerId === viewer.sub;
+  const retired = row.status === 'deleted' || row.status === 'rejected';
   return {
     id: row.id,
     kind: row.kind,
@@ -48,7 +49,7 @@ export function toMediaView(
     url: row.displayKey ? url(row.displayKey) : null,
     thumbnailUrl: row.thumbnailKey ? url(row.thumbnailKey) : null,
     placeholder: row.placeholder,
-    variants: variants.map((v) => ({
+    variants: (retired ? [] : variants).map((v) => ({
       quality: v.quality,
       format: v.format,
       width: v.width,

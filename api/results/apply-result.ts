@@ -1,8 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { OptimizeResult } from '../../contracts/events.ts';
-import type { Database, Queryable } from '../../db/client.ts';
+import type { Database } from '../../db/client.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
-import { mediaVariant, processedEvent, storageGarbage } from '../../db/schema.ts';
+import { queueForDeletion } from '../../db/queries/object-refs.ts';
+import { copyVariants, lockVerifiedTwin, type Twin } from '../../db/queries/twins.ts';
+import { media, mediaVariant, processedEvent } from '../../db/schema.ts';
 
 export const resultsConsumer = 'api.results';
 /** Replaced objects stay readable this long, so views handed out just before the swap keep working. */
@@ -15,6 +17,10 @@ const thumbnailOrder = ['thumbnail', 'poster'];
  * Applies one optimize result in one transaction: dedupe by event id, swap the variant set and the
  * display pointers atomically, and queue replaced objects for deletion. A result for a media that was
  * deleted or rejected meanwhile only queues its objects for deletion.
+ *
+ * When the worker's hash shows the owner already has these bytes in another ready media, the media is
+ * linked to that twin's objects instead, and its own original and fresh derivatives are queued for
+ * deletion: nothing references them any more.
  */
 export async function applyOptimizeResult(
   db: Database,
@@ -42,10 +48,23 @@ export async function applyOptimizeResult(
           failureDetail: result.error?.detail ?? '',
         },
       });
-      await discard(tx, newKeys, 0);
+      await queueForDeletion(tx, newKeys);
       return moved ? 'applied' : 'stale';
     }
 
+    // The twin is locked before this media's own row, the order every copier takes its locks in.
+    const [own] = await tx
+      .select({ ownerId: media.ownerId, objectKey: media.objectKey })
+      .from(media)
+      .where(eq(media.id, result.mediaId));
+    const twin =
+      own && result.sha256
+        ? await lockVerifiedTwin(tx, {
+            ownerId: own.ownerId,
+            sha256: result.sha256,
+            not: { mediaId: result.mediaId, objectKey: own.objectKey },
+          })
+        : undefined;
     const old = await tx
       .select({ key: mediaVariant.objectKey })
       .from(mediaVariant)
@@ -55,23 +74,24 @@ export async function applyOptimizeResult(
       from: ['processing', 'ready', 'failed'],
       to: 'ready',
       actor: 'worker',
-      detail: { requestId: result.requestId, variants: result.processed.length },
-      patch: {
-        sha256: result.sha256,
-        metadata: result.metadata,
-        placeholder: result.placeholder ?? null,
-        displayKey: pick(result, displayOrder),
-        thumbnailKey: pick(result, thumbnailOrder),
-        failureCode: null,
-        failureDetail: null,
+      detail: {
+        requestId: result.requestId,
+        variants: result.processed.length,
+        ...(twin ? { deduplicatedFrom: twin.row.id } : {}),
       },
+      patch: readyPatch(result, twin),
     });
-    if (!moved) {
-      await discard(tx, newKeys, 0);
+    if (!moved || !own) {
+      await queueForDeletion(tx, newKeys);
       return 'stale';
     }
     await tx.delete(mediaVariant).where(eq(mediaVariant.mediaId, result.mediaId));
-    if (result.processed.length > 0) {
+    let current = newKeys;
+    if (twin) {
+      await copyVariants(tx, result.mediaId, twin);
+      current = twin.variants.map((v) => v.objectKey);
+      await queueForDeletion(tx, [own.objectKey, ...newKeys]);
+    } else if (result.processed.length > 0) {
       await tx.insert(mediaVariant).values(
         result.processed.map((p) => ({
           mediaId: result.mediaId,
@@ -84,13 +104,36 @@ export async function applyOptimizeResult(
         })),
       );
     }
-    await discard(
+    await queueForDeletion(
       tx,
-      old.map((o) => o.key).filter((k) => !newKeys.includes(k)),
+      old.map((o) => o.key).filter((k) => !current.includes(k)),
       replacedObjectGraceSeconds,
     );
     return 'applied';
   });
+}
+
+/** A linked media shows its twin's derivatives; otherwise the worker's fresh ones. */
+function readyPatch(result: OptimizeResult, twin: Twin | undefined) {
+  const shown = twin
+    ? {
+        objectKey: twin.row.objectKey,
+        placeholder: twin.row.placeholder,
+        displayKey: twin.row.displayKey,
+        thumbnailKey: twin.row.thumbnailKey,
+      }
+    : {
+        placeholder: result.placeholder ?? null,
+        displayKey: pick(result, displayOrder),
+        thumbnailKey: pick(result, thumbnailOrder),
+      };
+  return {
+    sha256: result.sha256,
+    metadata: result.metadata,
+    failureCode: null,
+    failureDetail: null,
+    ...shown,
+  };
 }
 
 function pick(result: OptimizeResult, order: string[]): string | null {
@@ -99,17 +142,4 @@ function pick(result: OptimizeResult, order: string[]): string | null {
     if (hit) return hit.key;
   }
   return null;
-}
-
-async function discard(tx: Queryable, keys: string[], graceSeconds: number): Promise<void> {
-  if (keys.length === 0) return;
-  await tx
-    .insert(storageGarbage)
-    .values(
-      keys.map((objectKey) => ({
-        objectKey,
-        deleteAfter: sql`now() + make_interval(secs => ${graceSeconds})`,
-      })),
-    )
-    .onConflictDoNothing();
 }

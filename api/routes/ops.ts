@@ -1,12 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MediaParams } from '../../contracts/media.ts';
-import { MediaTrace, OutboxList, OutboxQuery, ReplayBody, ReplayResult } from '../../contracts/ops.ts';
+import {
+  DeadLetterList,
+  DlqQuery,
+  MediaTrace,
+  OutboxList,
+  OutboxQuery,
+  RedriveBody,
+  RedriveResult,
+  ReplayBody,
+  ReplayResult,
+} from '../../contracts/ops.ts';
 import { Problem } from '../../contracts/problem.ts';
-import { isAdmin } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
+import { listDeadLetters, redriveDeadLetters } from '../ops/dead-letters.ts';
 import { listOutbox, replayOutbox } from '../ops/outbox-ops.ts';
 import { traceMedia } from '../ops/trace.ts';
+import { requireAdmin } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -14,11 +24,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 /** Operator routes: every one needs the `admin` role. */
 export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = async (request: FastifyRequest) => {
-    const principal = await caller(request);
-    if (!isAdmin(principal)) throw new AppError('admin_required', 'This route needs the admin role');
-    return principal;
-  };
+  const admin = (request: FastifyRequest) => requireAdmin(caller, request);
 
   typed.get(
     '/v1/ops/outbox',
@@ -67,6 +73,40 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
     async (request) => {
       await admin(request);
       return traceMedia(ctx.db, request.params.mediaId);
+    },
+  );
+
+  typed.get(
+    '/v1/ops/dlq',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Dead letters of a topic not yet redriven, oldest first, with their errors',
+        querystring: DlqQuery,
+        response: { 200: DeadLetterList, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return listDeadLetters(ctx.deadLetters, request.query);
+    },
+  );
+
+  typed.post(
+    '/v1/ops/dlq/redrive',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Deliver dead letters again, with fresh attempts, to the group that gave up on them',
+        body: RedriveBody,
+        response: { 200: RedriveResult, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await admin(request);
+      const result = await redriveDeadLetters(ctx.deadLetters, request.body);
+      request.log.info({ actor: principal.sub, topic: request.body.topic, ...result }, 'dlq redrive');
+      return result;
     },
   );
 }

@@ -6,6 +6,7 @@ import { Problem } from '../../contracts/problem.ts';
 import {
   CompleteUploadBody,
   CreateUploadBody,
+  DeduplicatedUpload,
   PartNumbersBody,
   PartUrls,
   UploadParams,
@@ -32,14 +33,23 @@ export async function uploadRoutes(
       config: { rateLimit: createLimit },
       schema: {
         tags: ['uploads'],
-        summary: 'Start an upload: returns presigned part URLs',
+        summary:
+          'Start an upload: presigned part URLs (201), or an instant copy of identical own media (200)',
         body: CreateUploadBody,
-        response: { 201: UploadSession, ...errors, 413: Problem, 415: Problem, 429: Problem },
+        response: {
+          200: DeduplicatedUpload,
+          201: UploadSession,
+          ...errors,
+          413: Problem,
+          415: Problem,
+          429: Problem,
+        },
       },
     },
     async (request, reply) => {
-      const session = await createUpload(ctx, await caller(request), request.body);
-      return reply.status(201).send(session);
+      const outcome = await createUpload(ctx, await caller(request), request.body);
+      if ('deduplicated' in outcome) return reply.status(200).send(outcome);
+      return reply.status(201).send(outcome);
     },
   );
 

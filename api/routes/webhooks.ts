@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Problem } from '../../contracts/problem.ts';
 import { ModerationWebhookBody } from '../../contracts/webhooks.ts';
 import { AppError } from '../../platform/http/problem.ts';
@@ -10,18 +10,28 @@ import type { RouteDeps } from './route-deps.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    rawBody?: Buffer;
+    /** The raw body whose signature was verified. */
+    signedBody?: Buffer;
   }
 }
 
 /**
- * Vendor webhooks. The signature covers the exact bytes received, so this plugin keeps the raw body and
- * checks the HMAC before the schema runs: unsigned traffic learns nothing about the body's shape.
+ * Vendor webhooks. The signature covers the exact bytes received, so the HMAC is checked on the raw body
+ * before anything reads it: unsigned traffic learns nothing about the body's shape, not even whether it
+ * is JSON.
  */
 export async function webhookRoutes(app: FastifyInstance, { ctx }: RouteDeps): Promise<void> {
+  const authenticate = (request: FastifyRequest, rawBody: Buffer) => {
+    const secret = ctx.config.moderation.webhookSecret;
+    if (!secret)
+      throw new AppError('webhook_signature_invalid', 'Webhooks are not configured on this server');
+    const check = verifyWebhook({ secret, signatureHeader: request.headers[signatureHeader], rawBody });
+    if (!check.ok) throw new AppError('webhook_signature_invalid', `Signature ${check.reason}`);
+    request.signedBody = rawBody;
+  };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
-    request.rawBody = raw as Buffer;
     try {
+      authenticate(request, raw as Buffer);
       done(null, JSON.parse((raw as Buffer).toString('utf8')));
     } catch (error) {
       done(error as Error, undefined);
@@ -50,16 +60,9 @@ export async function webhookRoutes(app: FastifyInstance, { ctx }: RouteDeps): P
           404: Problem,
         },
       },
+      // A request without a body never reached the parser: it is judged as signing nothing.
       preValidation: async (request) => {
-        const secret = ctx.config.moderation.webhookSecret;
-        if (!secret)
-          throw new AppError('webhook_signature_invalid', 'Webhooks are not configured on this server');
-        const check = verifyWebhook({
-          secret,
-          signatureHeader: request.headers[signatureHeader],
-          rawBody: request.rawBody ?? Buffer.alloc(0),
-        });
-        if (!check.ok) throw new AppError('webhook_signature_invalid', `Signature ${check.reason}`);
+        if (!request.signedBody) authenticate(request, Buffer.alloc(0));
       },
     },
     async (request) => {

@@ -1,47 +1,84 @@
-import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
+import { expireUploadSessions } from './expire-sessions.ts';
+import { drainStorageGarbage } from './garbage-pass.ts';
+import { type KeyLister, queueOrphans } from './orphans.ts';
 
-/**
- * Deletes queued storage objects once their grace period is over, unless a media row or a variant points
- * at them again (a dedupe clone, a replay that produced the same key). Queue rows are locked for the whole
- * pass and removed only after storage confirmed the delete, so a failed pass is simply retried.
- */
-export async function sweepStorageGarbage(
-  db: Database,
-  storage: ObjectStorage,
-  limit = 500,
-): Promise<number> {
-  return db.transaction(async (tx) => {
-    const due = await tx.execute<{ object_key: string }>(sql`
-      select object_key from storage_garbage where delete_after < now()
-       order by delete_after limit ${limit} for update skip locked`);
-    const keys = due.rows.map((r) => r.object_key);
-    if (keys.length === 0) return 0;
-    const referenced = await tx.execute<{ key: string }>(sql`
-      select object_key as key from media where object_key = any(${keys}) and status <> 'deleted'
-      union select object_key from media_variant where object_key = any(${keys})`);
-    const keep = new Set(referenced.rows.map((r) => r.key));
-    const doomed = keys.filter((k) => !keep.has(k));
-    await storage.delete(doomed);
-    await tx.execute(sql`delete from storage_garbage where object_key = any(${keys})`);
-    return doomed.length;
-  });
+/** A completion that passed its deadline check just in time gets this long to finish. */
+const sessionGraceSeconds = 15 * 60;
+const orphanScanIntervalMs = 3600_000;
+/** Longer than any processing run, so a worker's fresh derivatives are never mistaken for orphans. */
+const orphanGraceSeconds = 24 * 3600;
+
+export interface SweepOptions {
+  /** Replaces both grace periods, for an operator who knows nothing is in flight (and for tests). */
+  graceSeconds?: number;
+  /** Without one, the orphan scan is skipped (`orphansQueued: null`). */
+  lister?: KeyLister;
 }
 
+export interface SweepReport {
+  sessionsExpired: number;
+  orphansQueued: number | null;
+  objectsDeleted: number;
+  objectsKept: number;
+}
+
+/**
+ * One full storage sweep: close expired upload sessions, queue orphaned objects, then delete every queued
+ * object nobody references. Each step queues for the next, so one call leaves nothing due behind.
+ */
+export async function runStorageSweep(
+  db: Database,
+  storage: ObjectStorage,
+  options: SweepOptions = {},
+): Promise<SweepReport> {
+  const sessionsExpired = await expireUploadSessions(
+    db,
+    storage,
+    options.graceSeconds ?? sessionGraceSeconds,
+  );
+  const orphansQueued = options.lister
+    ? await queueOrphans(db, options.lister, options.graceSeconds ?? orphanGraceSeconds)
+    : null;
+  const garbage = await drainStorageGarbage(db, storage);
+  return { sessionsExpired, orphansQueued, objectsDeleted: garbage.deleted, objectsKept: garbage.kept };
+}
+
+/** Sweeps every `intervalMs`; a slow sweep delays the next one rather than overlapping it. */
 export function startGarbageSweeper(
   db: Database,
   storage: ObjectStorage,
   logger: Logger,
   intervalMs = 60_000,
 ) {
-  const timer = setInterval(() => {
-    sweepStorageGarbage(db, storage).then(
-      (n) => n > 0 && logger.info({ deleted: n }, 'removed unreferenced storage objects'),
-      (error) => logger.warn({ err: error }, 'storage sweep failed; will retry'),
-    );
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let lastOrphanScan = 0;
+  const tick = async () => {
+    try {
+      // Listing the bucket is the costly part: once an hour is plenty for objects a crash left behind.
+      const scanOrphans = Date.now() - lastOrphanScan > orphanScanIntervalMs;
+      if (scanOrphans) lastOrphanScan = Date.now();
+      const report = await runStorageSweep(db, storage, scanOrphans ? { lister: storage } : {});
+      if (report.sessionsExpired + report.objectsDeleted + (report.orphansQueued ?? 0) > 0) {
+        logger.info(report, 'storage sweep');
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'storage sweep failed; will retry');
+    }
+    if (!stopped) schedule();
+  };
+  const schedule = () => {
+    timer = setTimeout(tick, intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

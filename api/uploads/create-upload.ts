@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { kindOf } from '../../contracts/media-types.ts';
 import { rawObjectKey } from '../../contracts/object-keys.ts';
 import type { CreateUploadBody, UploadSession } from '../../contracts/uploads.ts';
-import type { Queryable } from '../../db/client.ts';
-import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
+import { lockGallery, placeInGallery } from '../../db/queries/gallery.ts';
 import { recordCreation } from '../../db/queries/media-status.ts';
 import { media, uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
+import { cloneOwnTwin, type Deduplicated } from './dedupe.ts';
 import { planParts } from './part-plan.ts';
 import { presignParts } from './presign-parts.ts';
 
@@ -17,7 +16,7 @@ export async function createUpload(
   ctx: ApiContext,
   caller: Principal,
   body: CreateUploadBody,
-): Promise<UploadSession> {
+): Promise<UploadSession | Deduplicated> {
   const contentType = body.contentType.toLowerCase();
   const kind = kindOf(contentType);
   if (!kind)
@@ -29,6 +28,8 @@ export async function createUpload(
       `${kind} uploads are limited to ${limit} bytes; declared ${body.size}`,
     );
   }
+  const clone = body.sha256 ? await cloneOwnTwin(ctx, caller, body.sha256, body) : undefined;
+  if (clone) return clone;
 
   const mediaId = randomUUID();
   const uploadId = randomUUID();
@@ -50,7 +51,8 @@ export async function createUpload(
       contentType,
       sizeBytes: body.size,
       declaredSha256: body.sha256,
-      position: await nextPosition(tx, caller.sub),
+      // placeInGallery below gives the real, gapless position.
+      position: 0,
     });
     await tx.insert(uploadSession).values({
       id: uploadId,
@@ -64,25 +66,10 @@ export async function createUpload(
       state: 'open',
     });
     await recordCreation(tx, mediaId, caller.sub);
-    const wanted = body.position;
-    await renumberGallery(tx, caller.sub, (entries) => {
-      if (wanted === undefined) return entries;
-      const rest = entries.filter((e) => e.id !== mediaId);
-      rest.splice(Math.min(wanted, rest.length), 0, { id: mediaId, kind });
-      return rest;
-    });
+    await placeInGallery(tx, caller.sub, { id: mediaId, kind }, body.position);
   });
 
   const partNumbers = Array.from({ length: partCount }, (_, i) => i + 1);
   const parts = await presignParts(ctx, { objectKey, storageUploadId, expiresAt }, partNumbers);
   return { mediaId, uploadId, partSize, partCount, parts: parts.parts, expiresAt: parts.expiresAt };
-}
-
-/** New media join the end of the owner's gallery. */
-async function nextPosition(tx: Queryable, ownerId: string): Promise<number> {
-  const [row] = await tx
-    .select({ next: sql<number>`coalesce(max(${media.position}) + 1, 0)::int` })
-    .from(media)
-    .where(and(eq(media.ownerId, ownerId), notInArray(media.status, ['deleted', 'rejected'])));
-  return row?.next ?? 0;
 }

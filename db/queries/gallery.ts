@@ -38,8 +38,23 @@ export async function renumberGallery(
   if (changes.length === 0) return;
   const ids = changes.map((c) => c.id);
   const positions = changes.map((c) => c.position);
+  // sql.param binds each array as one array parameter; interpolated bare, drizzle spreads it into a row.
   await tx.execute(sql`
     update media m set position = v.position, updated_at = now()
-      from unnest(${ids}::uuid[], ${positions}::int[]) as v(id, position)
+      from unnest(${sql.param(ids)}::uuid[], ${sql.param(positions)}::int[]) as v(id, position)
      where m.id = v.id`);
+}
+
+/** Renumbers with a just-inserted `entry` at `position` (clamped), or at the end when none is asked for. */
+export async function placeInGallery(
+  tx: Queryable,
+  ownerId: string,
+  entry: GalleryEntry,
+  position?: number,
+): Promise<void> {
+  await renumberGallery(tx, ownerId, (entries) => {
+    const rest = entries.filter((e) => e.id !== entry.id);
+    rest.splice(Math.min(position ?? rest.length, rest.length), 0, entry);
+    return rest;
+  });
 }

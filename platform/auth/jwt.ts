@@ -61,8 +61,12 @@ export function createTokenVerifier(auth: Config['auth']): VerifyToken {
       }
       throw new AuthError('unauthenticated', error instanceof Error ? error.message : 'Invalid token');
     }
+    // `sub` is the user id every query is scoped by: a number, an array or an empty string is no user.
+    if (typeof claims.sub !== 'string' || claims.sub === '') {
+      throw new AuthError('unauthenticated', 'The token names no user (sub must be a non-empty string)');
+    }
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [];
-    return { sub: String(claims.sub), roles };
+    return { sub: claims.sub, roles };
   };
 }
 

@@ -16,6 +16,7 @@ export async function createBus(config: Config, logger: Logger): Promise<Bus & D
   return createEmbeddedBus({
     connectionString: config.databaseUrl,
     topicPrefix: config.kafka.topicPrefix,
+    retryBaseDelayMs: config.kafka.retryBaseDelayMs,
     logger,
   });
 }

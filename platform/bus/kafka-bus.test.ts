@@ -39,10 +39,10 @@ const config = (): Config['kafka'] => ({
   partitions,
   replicationFactor: 1,
   clientId: 'kafka-bus-test',
+  retryBaseDelayMs: 100,
 });
 
-const openBus = (options: KafkaBusOptions = {}, log = logger) =>
-  createKafkaBus(config(), log, { retryBaseDelayMs: 100, ...options });
+const openBus = (options: KafkaBusOptions = {}, log = logger) => createKafkaBus(config(), log, options);
 
 runBusContract('kafka', async () => ({ bus: await openBus(), cleanup: async () => {} }), {
   perKeyOrder: true,

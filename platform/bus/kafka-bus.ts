@@ -10,7 +10,7 @@ import { startKafkaSubscription } from './kafka-subscription.ts';
 import { createTopicEnsurer, kafkaGroupId, topicNames } from './kafka-topics.ts';
 
 export interface KafkaBusOptions {
-  /** First retry delay; each further retry doubles it. */
+  /** First retry delay (default: the configured one); each further retry doubles it. */
   retryBaseDelayMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -75,7 +75,7 @@ export async function createKafkaBus(
           groupId: kafkaGroupId(config.topicPrefix, topic, group),
           names: names(topic),
           concurrency: subscribeOptions.concurrency ?? 1,
-          retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
+          retryBaseDelayMs: options.retryBaseDelayMs ?? config.retryBaseDelayMs,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
           heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
           fetchMaxWaitMs: options.fetchMaxWaitMs ?? 500,

@@ -52,14 +52,20 @@ export function installProblemHandlers(app: FastifyInstance): void {
     }
     if (error.statusCode === 429) return sendProblem(reply, problemOf('rate_limited', error.message));
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, problemOf('validation_failed', 'Send application/json'));
+      return sendProblem(reply, problemOf('unsupported_media_type', 'Send the body as application/json'));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendProblem(reply, problemOf('validation_failed', 'The request body is too large'));
+      return sendProblem(reply, problemOf('request_too_large', error.message));
     }
-    if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    if (
+      error instanceof SyntaxError ||
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+    ) {
       return sendProblem(reply, problemOf('malformed_json', error.message));
     }
+    // Any other request Fastify itself refused (a bad Content-Length, a charset) is the client's, not a 500.
+    if (error.statusCode === 400) return sendProblem(reply, problemOf('validation_failed', error.message));
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, problemOf('internal_error', 'An internal error occurred; it has been logged'));
   });

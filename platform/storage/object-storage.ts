@@ -37,6 +37,8 @@ export interface ObjectStorage {
   getStream(key: string): Promise<Readable>;
   put(key: string, body: Readable | Buffer, contentType: string, size: number): Promise<void>;
   delete(keys: string[]): Promise<void>;
+  /** Every object under a prefix, page by page: for the orphan scan. */
+  listKeys(prefix: string): AsyncIterable<{ key: string; lastModified: Date }>;
 }
 
 /** Thrown for storage-side failures a client cannot fix (network, 5xx): maps to 503, never to data loss. */

@@ -8,6 +8,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   type ListPartsCommandOutput,
   PutObjectCommand,
@@ -153,6 +154,19 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
           }),
         ),
       );
+    },
+
+    async *listKeys(prefix) {
+      let token: string | undefined;
+      do {
+        const page = await guard(
+          client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token })),
+        );
+        for (const object of page.Contents ?? []) {
+          if (object.Key && object.LastModified) yield { key: object.Key, lastModified: object.LastModified };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
     },
 
     async delete(keys) {

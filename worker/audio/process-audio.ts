@@ -94,7 +94,7 @@ export async function retryAudioRendition(
   return buildAudioRendition(input, outDir, rendition, plan, options, onProgress);
 }
 
-export function audioRenditionPath(outDir: string, quality: AudioQuality): string {
+function audioRenditionPath(outDir: string, quality: AudioQuality): string {
   return join(outDir, `${quality}.m4a`);
 }
 

@@ -4,7 +4,8 @@ import { type MediaOutput, type OutputFile, writeAtomically } from './outputs.ts
 import { ffprobeFile, type MediaProbe } from './probe.ts';
 import { type FfmpegToolOptions, runFfmpeg } from './run-ffmpeg.ts';
 
-export const HLS_SEGMENT_SECONDS = 6;
+// Apple's recommendation; renditions put a keyframe every 2 s so all variants cut at the same instants.
+const SEGMENT_SECONDS = 6;
 
 export interface HlsSource {
   quality: string;
@@ -62,18 +63,7 @@ async function segment(source: HlsSource, packageDir: string, options: FfmpegToo
     ffprobeFile(source.path, options),
     runFfmpeg(
       [
-        ...[
-          '-i',
-          source.path,
-          '-map',
-          '0',
-          '-c',
-          'copy',
-          '-f',
-          'hls',
-          '-hls_time',
-          String(HLS_SEGMENT_SECONDS),
-        ],
+        ...['-i', source.path, '-map', '0', '-c', 'copy', '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS)],
         ...['-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4', '-hls_flags', 'independent_segments'],
         ...['-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', join(dir, 'seg_%03d.m4s')],
         join(dir, 'index.m3u8'),
@@ -137,7 +127,7 @@ const AVC_PROFILES: Record<string, string> = {
 const AAC_OBJECT_TYPES: Record<string, number> = { LC: 2, 'HE-AAC': 5, 'HE-AACv2': 29 };
 
 /** RFC 6381 codec strings, e.g. `avc1.64001f,mp4a.40.2`: players use them to skip variants they cannot play. */
-export function codecsAttribute(probe: MediaProbe): string {
+function codecsAttribute(probe: MediaProbe): string {
   const codecs: string[] = [];
   const video = probe.video;
   if (video) {

@@ -13,7 +13,6 @@ export interface StillOptions extends FfmpegToolOptions {
   height: number;
   /** Stream to take frames from; the main video (`0:V:0`, never cover art) unless told otherwise. */
   stream?: string;
-  webpQuality?: number;
 }
 
 /**
@@ -37,7 +36,7 @@ export async function extractStills(
       const outputs = temps.flatMap((temp, i) => [
         ...['-map', stream.replace(/^0:/, `${i}:`), '-frames:v', '1', '-map_metadata', '-1'],
         ...['-vf', `scale=${options.width}:${options.height},setsar=1`],
-        ...['-c:v', 'libwebp', '-quality', String(options.webpQuality ?? 80), '-f', 'webp', temp],
+        ...['-c:v', 'libwebp', '-quality', '80', '-f', 'webp', temp],
       ]);
       // A seek past the last decodable frame would otherwise "succeed" with a header-only file.
       return runFfmpeg(['-abort_on', 'empty_output_stream', ...inputs, ...outputs], options);

@@ -60,10 +60,11 @@ export function planVideo(probe: MediaProbe, options: VideoPlanOptions = {}): Vi
   const display = { width: video.displayWidth, height: video.displayHeight };
   const shortSide = Math.min(display.width, display.height);
   const ladder = [...(options.ladder ?? defaultVideoLadder)].sort((a, b) => a.height - b.height);
-  const fitting = ladder.filter((rung) => rung.height <= shortSide);
   const lowest = ladder[0];
+  if (!lowest) throw new Error('the video ladder is empty');
+  const fitting = ladder.filter((rung) => rung.height <= shortSide);
   const rungs: [RungSpec, Size][] = fitting.map((rung) => [rung, scaledTo(display, rung.height)]);
-  if (rungs.length === 0 && lowest) rungs.push([lowest, scaledTo(display, shortSide)]);
+  if (rungs.length === 0) rungs.push([lowest, scaledTo(display, shortSide)]);
 
   const renditions = rungs.map(([rung, size]): PlannedRendition => {
     const mode = shouldRemux(probe, video, rung, size, options) ? 'remux' : 'transcode';
@@ -111,18 +112,11 @@ function transcodeArgs(
     // matrix when it encodes, so the output is plain portrait and never rotated twice.
     ...['-vf', `scale=${size.width}:${size.height},setsar=1`],
     ...['-fps_mode', 'cfr', '-r', outputFrameRate(video, options.maxFrameRate ?? 60)],
-    ...[
-      '-c:v',
-      'libx264',
-      '-preset',
-      options.preset ?? 'veryfast',
-      '-profile:v',
-      'high',
-      '-pix_fmt',
-      'yuv420p',
-    ],
-    ...['-b:v', String(rung.videoBitrate), '-maxrate', String(rung.videoBitrate)],
-    ...['-bufsize', String(rung.videoBitrate * 2)],
+    ...['-c:v', 'libx264', '-preset', options.preset ?? 'veryfast'],
+    ...['-profile:v', 'high', '-pix_fmt', 'yuv420p'],
+    // Capped at the rung's bitrate so the HLS variant's peak stays near what the ladder promises.
+    ...['-b:v', `${rung.videoBitrate}`, '-maxrate', `${rung.videoBitrate}`],
+    ...['-bufsize', `${rung.videoBitrate * 2}`],
     ...['-force_key_frames', `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`],
     ...audio,
     ...['-movflags', '+faststart', '-f', 'mp4'],

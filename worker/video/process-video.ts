@@ -101,7 +101,7 @@ export async function retryVideoRendition(
   return buildVideoRendition(input, outDir, rendition, plan, options, onProgress);
 }
 
-export function renditionPath(outDir: string, quality: RungName): string {
+function renditionPath(outDir: string, quality: RungName): string {
   return join(outDir, `${quality}.mp4`);
 }
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { ffprobeFile } from '../ffmpeg/probe.ts';
 import { FfmpegError } from '../ffmpeg/run-ffmpeg.ts';
 import { buildPoster, buildRendition, buildThumbnailCandidates, remuxFaststart } from './renditions.ts';
-import { makeH264Clip, makeRotatedPhoneClip, topLevelBoxes } from './test-fixtures.ts';
+import { makeH264Clip, makeLongTinyClip, makeRotatedPhoneClip, topLevelBoxes } from './test-fixtures.ts';
 
 let dir: string;
 before(async () => {
@@ -55,20 +55,8 @@ test('remuxing keeps a phone clip’s display matrix and drops its location', as
 });
 
 test('a rendition killed by its timeout leaves nothing behind', async () => {
-  // Ten minutes of 16×16 frames makes in a second; turned into 720p60 it would take far longer.
-  const input = join(dir, 'long-still.mp4');
-  await promisify(execFile)('ffmpeg', [
-    ...[
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=gray:size=16x16:rate=1:duration=600',
-    ],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', input],
-  ]);
+  // Turned into 720p60 at preset slow, ten minutes of anything takes far longer than the budget.
+  const input = await makeLongTinyClip(dir);
   const out = join(dir, 'timeout', 'medium.mp4');
   await mkdir(join(dir, 'timeout'));
   let partialSeen = false;

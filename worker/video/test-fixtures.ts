@@ -102,6 +102,16 @@ export async function makeVfrClip(dir: string, o: ClipOptions = {}): Promise<str
   return path;
 }
 
+/** Ten minutes of 16×16 grey at 1 fps: made in a second, yet a long job for any real encode of it. */
+export async function makeLongTinyClip(dir: string): Promise<string> {
+  const path = join(dir, 'long-tiny.mp4');
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'color=c=gray:size=16x16:rate=1:duration=600'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', path],
+  ]);
+  return path;
+}
+
 function noise(seconds: number): string[] {
   // Pink noise costs an encoder what music does; a sine wave would undershoot the target bitrates.
   return ['-f', 'lavfi', '-i', `anoisesrc=duration=${seconds}:amplitude=0.3:color=pink`];

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Message, Partitioners } from 'kafkajs';
+import { pino } from 'pino';
+import { startRelay } from '../api/outbox/relay.ts';
+import { topics } from '../contracts/events.ts';
+import { connectDatabase } from '../db/client.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { enqueueEvents } from '../db/queries/outbox.ts';
+import { DEFAULT_CACHE_DIR, startKafka } from '../deploy/kafka/broker.ts';
+import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
+import { createKafkaBus } from '../platform/bus/kafka-bus.ts';
+import { freePort } from '../test/ports.ts';
+import { printTable } from './lib.ts';
+
+// The outbox relay end to end — rows committed as the API commits them, relayed to Kafka, received by a bus
+// consumer — against the raw kafkajs producer sending the same records to the same broker. Everything runs on
+// this machine: PostgreSQL (with fsync), one Kafka broker, and one Node process for writers, relay and consumer.
+
+const events = 10_000;
+const warmupEvents = 500;
+/** Concurrent writers, each committing one outbox row per transaction, as completing an upload does. */
+const writers = 16;
+/** The relay's batch size; the raw producer sends batches of the same size. */
+const batchSize = 500;
+const partitions = 6;
+
+const logger = pino({ level: 'error' });
+const dir = await mkdtemp(join(tmpdir(), 'bench-relay-'));
+const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), port: await freePort() });
+const broker = await startKafka({ cacheDir: DEFAULT_CACHE_DIR, dataDir: join(dir, 'kafka') });
+const database = connectDatabase(postgres.url, writers + 2);
+const bus = await createKafkaBus(
+  {
+    brokers: broker.brokers,
+    topicPrefix: 'bench.',
+    partitions,
+    replicationFactor: 1,
+    clientId: 'bench-relay',
+    retryBaseDelayMs: 1000,
+  },
+  logger,
+);
+const relayOf = () => startRelay({ connectionString: postgres.url, bus, logger, batchSize });
+
+/** An optimize request of realistic size, stamped with the time it is written. */
+function request() {
+  const mediaId = randomUUID();
+  const objectKey = `raw/${mediaId}/${randomUUID()}`;
+  return {
+    mediaId,
+    bucket: 'mediagate',
+    objectKey,
+    kind: 'image',
+    contentType: 'image/jpeg',
+    canonicalUrl: `https://edge.example.com/m/${objectKey}`,
+    probe: { format: 'jpeg', width: 4032, height: 3024, bytes: 3_481_223, orientation: 6 },
+    writtenAt: performance.now(),
+  };
+}
+
+/** Commits `count` outbox rows from `writers` concurrent writers, one row per transaction. */
+async function write(count: number): Promise<void> {
+  let left = count;
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (left > 0) {
+        left--;
+        const payload = request();
+        await database.db.transaction((tx) =>
+          enqueueEvents(tx, [
+            {
+              aggregateId: payload.mediaId,
+              topic: topics.optimizeRequest,
+              eventType: 'media.optimize.request',
+              payload,
+            },
+          ]),
+        );
+      }
+    }),
+  );
+}
+
+let received = 0;
+let latencies: number[] = [];
+let onReceipt = () => {};
+const receivedAll = (count: number) =>
+  new Promise<void>((resolve) => {
+    onReceipt = () => {
+      if (received >= count) resolve();
+    };
+    onReceipt();
+  });
+
+try {
+  await migrateDatabase(database.db);
+  const seen = new Set<string>();
+  const subscription = await bus.subscribe(
+    topics.optimizeRequest,
+    'bench',
+    async (message) => {
+      const now = performance.now();
+      if (seen.has(message.id)) return;
+      seen.add(message.id);
+      received++;
+      latencies.push(now - (message.payload as { writtenAt: number }).writtenAt);
+      onReceipt();
+    },
+    { concurrency: partitions },
+  );
+
+  // Warm-up: topics, the consumer group, connections and JIT.
+  let relay = relayOf();
+  await write(warmupEvents);
+  await receivedAll(warmupEvents);
+
+  // Streaming: rows are relayed while they are being committed.
+  latencies = [];
+  let start = performance.now();
+  await write(events);
+  const committed = performance.now();
+  await receivedAll(warmupEvents + events);
+  const streamed = { seconds: (performance.now() - start) / 1000, commitSeconds: (committed - start) / 1000 };
+  const streamLatencies = latencies.toSorted((a, b) => a - b);
+
+  // Backlog: the same number of rows committed while no relay runs, then drained; the relay's ceiling.
+  await relay.stop();
+  await write(events);
+  start = performance.now();
+  relay = relayOf();
+  await receivedAll(warmupEvents + 2 * events);
+  const drainSeconds = (performance.now() - start) / 1000;
+  await relay.stop();
+  await subscription.stop();
+
+  const raw = await rawProducerRate();
+  const percentile = (p: number) =>
+    streamLatencies[Math.min(streamLatencies.length - 1, Math.floor(streamLatencies.length * p))] ?? 0;
+  const rate = (seconds: number) => events / seconds;
+
+  console.log(
+    `${events} events per phase after ${warmupEvents} warm-up; ${writers} writers, one row per transaction; ` +
+      `relay batches of ${batchSize}; ${partitions} partitions; ${availableParallelism()} CPUs`,
+  );
+  printTable([
+    ['measure', 'events/s', 'vs raw producer'],
+    ['outbox rows committed by the writers', rate(streamed.commitSeconds).toFixed(0), ''],
+    [
+      'streaming: first commit → last receipt',
+      rate(streamed.seconds).toFixed(0),
+      ratio(rate(streamed.seconds)),
+    ],
+    ['backlog drain: relay start → last receipt', rate(drainSeconds).toFixed(0), ratio(rate(drainSeconds))],
+    ['raw kafkajs producer', raw.toFixed(0), '1.00x'],
+  ]);
+  console.log();
+  printTable([
+    ['streaming commit → consume', 'ms'],
+    ['p50', percentile(0.5).toFixed(1)],
+    ['p99', percentile(0.99).toFixed(1)],
+    ['max', (streamLatencies.at(-1) ?? 0).toFixed(1)],
+  ]);
+  console.log(
+    '\nraw = an idempotent acks=all producer sending the same records in batches of the relay size, one batch ' +
+      'at a time, to its own topic on the same broker. Latency runs from just before the commit to receipt.',
+  );
+
+  function ratio(perSecond: number): string {
+    return `${(perSecond / raw).toFixed(2)}x`;
+  }
+} finally {
+  await bus.close();
+  await database.close();
+  await broker.stop();
+  await postgres.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Events/s of the bare kafkajs producer with the bus's producer settings, on records of the same size. */
+async function rawProducerRate(): Promise<number> {
+  const kafka = new Kafka({ brokers: broker.brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = 'bench.raw';
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const record = (): Message => {
+    const payload = request();
+    return {
+      key: payload.mediaId,
+      value: JSON.stringify(payload),
+      headers: { 'event-id': randomUUID(), 'event-type': 'media.optimize.request', 'schema-version': '1' },
+    };
+  };
+  const send = async (count: number) => {
+    for (let sent = 0; sent < count; sent += batchSize) {
+      const messages = Array.from({ length: Math.min(batchSize, count - sent) }, record);
+      await producer.send({ topic, messages, acks: -1 });
+    }
+  };
+  try {
+    await send(warmupEvents);
+    const start = performance.now();
+    await send(events);
+    return events / ((performance.now() - start) / 1000);
+  } finally {
+    await producer.disconnect();
+  }
+}

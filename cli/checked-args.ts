@@ -1,0 +1,25 @@
+import { FormatRegistry, KindGuard, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+// The HTTP routes check these formats through Fastify's validator; TypeBox's own checker knows none by itself.
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => uuid.test(value));
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set(
+    'date-time',
+    (value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)),
+  );
+}
+
+/**
+ * What an operator typed, checked against the same contract as the matching ops route, so that the CLI and
+ * the API accept exactly the same requests.
+ */
+export function checked<T extends TSchema>(schema: T, value: unknown, usage: string): Static<T> {
+  if (Value.Check(schema, value)) return value;
+  // "Expected union value" explains nothing: the variant closest to what was typed names the mistake.
+  const variants: TSchema[] = KindGuard.IsUnion(schema) ? schema.anyOf : [schema];
+  const [error] =
+    variants.map((variant) => [...Value.Errors(variant, value)]).sort((a, b) => a.length - b.length)[0] ?? [];
+  throw new Error(`${error?.path || 'arguments'}: ${error?.message ?? 'invalid'}\n${usage}`);
+}

@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import type { OptimizeRequest, OptimizeResult, ProcessedObject } from '../../contracts/events.ts';
+import type { Config } from '../../platform/config.ts';
+import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
+import { processAudio, retryAudioRendition } from '../audio/process-audio.ts';
+import type { MediaOutput } from '../ffmpeg/outputs.ts';
+import type { FfmpegProgress } from '../ffmpeg/run-ffmpeg.ts';
+import { processVideo, retryVideoRendition } from '../video/process-video.ts';
+import { uploadOutput } from './upload-output.ts';
+
+export type PublishPartial = (
+  partial: Pick<OptimizeResult, 'stage' | 'processed' | 'progress'>,
+) => Promise<void>;
+
+const progressEveryMs = 1000;
+const renditionQualities = new Set(['low', 'medium', 'high']);
+
+/**
+ * Video and audio: every output is uploaded and reported as a partial result the moment it exists (the
+ * poster and the lowest rendition come first, so the media plays while higher renditions encode), with
+ * per-rendition progress. A rendition that fails is retried once on its own; if it fails again the
+ * others stay published and the failure is reported with the final result.
+ */
+export async function processAudioVisual(
+  deps: { config: Config; storage: ObjectStorage; signal?: AbortSignal },
+  request: OptimizeRequest,
+  requestId: string,
+  original: string,
+  workDir: string,
+  publish: PublishPartial,
+): Promise<Pick<OptimizeResult, 'processed' | 'metadata' | 'failedOutputs'>> {
+  const outDir = join(workDir, 'out');
+  const options = { ffmpegPath: deps.config.ffmpegPath, signal: deps.signal };
+  const processed: ProcessedObject[] = [];
+  const lastProgress = new Map<string, number>();
+  // Uploads and reports run in order behind the encoder, so partial results arrive in the order made.
+  let queue: Promise<void> = Promise.resolve();
+  const enqueue = (work: () => Promise<void>) => {
+    queue = queue.then(work);
+  };
+  const onOutput = (output: MediaOutput) =>
+    enqueue(async () => {
+      const object = await uploadOutput(
+        deps.storage,
+        deps.config.edgePublicUrl,
+        { mediaId: request.mediaId, requestId },
+        output,
+      );
+      processed.push(object);
+      const done = renditionQualities.has(object.quality) ? { [object.quality]: 1 } : undefined;
+      await publish({ stage: 'partial', processed: [object], progress: done });
+    });
+  const onProgress = (quality: string, progress: FfmpegProgress) => {
+    const now = Date.now();
+    if (progress.fraction === undefined || now - (lastProgress.get(quality) ?? 0) < progressEveryMs) return;
+    lastProgress.set(quality, now);
+    const fraction = Math.min(0.99, Math.round(progress.fraction * 100) / 100);
+    enqueue(() => publish({ stage: 'progress', processed: [], progress: { [quality]: fraction } }));
+  };
+
+  const events = { onOutput, onProgress };
+  const result =
+    request.kind === 'video'
+      ? await processVideo(original, outDir, options, events)
+      : await processAudio(original, outDir, options, events);
+  const failedOutputs: NonNullable<OptimizeResult['failedOutputs']> = [];
+  for (const failure of result.failures) {
+    if (!renditionQualities.has(failure.step)) {
+      failedOutputs.push({ quality: failure.step, code: 'output_failed', detail: describe(failure.error) });
+      continue;
+    }
+    try {
+      const quality = failure.step as 'low' | 'medium' | 'high';
+      const retried =
+        request.kind === 'video'
+          ? await retryVideoRendition(original, outDir, quality, options, onProgress)
+          : await retryAudioRendition(original, outDir, quality, options, onProgress);
+      onOutput(retried);
+    } catch (error) {
+      failedOutputs.push({ quality: failure.step, code: 'rendition_failed', detail: describe(error) });
+    }
+  }
+  await queue;
+  const { probe } = result;
+  const metadata = {
+    container: probe.container,
+    durationSeconds: probe.durationSeconds,
+    bitrate: probe.bitrate,
+    width: probe.video?.displayWidth,
+    height: probe.video?.displayHeight,
+    videoCodec: probe.video?.codec,
+    audioCodec: probe.audio?.codec,
+  };
+  return { processed, metadata: JSON.parse(JSON.stringify(metadata)), failedOutputs };
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
+}
