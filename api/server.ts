@@ -3,9 +3,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { VerifyToken } from '../platform/auth/jwt.ts';
+import type { Principal, VerifyToken } from '../platform/auth/jwt.ts';
 import { authenticate } from '../platform/http/authenticate.ts';
-import { installProblemHandlers } from '../platform/http/problem.ts';
+import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { installValidators } from '../platform/http/validators.ts';
 import type { ApiContext } from './context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
@@ -16,6 +17,12 @@ import { storageOpsRoutes } from './routes/storage-ops.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
 export async function buildApiServer(
   ctx: ApiContext,
   verify: VerifyToken,
@@ -24,9 +31,19 @@ export async function buildApiServer(
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    // A URL the router cannot decode (bad percent-encoding) still gets a problem+json answer.
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply, problemOf('validation_failed', error.message)),
   });
   installProblemHandlers(app);
+  installValidators(app);
+  // Authentication runs before validation: an anonymous caller learns nothing about the schemas.
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/') && !request.url.startsWith('/v1/webhooks/')) {
+      request.principal = await authenticate(request, verify);
+    }
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -45,7 +62,7 @@ export async function buildApiServer(
 
   const deps: RouteDeps = {
     ctx,
-    caller: (request) => authenticate(request, verify),
+    caller: async (request) => request.principal ?? authenticate(request, verify),
     createLimit: { max: ctx.config.uploads.createPerMinute, timeWindow: '1 minute' },
   };
   await app.register(uploadRoutes, deps);

@@ -5,7 +5,8 @@ const Uuid = Type.String({ format: 'uuid' });
 
 export const CreateUploadBody = Type.Object(
   {
-    filename: Type.String({ minLength: 1, maxLength: 255 }),
+    // No control characters: a file name is shown to people and stored as text.
+    filename: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f]+$' }),
     contentType: Type.String({ minLength: 3, maxLength: 100 }),
     size: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4 }),
     sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
@@ -33,7 +34,11 @@ export const UploadParams = Type.Object({ uploadId: Uuid });
 
 export const PartNumbersBody = Type.Object(
   {
-    partNumbers: Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { minItems: 1, maxItems: 10_000 }),
+    partNumbers: Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), {
+      minItems: 1,
+      maxItems: 10_000,
+      uniqueItems: true,
+    }),
   },
   { additionalProperties: false },
 );

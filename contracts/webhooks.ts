@@ -7,8 +7,8 @@ import { type Static, Type } from '@sinclair/typebox';
  */
 export const ModerationWebhookBody = Type.Object(
   {
-    eventId: Type.String({ minLength: 1, maxLength: 200 }),
-    vendor: Type.String({ minLength: 1, maxLength: 100 }),
+    eventId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' }),
+    vendor: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }),
     mediaId: Type.String({ format: 'uuid' }),
     verdict: Type.Union([Type.Literal('allowed'), Type.Literal('rejected')]),
     categories: Type.Optional(

@@ -4,7 +4,7 @@ import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
-import { AppError, installProblemHandlers } from '../platform/http/problem.ts';
+import { AppError, installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { cachedReferences, decideAccess } from './object-access.ts';
@@ -23,7 +23,11 @@ export interface EdgeDeps {
  * storage URL (private). The edge never streams bytes, so it scales with requests, not with megabytes.
  */
 export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply, problemOf('object_not_found', error.message)),
+  });
   installProblemHandlers(app);
   const references = cachedReferences(deps.pool, deps.config.edge.cacheTtlMs);
   const { config } = deps;

@@ -141,10 +141,9 @@ export function runBusContract(
         }),
     );
 
-    test(
-      'keeps the order of messages with one key',
-      { timeout, skip: !capabilities.perKeyOrder && `${name} does not keep per-key order` },
-      () =>
+    // Only a bus that promises per-key order is held to it (pg-boss does not).
+    if (capabilities.perKeyOrder)
+      test('keeps the order of messages with one key', { timeout }, () =>
         withBus(async (bus) => {
           const topic = uniqueTopic();
           const byKey = new Map<string, number[]>();
@@ -168,7 +167,7 @@ export function runBusContract(
           const expected = Array.from({ length: 100 }, (_, i) => i);
           for (const key of keys) assert.deepEqual(byKey.get(key), expected, `order of ${key}`);
         }),
-    );
+      );
 
     test('close() waits for the running handler and stops delivery; the group resumes where it left off', {
       timeout,

@@ -63,6 +63,12 @@ const bodies: BadInput[] = [
   invalid('a size of 10 PiB', () => create({ ...photo, size: 10 * 1024 ** 5 })),
   invalid('a filename over 255 characters', () => create({ ...photo, filename: `${'a'.repeat(256)}.jpg` })),
   invalid('a sha256 that is not hex', () => create({ ...photo, sha256: 'z'.repeat(64) })),
+  invalid('size as a string of digits (bodies are not coerced)', () => create({ ...photo, size: '1000' })),
+  invalid('size as a boolean', () => create({ ...photo, size: true })),
+  invalid('a NUL byte in the filename', () => create({ ...photo, filename: 'a\u0000b.jpg' })),
+  expecting(401, 'unauthenticated')('an anonymous caller with a bad body (auth comes first)', () =>
+    api('POST', '/v1/uploads', { json: {} }),
+  ),
 ];
 
 const tooLarge = expecting(413, 'payload_too_large');
@@ -92,6 +98,7 @@ const partNumbers: BadInput[] = [
   invalid('part URLs for part 10001', parts([10001])),
   invalid('part URLs past the plan (part 2 of 1)', parts([1, 2])),
   invalid('part URLs for no parts', parts([])),
+  invalid('the same part number twice', parts([1, 1])),
   invalid('completing with an empty part list', complete({ parts: [] })),
   invalid('completing with part 0', complete({ parts: [{ partNumber: 0, etag: '"x"' }] })),
   invalid('completing with an unknown field', complete({ force: true })),
@@ -102,6 +109,7 @@ const notFound = expecting(404, 'not_found');
 const get = (path: string) => () => api('GET', path, { token: alice });
 const paths: BadInput[] = [
   notFound('an unknown route', get('/v1/nope')),
+  invalid('a path with broken percent-encoding', get('/v1/media/%E0%A4%A')),
   notFound('an unknown API version', () => api('POST', '/v2/uploads', { token: alice, json: photo })),
   notFound('a wrong method (PUT /v1/uploads)', () =>
     api('PUT', '/v1/uploads', { token: alice, json: photo }),
