@@ -115,7 +115,7 @@ describe('replaying outbox events', () => {
     ]);
     assert.equal(listed.items.length, 2);
     const firstReplay = listed.items.find((i) => i.replayOf !== null) as OutboxItem;
-    const before = (await variantKeys(mediaId)).sort();
+    const previous = (await variantKeys(mediaId)).sort();
 
     const replay = await mediagate<{ replayed: { id: string; replayOf: string }[] }>(platform, [
       'outbox',
@@ -125,7 +125,7 @@ describe('replaying outbox events', () => {
     ]);
     assert.equal(replay.replayed[0]?.replayOf, original.id);
     await rebuiltBy(mediaId, replay.replayed[0]?.id ?? '');
-    assert.deepEqual(await queuedForDeletion(before), before);
+    assert.deepEqual(await queuedForDeletion(previous), previous);
 
     const pending = await mediagate<{ pending: number; items: OutboxItem[] }>(platform, ['outbox', 'list']);
     assert.equal(pending.pending, 0);
