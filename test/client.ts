@@ -60,6 +60,25 @@ export async function putPart(
   return { status: response.status, etag: response.headers.get('etag'), text: await response.text() };
 }
 
+/** PUTs the parts of `bytes` a session asks for (all, or `only` those), as a client does; returns their ETags. */
+export async function putParts(
+  session: { partSize: number; parts: { partNumber: number; url: string }[] },
+  bytes: Buffer,
+  only?: number[],
+): Promise<{ partNumber: number; etag: string }[]> {
+  const etags = [];
+  for (const { partNumber, url } of session.parts) {
+    if (only && !only.includes(partNumber)) continue;
+    const put = await putPart(
+      url,
+      bytes.subarray((partNumber - 1) * session.partSize, partNumber * session.partSize),
+    );
+    if (put.status !== 200) throw new Error(`part ${partNumber} answered ${put.status}: ${put.text}`);
+    etags.push({ partNumber, etag: put.etag ?? '' });
+  }
+  return etags;
+}
+
 /** The whole client flow for one file: create, PUT every part, complete. Returns the completion reply. */
 export async function uploadBytes(
   api: ReturnType<typeof apiClient>,
@@ -75,18 +94,10 @@ export async function uploadBytes(
   }>('/v1/uploads', { filename, contentType, size: bytes.length });
   if (created.status !== 201)
     throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
-  const { partSize, parts, mediaId, uploadId } = created.body;
-  const etags = [];
-  for (const part of parts) {
-    const put = await putPart(
-      part.url,
-      bytes.subarray((part.partNumber - 1) * partSize, part.partNumber * partSize),
-    );
-    if (put.status !== 200) throw new Error(`part ${part.partNumber} answered ${put.status}: ${put.text}`);
-    etags.push({ partNumber: part.partNumber, etag: put.etag ?? '' });
-  }
+  const { mediaId, uploadId } = created.body;
+  const parts = await putParts(created.body, bytes);
   const complete = await api.post<MediaView & { code?: string }>(`/v1/uploads/${uploadId}/complete`, {
-    parts: etags,
+    parts,
   });
   return { mediaId, uploadId, complete };
 }

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { MediaView } from '../contracts/media.ts';
 import type { UploadSession, UploadState } from '../contracts/uploads.ts';
 import { makeJpegWithGps } from '../worker/image/test-images.ts';
-import { apiClient, putPart } from './client.ts';
+import { apiClient, putPart, putParts } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
 
 const mib = 1024 * 1024;
@@ -20,20 +20,7 @@ before(async () => {
 });
 after(() => platform?.stop());
 
-async function uploadParts(session: UploadSession, bytes: Buffer, only?: number[]) {
-  const parts: { partNumber: number; etag: string }[] = [];
-  for (const part of session.parts) {
-    if (only && !only.includes(part.partNumber)) continue;
-    const chunk = bytes.subarray(
-      (part.partNumber - 1) * session.partSize,
-      part.partNumber * session.partSize,
-    );
-    const put = await putPart(part.url, chunk);
-    assert.equal(put.status, 200, put.text);
-    parts.push({ partNumber: part.partNumber, etag: put.etag ?? '' });
-  }
-  return parts;
-}
+const uploadParts = putParts;
 
 async function followEdge(url: string, token?: string) {
   const response = await fetch(url, {

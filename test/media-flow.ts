@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { MediaView } from '../contracts/media.ts';
 import type { UploadSession } from '../contracts/uploads.ts';
-import { apiClient, putPart } from './client.ts';
+import { apiClient, putParts } from './client.ts';
 import type { Platform } from './harness.ts';
 
 // Steps the end-to-end suites share: drive an upload as a phone does, and look at what became of it as an
@@ -30,16 +30,7 @@ export async function storeUpload(
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const session = created.body;
-  const parts = await Promise.all(
-    session.parts.map(async ({ partNumber, url }) => {
-      const put = await putPart(
-        url,
-        bytes.subarray((partNumber - 1) * session.partSize, partNumber * session.partSize),
-      );
-      assert.equal(put.status, 200, put.text);
-      return { partNumber, etag: put.etag ?? '' };
-    }),
-  );
+  const parts = await putParts(session, bytes);
   return { session, parts };
 }
 

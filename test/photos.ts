@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { MediaView } from '../contracts/media.ts';
 import type { UploadSession } from '../contracts/uploads.ts';
-import { apiClient, putPart, type Reply } from './client.ts';
+import { apiClient, putParts, type Reply } from './client.ts';
 import type { Platform } from './harness.ts';
 
 /** Helpers the storage-economy suites share: uploads, copies, traces and sweeps, all over HTTP. */
@@ -27,13 +27,7 @@ export async function createSession(
 
 /** PUTs every part of `bytes` and completes; the caller decides what the completion should answer. */
 export async function sendAndComplete(client: Client, session: UploadSession, bytes: Buffer) {
-  const parts = [];
-  for (const { partNumber, url } of session.parts) {
-    const chunk = bytes.subarray((partNumber - 1) * session.partSize, partNumber * session.partSize);
-    const put = await putPart(url, chunk);
-    assert.equal(put.status, 200, put.text);
-    parts.push({ partNumber, etag: put.etag ?? '' });
-  }
+  const parts = await putParts(session, bytes);
   return client.post<MediaView & { code?: string }>(`/v1/uploads/${session.uploadId}/complete`, { parts });
 }
 

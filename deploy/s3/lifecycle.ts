@@ -2,10 +2,11 @@ import {
   GetBucketLifecycleConfigurationCommand,
   type LifecycleRule,
   PutBucketLifecycleConfigurationCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { Config } from '../../platform/config.ts';
+import { createS3Client } from '../../platform/storage/s3-storage.ts';
 
 /** Our rule's id: re-applying replaces it, and rules others put on the bucket are left as they are. */
 export const abortRuleId = 'mediagate-abort-incomplete-uploads';
@@ -21,15 +22,7 @@ export const abortRuleId = 'mediagate-abort-incomplete-uploads';
  * MinIO, R2 and the embedded dev server; storage that lacks lifecycle support throws the SDK's error.
  */
 export async function applyUploadLifecycle(s3: Config['s3'], days = 2): Promise<void> {
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    credentials:
-      s3.accessKeyId && s3.secretAccessKey
-        ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-        : undefined,
-  });
+  const client = createS3Client(s3);
   try {
     const others = (await currentRules(client, s3.bucket)).filter((r) => r.ID !== abortRuleId);
     const ours: LifecycleRule = {

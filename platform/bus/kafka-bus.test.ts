@@ -133,60 +133,60 @@ describe('kafka bus', () => {
       await bus.close();
     }
     const [first, second, third] = times as [number, number, number];
-    // Lower bounds are the backoff (1 s, then 2 s); upper bounds allow a fetch wait and scheduling.
-    assert.ok(second - first >= 1000 && second - first < 2500, `first retry after ${second - first} ms`);
-    assert.ok(third - second >= 2000 && third - second < 3500, `second retry after ${third - second} ms`);
+    // Never early: the not-before header holds each retry back for its backoff (how late is for bench/).
+    assert.ok(second - first >= 1000, `first retry after ${second - first} ms`);
+    assert.ok(third - second >= 2000, `second retry after ${third - second} ms`);
   });
 
-  test('a broker killed and restarted while publishing loses no acknowledged message', {
-    skip: process.env.KAFKA_BROKERS ? 'needs a broker this test may kill' : false,
-  }, async (t) => {
-    const killable = broker as KafkaBrokerHandle;
-    const bus = await openBus();
-    const topic = uniqueTopic();
-    const acknowledged = new Set<string>();
-    let failed = 0;
-    let producing = true;
-    try {
-      await bus.publish(topic, [message('warm-up')]);
-      const producer = (async () => {
-        for (let n = 0; producing; n++) {
-          const batch = Array.from({ length: 50 }, (_, i) => message(`key-${(n * 50 + i) % 17}`));
-          try {
-            await bus.publish(topic, batch);
-            for (const m of batch) acknowledged.add(m.id);
-          } catch {
-            failed++;
+  // Only a broker this suite started may be killed; an external cluster (KAFKA_BROKERS) is left alone.
+  if (!process.env.KAFKA_BROKERS)
+    test('a broker killed and restarted while publishing loses no acknowledged message', async (t) => {
+      const killable = broker as KafkaBrokerHandle;
+      const bus = await openBus();
+      const topic = uniqueTopic();
+      const acknowledged = new Set<string>();
+      let failed = 0;
+      let producing = true;
+      try {
+        await bus.publish(topic, [message('warm-up')]);
+        const producer = (async () => {
+          for (let n = 0; producing; n++) {
+            const batch = Array.from({ length: 50 }, (_, i) => message(`key-${(n * 50 + i) % 17}`));
+            try {
+              await bus.publish(topic, batch);
+              for (const m of batch) acknowledged.add(m.id);
+            } catch {
+              failed++;
+            }
           }
-        }
-      })();
-      await sleep(500);
-      const before = acknowledged.size;
-      const downAt = Date.now();
-      await killable.kill();
-      await killable.restart();
-      t.diagnostic(`broker back after ${Date.now() - downAt} ms`);
-      await sleep(1000);
-      producing = false;
-      await producer;
-      assert.ok(acknowledged.size > before, 'publishing went on after the restart');
+        })();
+        await sleep(500);
+        const before = acknowledged.size;
+        const downAt = Date.now();
+        await killable.kill();
+        await killable.restart();
+        t.diagnostic(`broker back after ${Date.now() - downAt} ms`);
+        await sleep(1000);
+        producing = false;
+        await producer;
+        assert.ok(acknowledged.size > before, 'publishing went on after the restart');
 
-      const seen = new Set<string>();
-      await bus.subscribe(topic, 'verify', async (m) => {
-        seen.add(m.id);
-      });
-      await waitFor(
-        () => [...acknowledged].every((id) => seen.has(id)),
-        'every acknowledged message',
-        60_000,
-      );
-      t.diagnostic(
-        `${acknowledged.size} acknowledged, ${failed} publish calls rejected, ${seen.size} read back`,
-      );
-    } finally {
-      await bus.close();
-    }
-  });
+        const seen = new Set<string>();
+        await bus.subscribe(topic, 'verify', async (m) => {
+          seen.add(m.id);
+        });
+        await waitFor(
+          () => [...acknowledged].every((id) => seen.has(id)),
+          'every acknowledged message',
+          60_000,
+        );
+        t.diagnostic(
+          `${acknowledged.size} acknowledged, ${failed} publish calls rejected, ${seen.size} read back`,
+        );
+      } finally {
+        await bus.close();
+      }
+    });
 });
 
 function uniqueTopic(): string {

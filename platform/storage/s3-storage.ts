@@ -26,8 +26,8 @@ import {
   type StoredPart,
 } from './object-storage.ts';
 
-export function createS3Storage(s3: Config['s3']): ObjectStorage {
-  const client = new S3Client({
+export function createS3Client(s3: Config['s3']): S3Client {
+  return new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -39,6 +39,10 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+export function createS3Storage(s3: Config['s3']): ObjectStorage {
+  const client = createS3Client(s3);
   const Bucket = s3.bucket;
 
   return {
