@@ -129,6 +129,27 @@ describe('video becomes faststart renditions, a poster, thumbnails and HLS', () 
     assert.ok(segments >= 2, `segments fetched: ${segments}`);
   });
 
+  test('a 1080p clip is playable from its lowest rendition while higher ones still encode', async () => {
+    const clip = await makeH264Clip(dir, 'long.mp4', { width: 1920, height: 1080, seconds: 8 });
+    const { mediaId, complete } = await uploadBytes(alice(), await readFile(clip), 'video/mp4');
+    assert.equal(complete.status, 202, JSON.stringify(complete.body));
+    const early = await alice().waitForMedia(
+      mediaId,
+      (m) => m.status !== 'processing' || m.url !== null,
+      180_000,
+    );
+    assert.equal(early.status, 'processing', 'a playable url arrives before the job ends');
+    assert.ok(
+      early.variants.some((v) => v.quality === 'low'),
+      early.variants.map((v) => v.quality).join(),
+    );
+    assert.ok(early.progress && Object.keys(early.progress).length > 0, 'per-rendition progress is shown');
+    const done = await alice().waitForMedia(mediaId, (m) => m.status !== 'processing', 180_000);
+    assert.equal(done.status, 'ready', JSON.stringify(done.failure));
+    assert.ok(done.url?.includes('/high.mp4'), `the url moved up to the best rendition: ${done.url}`);
+    assert.equal(done.progress, null);
+  });
+
   test('a portrait phone clip (rotation metadata) comes out portrait', async () => {
     const phone = await uploadUntilSettled(await makeRotatedPhoneClip(dir, { seconds: 2 }), 'video/mp4');
     assert.equal(phone.status, 'ready', JSON.stringify(phone.failure));
