@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { DEFAULT_CACHE_DIR, type KafkaBrokerHandle, startKafka } from './broker.ts';
+import { DEFAULT_CACHE_DIR } from './artifacts.ts';
+import { type KafkaBrokerHandle, startKafka } from './broker.ts';
 
 const TOPIC = 'broker-test';
 const COUNT = 100;

@@ -1,7 +1,8 @@
 // Local Kafka for development: `node deploy/kafka/main.ts [--port 9092]`, or `--fetch-only` to warm the cache.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CACHE_DIR, ensureKafkaArtifacts, KAFKA_VERSION, startKafka } from './broker.ts';
+import { DEFAULT_CACHE_DIR, ensureKafkaArtifacts, KAFKA_VERSION } from './artifacts.ts';
+import { startKafka } from './broker.ts';
 
 const { values } = parseArgs({
   options: {
