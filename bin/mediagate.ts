@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { option, positional } from '../cli/args.ts';
 import { devBanner, runDev } from '../cli/dev.ts';
-import { readDevEnv } from '../cli/dev-env.ts';
 import { runDlq } from '../cli/dlq.ts';
 import { runMigrate } from '../cli/migrate.ts';
 import { runOutbox } from '../cli/outbox.ts';
@@ -23,8 +22,7 @@ const usage = `usage: mediagate <command>
   dlq list|redrive …        dead letters of the configured bus (JSON)`;
 
 const [command = 'help', ...args] = process.argv.slice(2);
-// Settings a running `mediagate dev` wrote; the real environment wins over them.
-const config = loadConfig({ ...readDevEnv(process.env), ...process.env });
+const config = loadConfig();
 const logger = createLogger(config, command);
 
 async function serve(start: () => Promise<Running>, banner?: string): Promise<void> {

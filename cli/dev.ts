@@ -5,9 +5,9 @@ import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { applyUploadLifecycle } from '../deploy/s3/lifecycle.ts';
 import type { Config } from '../platform/config.ts';
+import { readDevEnv, writeDevEnv } from '../platform/dev-env.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
-import { readDevEnv, writeDevEnv } from './dev-env.ts';
 import { runMigrate } from './migrate.ts';
 import { type Running, runApi, runEdge, runWorker } from './roles.ts';
 

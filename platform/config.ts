@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { readDevEnv } from './dev-env.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
@@ -89,10 +90,11 @@ export type Config = Static<typeof ConfigSchema>;
 type Env = Record<string, string | undefined>;
 
 /**
- * Builds the one configuration object from the environment. Everything else receives it as an argument;
- * nothing below `platform/config` reads `process.env`.
+ * Builds the one configuration object from the environment — by default the process's, over the settings
+ * a running `mediagate dev` wrote. Everything else receives it as an argument; nothing below
+ * `platform/config` reads `process.env`.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = { ...readDevEnv(process.env), ...process.env }): Config {
   const host = env.HOST ?? '127.0.0.1';
   const edgePort = int(env, 'EDGE_PORT', 3001);
   const dataDir = resolve(env.DATA_DIR ?? './.mediagate');

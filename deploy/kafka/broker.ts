@@ -110,7 +110,7 @@ logger.shutdownRace.name = org.apache.kafka.clients.NetworkClient
 logger.shutdownRace.level = ERROR
 `;
 
-const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+const JAVA = 'java';
 
 // C1-only JIT cut start-up from 2.5-5 s to about 2 s on the 2-core machines; a test or dev broker needs a quick
 // start far more than peak throughput.
