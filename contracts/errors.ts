@@ -39,3 +39,17 @@ export const errorCatalogue = {
 export type ErrorCode = keyof typeof errorCatalogue;
 
 export const problemTypeBase = 'https://mediagate.dev/problems/';
+
+/**
+ * A failure the caller can act on: it carries a catalogue code. The HTTP layer turns it into problem+json;
+ * domain functions throw it without knowing about HTTP.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string>;
+  constructor(code: ErrorCode, detail?: string, headers: Record<string, string> = {}) {
+    super(detail ?? errorCatalogue[code].title);
+    this.code = code;
+    this.headers = headers;
+  }
+}

@@ -1,10 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type pg from 'pg';
+import { AppError } from '../contracts/errors.ts';
 import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
-import { AppError, installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { cachedReferences, decideAccess } from './object-access.ts';

@@ -1,10 +1,10 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { Queryable } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { media, mediaVariant, storageGarbage } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { MediaView } from '../../contracts/media.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { loadVariants, loadVariantsOf, toMediaView } from './view.ts';
 

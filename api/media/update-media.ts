@@ -1,9 +1,9 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { MediaView, UpdateMediaBody } from '../../contracts/media.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { getMedia } from './read-media.ts';
 

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { ModerationWebhookBody } from '../../contracts/webhooks.ts';
 import { media, webhookEvent } from '../../db/schema.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { retireMedia } from '../media/delete-media.ts';
 

@@ -1,6 +1,6 @@
+import { AppError } from '../../contracts/errors.ts';
 import type { DlqQuery, RedriveBody } from '../../contracts/ops.ts';
 import type { DeadLetter, DeadLetterAdmin } from '../../platform/bus/dead-letters.ts';
-import { AppError } from '../../platform/http/problem.ts';
 
 /** A dead letter as operators see it: the event, who gave up on it, and why. */
 export function deadLetterView(letter: DeadLetter) {

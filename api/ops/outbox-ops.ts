@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { OutboxQuery, ReplayBody } from '../../contracts/ops.ts';
 import type { Database } from '../../db/client.ts';
 import { enqueueEvents } from '../../db/queries/outbox.ts';
 import { outbox } from '../../db/schema.ts';
-import { AppError } from '../../platform/http/problem.ts';
 
 type OutboxRowDb = typeof outbox.$inferSelect;
 

@@ -1,7 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import type { Database } from '../../db/client.ts';
 import { media, mediaEvent, mediaVariant, outbox } from '../../db/schema.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import { outboxView } from './outbox-ops.ts';
 
 /** Everything known about one media's journey: its row, each status change, its events and outputs. */

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../contracts/errors.ts';
 import { isAdmin, type Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 /** Authenticates the request and insists on the `admin` role: every operator route starts here. */

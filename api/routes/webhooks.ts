@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../contracts/errors.ts';
 import { Problem } from '../../contracts/problem.ts';
 import { ModerationWebhookBody } from '../../contracts/webhooks.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import { signatureHeader, verifyWebhook } from '../../platform/webhooks/signature.ts';
 import { applyWebhookVerdict } from '../moderation/apply-webhook-verdict.ts';
 import type { RouteDeps } from './route-deps.ts';

@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { loadSession } from './load-session.ts';
 

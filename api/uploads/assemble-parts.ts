@@ -1,5 +1,5 @@
+import { AppError } from '../../contracts/errors.ts';
 import type { CompleteUploadBody } from '../../contracts/uploads.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import { MultipartRejectedError } from '../../platform/storage/object-storage.ts';
 import type { ApiContext } from '../context.ts';
 import type { SessionRow } from './load-session.ts';

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { ErrorCode } from '../../contracts/errors.ts';
+import { AppError } from '../../contracts/errors.ts';
 import { type OptimizeRequest, topics } from '../../contracts/events.ts';
 import type { CompleteUploadBody } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
@@ -8,7 +9,6 @@ import { transitionMedia } from '../../db/queries/media-status.ts';
 import { enqueueEvents } from '../../db/queries/outbox.ts';
 import { media, uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { runGate } from '../gate/run-gate.ts';
 import { edgeUrl } from '../media/urls.ts';

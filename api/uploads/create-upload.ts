@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '../../contracts/errors.ts';
 import { kindOf } from '../../contracts/media-types.ts';
 import { rawObjectKey } from '../../contracts/object-keys.ts';
 import type { CreateUploadBody, UploadSession } from '../../contracts/uploads.ts';
@@ -6,7 +7,6 @@ import { lockGallery, placeInGallery } from '../../db/queries/gallery.ts';
 import { recordCreation } from '../../db/queries/media-status.ts';
 import { media, uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { cloneOwnTwin, type Deduplicated } from './dedupe.ts';
 import { planParts } from './part-plan.ts';

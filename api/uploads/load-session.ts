@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
+import { AppError } from '../../contracts/errors.ts';
 import { uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 
 export type SessionRow = typeof uploadSession.$inferSelect;

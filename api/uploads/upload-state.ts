@@ -1,6 +1,6 @@
+import { AppError } from '../../contracts/errors.ts';
 import type { UploadState } from '../../contracts/uploads.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
-import { AppError } from '../../platform/http/problem.ts';
 import type { ApiContext } from '../context.ts';
 import { isExpired, loadSession, requireOpen } from './load-session.ts';
 import { presignParts } from './presign-parts.ts';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../contracts/errors.ts';
 import { AuthError, type Principal, type VerifyToken } from '../auth/jwt.ts';
-import { AppError } from './problem.ts';
 
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

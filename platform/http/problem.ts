@@ -1,19 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { type ErrorCode, errorCatalogue, problemTypeBase } from '../../contracts/errors.ts';
+import { AppError, type ErrorCode, errorCatalogue, problemTypeBase } from '../../contracts/errors.ts';
 import type { Problem } from '../../contracts/problem.ts';
 import { ModerationUnavailableError } from '../moderation/moderation.ts';
 import { StorageUnavailableError } from '../storage/object-storage.ts';
-
-/** A failure the caller can act on: it carries a catalogue code and becomes problem+json. */
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  readonly headers: Record<string, string>;
-  constructor(code: ErrorCode, detail?: string, headers: Record<string, string> = {}) {
-    super(detail ?? errorCatalogue[code].title);
-    this.code = code;
-    this.headers = headers;
-  }
-}
 
 export function problemOf(code: ErrorCode, detail?: string, errors?: Problem['errors']): Problem {
   const { status, title } = errorCatalogue[code];
