@@ -5,10 +5,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Principal, VerifyToken } from '../platform/auth/jwt.ts';
 import { authenticate } from '../platform/http/authenticate.ts';
+import type { Readiness } from '../platform/health/readiness.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import { installValidators } from '../platform/http/validators.ts';
+import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ApiContext } from './context.ts';
-import { healthRoutes } from './routes/health.ts';
+import { createApiReadiness, healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { opsRoutes } from './routes/ops.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
@@ -27,6 +29,7 @@ export async function buildApiServer(
   ctx: ApiContext,
   verify: VerifyToken,
   registry: Registry,
+  readiness: Readiness = createApiReadiness(ctx),
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
@@ -36,6 +39,7 @@ export async function buildApiServer(
       sendProblem(reply, problemOf('validation_failed', error.message)),
   });
   installProblemHandlers(app);
+  countDatabaseOutages(app, registry, 'api');
   installValidators(app);
   // Authentication runs before validation: an anonymous caller learns nothing about the schemas.
   app.decorateRequest('principal', undefined);
@@ -71,6 +75,6 @@ export async function buildApiServer(
   await app.register(statsRoutes, deps);
   await app.register(storageOpsRoutes, deps);
   await app.register(webhookRoutes, deps);
-  await app.register(healthRoutes, { ...deps, registry });
+  await app.register(healthRoutes, { readiness });
   return app;
 }

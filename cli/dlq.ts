@@ -1,9 +1,10 @@
 import { pino } from 'pino';
 import { listDeadLetters, redriveDeadLetters } from '../api/ops/dead-letters.ts';
 import { DlqQuery, RedriveBody } from '../contracts/ops.ts';
+import { connectDatabase } from '../db/client.ts';
 import { createBus } from '../platform/bus/create-bus.ts';
 import type { DeadLetterAdmin } from '../platform/bus/dead-letters.ts';
-import type { Config } from '../platform/config.ts';
+import { type Config, requireSetting } from '../platform/config.ts';
 import { option } from './args.ts';
 import { checked } from './checked-args.ts';
 
@@ -30,7 +31,14 @@ export async function runDlq(config: Config, args: string[]): Promise<unknown> {
   if (action === 'redrive') {
     const ids = option(rest, '--ids')?.split(',').filter(Boolean);
     const body = checked(RedriveBody, { ...selector, ids }, usage);
-    return withDeadLetters(config, (admin) => redriveDeadLetters(admin, body));
+    const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'), 2);
+    try {
+      return await withDeadLetters(config, (admin) =>
+        redriveDeadLetters({ deadLetters: admin, db: database.db }, body),
+      );
+    } finally {
+      await database.close();
+    }
   }
   throw new Error(usage);
 }

@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerStuckMediaGauge } from '../api/ops/stuck-media.ts';
 import { startRelay } from '../api/outbox/relay.ts';
 import { subscribeResults } from '../api/results/results-consumer.ts';
 import { subscribeVirusReports } from '../api/results/virus-consumer.ts';
+import { createApiReadiness } from '../api/routes/health.ts';
 import { buildApiServer } from '../api/server.ts';
 import { startGarbageSweeper } from '../api/storage/garbage-sweeper.ts';
 import { connectDatabase } from '../db/client.ts';
@@ -11,84 +12,129 @@ import { createTokenVerifier } from '../platform/auth/jwt.ts';
 import { createBus } from '../platform/bus/create-bus.ts';
 import { createClamd } from '../platform/clamav/clamd.ts';
 import { type Config, requireSetting } from '../platform/config.ts';
+import { databaseProbe, storageProbe } from '../platform/health/dependency-probes.ts';
+import { createReadiness } from '../platform/health/readiness.ts';
 import type { Logger } from '../platform/logger.ts';
+import { acquireRoleMetrics } from '../platform/metrics/endpoint.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
+import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { startWorker } from '../worker/worker.ts';
+import { consumeInBackground } from './background-consumer.ts';
 
 export interface Running {
   url?: string;
   stop(): Promise<void>;
 }
 
-/** The control plane: REST, the outbox relay, the results consumer and the storage sweeper. */
+/**
+ * The control plane: REST, the outbox relay, the results consumer and the storage sweeper. It listens
+ * before its consumers have joined their groups; `/readyz` says when they have.
+ */
 export async function runApi(config: Config, logger: Logger): Promise<Running> {
   const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const storage = createS3Storage(config.s3);
   const bus = await createBus(config, logger);
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const app = await buildApiServer(
-    {
-      config,
-      db: database.db,
-      storage,
-      logger,
-      moderator: createModerator(config.moderation, postgresVerdictCache(database.db), logger),
-      deadLetters: bus,
-    },
-    createTokenVerifier(config.auth),
-    registry,
-  );
-  const relay = startRelay({ connectionString: config.databaseUrl as string, bus, logger });
-  const results = await subscribeResults(database.db, bus, logger);
-  const virusReports = await subscribeVirusReports(database.db, bus, logger);
-  const sweeper = startGarbageSweeper(database.db, storage, logger);
+  const ctx = {
+    config,
+    db: database.db,
+    storage,
+    logger,
+    moderator: createModerator(config.moderation, postgresVerdictCache(database.db), logger),
+    deadLetters: bus,
+  };
+  const readiness = createApiReadiness(ctx);
+  const metrics = await acquireRoleMetrics(config, 'api', readiness, logger);
+  registerStuckMediaGauge(metrics.registry, database.db, config.stuckProcessingAfterSeconds);
+  const app = await buildApiServer(ctx, createTokenVerifier(config.auth), metrics.registry, readiness);
   const url = await app.listen({ host: config.host, port: config.apiPort });
+  reportMissingBucket(storage, logger);
+  const relay = startRelay({ connectionString: config.databaseUrl as string, bus, logger });
+  const consumers = [
+    consumeInBackground('results consumer', readiness, logger, () =>
+      subscribeResults(database.db, bus, logger, metrics.registry),
+    ),
+    consumeInBackground('virus consumer', readiness, logger, () =>
+      subscribeVirusReports(database.db, bus, logger),
+    ),
+  ];
+  const sweeper = startGarbageSweeper(database.db, storage, logger);
   return {
     url,
     async stop() {
       await app.close();
       sweeper.stop();
       await relay.stop();
-      await results.stop();
-      await virusReports.stop();
+      for (const consumer of consumers) await consumer.stop();
       await bus.close();
       await database.close();
+      await metrics.release();
     },
   };
 }
 
+/** Optimize requests in, derivatives out. Its only HTTP port is the metrics endpoint, with its probes. */
 export async function runWorker(config: Config, logger: Logger): Promise<Running> {
   const bus = await createBus(config, logger);
+  const storage = createS3Storage(config.s3);
   const clamd = config.clamav.host
     ? createClamd({ host: config.clamav.host, port: config.clamav.port })
     : undefined;
   if (!clamd) logger.warn('virus scanning is OFF: CLAMAV_HOST is not set');
-  const subscription = await startWorker({ config, storage: createS3Storage(config.s3), bus, logger, clamd });
+  const readiness = createReadiness();
+  readiness.addCheck('storage', storageProbe(storage));
+  const metrics = await acquireRoleMetrics(config, 'worker', readiness, logger);
+  reportMissingBucket(storage, logger);
+  const consumer = consumeInBackground('optimize consumer', readiness, logger, () =>
+    startWorker({ config, storage, bus, logger, clamd }),
+  );
   return {
     async stop() {
-      await subscription.stop();
+      await consumer.stop();
       await bus.close();
+      await metrics.release();
     },
   };
 }
 
 export async function runEdge(config: Config, logger: Logger): Promise<Running> {
   const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20);
+  const storage = createS3Storage(config.s3);
+  const readiness = createReadiness();
+  readiness.addCheck(
+    'database',
+    databaseProbe(() => database.pool.query('select 1')),
+  );
+  readiness.addCheck('storage', storageProbe(storage));
+  const metrics = await acquireRoleMetrics(config, 'edge', readiness, logger);
   const app = await buildEdgeServer({
     config,
     pool: database.pool,
-    storage: createS3Storage(config.s3),
+    storage,
     verify: createTokenVerifier(config.auth),
     logger,
+    readiness,
+    registry: metrics.registry,
   });
   const url = await app.listen({ host: config.host, port: config.edgePort });
+  reportMissingBucket(storage, logger);
   return {
     url,
     async stop() {
       await app.close();
       await database.close();
+      await metrics.release();
     },
   };
+}
+
+/**
+ * A missing bucket is an operator's mistake, so it is said at start, naming the bucket and the remedy,
+ * rather than first surfacing as failed uploads. The role still starts: `/readyz` stays false until the
+ * bucket exists.
+ */
+function reportMissingBucket(storage: ObjectStorage, logger: Logger): void {
+  void storageProbe(storage)().then((problem) => {
+    if (problem) logger.error({ bucket: storage.bucket }, problem);
+  });
 }

@@ -31,12 +31,49 @@ export const errorCatalogue = {
   malware: { status: 422, title: 'The file carries malware' },
   rate_limited: { status: 429, title: 'Too many requests' },
   storage_unavailable: { status: 503, title: 'Object storage is unavailable, retry later' },
+  storage_bucket_missing: {
+    status: 503,
+    title: 'The storage bucket does not exist; an operator must create it',
+  },
+  database_unavailable: { status: 503, title: 'The database is unavailable, retry later' },
   moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
   internal_error: { status: 500, title: 'Internal error' },
+  // Why processing failed, as the worker reports it and the media view shows it (`failure.code`).
+  media_empty: { status: 422, title: 'The file is empty' },
+  media_undecodable: { status: 422, title: 'The audio or video could not be decoded' },
+  media_timeout: { status: 422, title: 'Processing the audio or video exceeded its time budget' },
+  image_undecodable: { status: 422, title: 'The image could not be decoded' },
+  image_timeout: { status: 422, title: 'Processing the image exceeded its time budget' },
+  output_failed: { status: 500, title: 'An output (poster, thumbnail, playlist) could not be built' },
+  rendition_failed: { status: 500, title: 'A rendition could not be built, even on retry' },
+  outputs_failed: { status: 500, title: 'The media is ready but some outputs could not be built' },
+  processing_failed: { status: 500, title: 'Processing failed' },
+  processing_dead_lettered: {
+    status: 500,
+    title: 'Processing failed on every attempt; operators can redrive it',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/**
+ * Codes the worker puts on a failed result or a failed output: the upload's own faults (422) and ours.
+ * The worker's error types derive from this list, so a code it reports is always in the catalogue.
+ */
+export const processingFailureCodes = [
+  'media_empty',
+  'media_undecodable',
+  'media_timeout',
+  'image_undecodable',
+  'image_timeout',
+  'image_too_large',
+  'output_failed',
+  'rendition_failed',
+  'processing_failed',
+  'processing_dead_lettered',
+] as const satisfies readonly ErrorCode[];
+export type ProcessingFailureCode = (typeof processingFailureCodes)[number];
 
 export const problemTypeBase = 'https://mediagate.dev/problems/';
 

@@ -27,7 +27,9 @@ export const MediaView = Type.Object(
     contentType: Type.String(),
     size: Type.Integer(),
     visibility: Type.Union([Type.Literal('private'), Type.Literal('public')]),
-    url: Type.Union([Type.String(), Type.Null()]),
+    url: Type.Union([Type.String(), Type.Null()], {
+      description: 'the best rendition; when processing failed, the original (its owner only)',
+    }),
     thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
     placeholder: Type.Union([Type.String(), Type.Null()]),
     variants: Type.Array(Variant),
@@ -36,7 +38,9 @@ export const MediaView = Type.Object(
       description: 'per-output progress 0..1 while processing',
     }),
     position: Type.Integer(),
-    failure: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()]),
+    failure: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()], {
+      description: 'why processing failed; on a ready media (`outputs_failed`), which outputs are missing',
+    }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },

@@ -103,4 +103,27 @@ export const RedriveBody = Type.Object(
 );
 export type RedriveBody = Static<typeof RedriveBody>;
 
-export const RedriveResult = Type.Object({ redriven: Type.Integer() });
+export const RedriveResult = Type.Object({
+  redriven: Type.Integer(),
+  requeuedMedia: Type.Integer({ description: 'media moved from failed (dead-lettered) back to processing' }),
+});
+
+export const StuckMediaQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
+  { additionalProperties: false },
+);
+export type StuckMediaQuery = Static<typeof StuckMediaQuery>;
+
+export const StuckMediaList = Type.Object({
+  thresholdSeconds: Type.Integer({ description: 'STUCK_PROCESSING_AFTER_SECONDS' }),
+  total: Type.Integer({ description: 'all stuck media, not only the listed ones' }),
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      ownerId: Type.String(),
+      kind: Type.String(),
+      lastChangeAt: Type.String({ format: 'date-time' }),
+      stuckForSeconds: Type.Integer(),
+    }),
+  ),
+});

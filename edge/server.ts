@@ -1,12 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type pg from 'pg';
+import type { Registry } from 'prom-client';
 import { AppError } from '../contracts/errors.ts';
 import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import type { Logger } from '../platform/logger.ts';
+import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { cachedReferences, decideAccess } from './object-access.ts';
 import { hlsMasterKey, isPlaylist, rewritePlaylist } from './playlist.ts';
@@ -17,6 +20,9 @@ export interface EdgeDeps {
   storage: ObjectStorage;
   verify: VerifyToken;
   logger: Logger;
+  /** `/readyz`; the role (cli/roles.ts) fills it with the database and storage probes. */
+  readiness: Readiness;
+  registry: Registry;
 }
 
 /**
@@ -33,7 +39,12 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   const references = cachedReferences(deps.pool, deps.config.edge.cacheTtlMs);
   const { config } = deps;
 
+  countDatabaseOutages(app, deps.registry, 'edge');
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const { statusCode, body } = await readinessResponse(deps.readiness);
+    return reply.status(statusCode).send(body);
+  });
 
   // A read is a redirect; logging each one would cost more than answering it.
   app.get<{ Params: { '*': string }; Querystring: { token?: string } }>(

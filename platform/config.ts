@@ -11,6 +11,8 @@ export const ConfigSchema = Type.Object({
   host: Type.String(),
   apiPort: Port,
   edgePort: Port,
+  /** Prometheus `/metrics` (and the worker's probes); unset → the role's own default (platform/metrics/endpoint.ts). */
+  metricsPort: Type.Optional(Port),
   dataDir: Type.String(),
   cacheDir: Type.String(),
   logLevel: Type.Union(
@@ -63,6 +65,8 @@ export const ConfigSchema = Type.Object({
     timeoutSeconds: Positive,
   }),
   worker: Type.Object({ concurrency: Positive, tempDir: Type.String() }),
+  /** A media `processing` for longer than this is listed as stuck in ops and counted in a metric. */
+  stuckProcessingAfterSeconds: Positive,
   edge: Type.Object({
     signedUrlTtlSeconds: Positive,
     viewTokenTtlSeconds: Positive,
@@ -102,6 +106,7 @@ export function loadConfig(env: Env = { ...readDevEnv(process.env), ...process.e
   const config = {
     host,
     apiPort: int(env, 'API_PORT', 3000),
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0) : undefined,
     edgePort,
     dataDir,
     cacheDir: resolve(env.MEDIAGATE_CACHE_DIR ?? `${homedir()}/.cache/mediagate`),
@@ -155,6 +160,7 @@ export function loadConfig(env: Env = { ...readDevEnv(process.env), ...process.e
       maxInputPixels: int(env, 'IMAGE_MAX_PIXELS', 100_000_000),
       timeoutSeconds: int(env, 'IMAGE_TIMEOUT_SECONDS', 60),
     },
+    stuckProcessingAfterSeconds: int(env, 'STUCK_PROCESSING_AFTER_SECONDS', 3600),
     worker: {
       concurrency: int(env, 'WORKER_CONCURRENCY', 2),
       tempDir: resolve(env.WORKER_TEMP_DIR ?? `${dataDir}/tmp`),

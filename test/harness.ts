@@ -108,6 +108,8 @@ async function launch(
     JWT_SECRET: jwtSecret,
     API_PORT: String(apiPort),
     EDGE_PORT: String(edgePort),
+    // Each role process binds its own metrics endpoint; fixed defaults would collide across parallel suites.
+    METRICS_PORT: '0',
     DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     UPLOAD_PART_SIZE_BYTES: String(5 * 1024 * 1024),

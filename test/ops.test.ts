@@ -182,6 +182,6 @@ describe('ops access', () => {
     assert.equal(list.status, 200, JSON.stringify(list.body));
     assert.deepEqual(list.body.items, []);
     const redrive = await ops().post('/v1/ops/dlq/redrive', { topic: 'optimize.result' });
-    assert.deepEqual(redrive.body, { redriven: 0 });
+    assert.deepEqual(redrive.body, { redriven: 0, requeuedMedia: 0 });
   });
 });

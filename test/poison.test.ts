@@ -113,7 +113,7 @@ describe('poison messages', () => {
     const photo = await makeJpegWithGps(640, 480, { lat: 3, lon: 4 });
     await platform.storage.put(objectKey, photo, 'image/jpeg', photo.length);
     const redrive = await ops().post('/v1/ops/dlq/redrive', { topic: requestTopic, ids: [letter.id] });
-    assert.deepEqual(redrive.body, { redriven: 1 });
+    assert.deepEqual(redrive.body, { redriven: 1, requeuedMedia: 0 });
 
     // The worker builds the redriven request's ladder and the media swaps to it.
     const rebuilt = async () => {
@@ -146,7 +146,7 @@ describe('poison messages', () => {
       group: 'worker',
       ids: [broken.letter.id],
     });
-    assert.deepEqual(redrive.body, { redriven: 1 });
+    assert.deepEqual(redrive.body, { redriven: 1, requeuedMedia: 0 });
     const again = await deadLetterOf(broken.eventId, broken.letter.id);
     assert.equal(again.attempts, 5);
     assert.equal(again.headers['redrive-of'], broken.letter.id);
@@ -159,7 +159,7 @@ describe('poison messages', () => {
     assert.equal(twice.body.code, 'not_found');
     assert.deepEqual(
       await mediagate(platform, ['dlq', 'redrive', '--topic', requestTopic, '--ids', again.id]),
-      { redriven: 1 },
+      { redriven: 1, requeuedMedia: 0 },
     );
   });
 

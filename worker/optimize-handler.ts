@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { eventSchemaVersion, OptimizeRequest, type OptimizeResult, topics } from '../contracts/events.ts';
-import type { Bus, DeliveredMessage } from '../platform/bus/bus.ts';
+import { type Bus, type DeliveredMessage, maxDeliveryAttempts } from '../platform/bus/bus.ts';
 import type { Clamd } from '../platform/clamav/clamd.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -45,6 +45,7 @@ export function optimizeHandler(deps: WorkerDeps) {
     });
     const started = performance.now();
     await mkdir(workDir, { recursive: true });
+    const publish = publisher(deps.bus, request.mediaId, message);
     try {
       const original = join(workDir, 'original');
       const { sha256 } = await downloadAndHash(deps.storage, request.objectKey, original);
@@ -55,7 +56,6 @@ export function optimizeHandler(deps: WorkerDeps) {
         log.warn('malware found; original deleted');
         return;
       }
-      const publish = publisher(deps.bus, request.mediaId, message);
       let result: OptimizeResult;
       try {
         const built = await build(deps, request, message.id, original, workDir, (partial) =>
@@ -83,6 +83,11 @@ export function optimizeHandler(deps: WorkerDeps) {
       }
       await publish(resultEventId(message.id), result);
       log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
+    } catch (error) {
+      if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
+        await reportDeadLettered(publish, request, message.id, error, log);
+      }
+      throw error;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
@@ -107,6 +112,35 @@ async function build(
     );
   }
   return processAudioVisual(deps, request, requestId, original, workDir, publishPartial);
+}
+
+/**
+ * The bus parks a request after its last attempt fails, where nobody would tell the API: the media would
+ * stay `processing` for ever. So the last attempt says so first, as a failed result. It gets an id of its
+ * own: after a redrive, the real result (with the id derived from the request's) must still count.
+ */
+async function reportDeadLettered(
+  publish: ReturnType<typeof publisher>,
+  request: OptimizeRequest,
+  requestId: string,
+  error: unknown,
+  log: Logger,
+): Promise<void> {
+  const detail = `every attempt failed; last error: ${error instanceof Error ? error.message : String(error)}`;
+  try {
+    await publish(randomUUID(), {
+      mediaId: request.mediaId,
+      requestId,
+      success: false,
+      processed: [],
+      sha256: null,
+      metadata: {},
+      error: { code: 'processing_dead_lettered', detail: detail.slice(0, 1000) },
+    });
+  } catch (publishError) {
+    // The request is parked anyway; the media shows up in the stuck-processing list instead.
+    log.error({ err: publishError }, 'could not report a dead-lettered request');
+  }
 }
 
 /** Results keep the request's trace context; the final one has an id derived from the request's. */

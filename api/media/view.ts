@@ -29,6 +29,15 @@ export async function loadVariantsOf(db: Queryable, mediaId: string): Promise<Va
     .orderBy(asc(mediaVariant.bytes));
 }
 
+/**
+ * A media whose processing failed still shows its owner what they uploaded: the original, through the edge
+ * with a token (originals are never public; they may carry GPS).
+ */
+function originalUrl(config: Config, viewer: Principal, row: MediaRow): string | null {
+  if (row.status !== 'failed' || row.ownerId !== viewer.sub) return null;
+  return viewerUrlFactory(config, viewer.sub, false)(row.objectKey);
+}
+
 /** The one shape media leave the API in. Metadata (EXIF, GPS) is shown to the owner only. */
 export function toMediaView(
   config: Config,
@@ -46,7 +55,7 @@ export function toMediaView(
     contentType: row.contentType,
     size: row.sizeBytes,
     visibility: row.visibility,
-    url: row.displayKey ? url(row.displayKey) : null,
+    url: row.displayKey ? url(row.displayKey) : originalUrl(config, viewer, row),
     thumbnailUrl: row.thumbnailKey ? url(row.thumbnailKey) : null,
     placeholder: row.placeholder,
     variants: (retired ? [] : variants).map((v) => ({

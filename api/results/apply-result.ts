@@ -65,10 +65,6 @@ export async function applyOptimizeResult(
             not: { mediaId: result.mediaId, objectKey: own.objectKey },
           })
         : undefined;
-    const old = await tx
-      .select({ key: mediaVariant.objectKey })
-      .from(mediaVariant)
-      .where(eq(mediaVariant.mediaId, result.mediaId));
     const moved = await transitionMedia(tx, {
       mediaId: result.mediaId,
       from: ['processing', 'ready', 'failed'],
@@ -78,6 +74,7 @@ export async function applyOptimizeResult(
         requestId: result.requestId,
         variants: result.processed.length,
         ...(twin ? { deduplicatedFrom: twin.row.id } : {}),
+        ...(result.failedOutputs?.length ? { failedOutputs: result.failedOutputs } : {}),
       },
       patch: readyPatch(result, twin),
     });
@@ -85,6 +82,12 @@ export async function applyOptimizeResult(
       await queueForDeletion(tx, newKeys);
       return 'stale';
     }
+    // Read under the row lock the transition took, so a concurrent result for this media cannot slip its
+    // variants in between and escape the deletion queue.
+    const old = await tx
+      .select({ key: mediaVariant.objectKey })
+      .from(mediaVariant)
+      .where(eq(mediaVariant.mediaId, result.mediaId));
     await tx.delete(mediaVariant).where(eq(mediaVariant.mediaId, result.mediaId));
     let current = newKeys;
     if (twin) {
@@ -127,11 +130,14 @@ function readyPatch(result: OptimizeResult, twin: Twin | undefined) {
         displayKey: pick(result, displayOrder),
         thumbnailKey: pick(result, thumbnailOrder),
       };
+  const failed = twin ? [] : (result.failedOutputs ?? []);
   return {
     sha256: result.sha256,
     metadata: result.metadata,
-    failureCode: null,
-    failureDetail: null,
+    // Ready, yet some outputs are missing: the owner is told which and why.
+    failureCode: failed.length > 0 ? 'outputs_failed' : null,
+    failureDetail:
+      failed.length > 0 ? failed.map((f) => `${f.quality}: ${f.code} (${f.detail})`).join('; ') : null,
     ...shown,
   };
 }

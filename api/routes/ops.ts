@@ -11,10 +11,13 @@ import {
   RedriveResult,
   ReplayBody,
   ReplayResult,
+  StuckMediaList,
+  StuckMediaQuery,
 } from '../../contracts/ops.ts';
 import { Problem } from '../../contracts/problem.ts';
 import { listDeadLetters, redriveDeadLetters } from '../ops/dead-letters.ts';
 import { listOutbox, replayOutbox } from '../ops/outbox-ops.ts';
+import { listStuckMedia } from '../ops/stuck-media.ts';
 import { traceMedia } from '../ops/trace.ts';
 import { requireAdmin } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
@@ -77,6 +80,23 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
   );
 
   typed.get(
+    '/v1/ops/media/stuck',
+    {
+      schema: {
+        tags: ['ops'],
+        summary:
+          'Media processing with no change for longer than STUCK_PROCESSING_AFTER_SECONDS, oldest first',
+        querystring: StuckMediaQuery,
+        response: { 200: StuckMediaList, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return listStuckMedia(ctx.db, ctx.config.stuckProcessingAfterSeconds, request.query);
+    },
+  );
+
+  typed.get(
     '/v1/ops/dlq',
     {
       schema: {
@@ -104,7 +124,7 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
     },
     async (request) => {
       const principal = await admin(request);
-      const result = await redriveDeadLetters(ctx.deadLetters, request.body);
+      const result = await redriveDeadLetters(ctx, request.body);
       request.log.info({ actor: principal.sub, topic: request.body.topic, ...result }, 'dlq redrive');
       return result;
     },

@@ -3,6 +3,8 @@ import { AppError, type ErrorCode, errorCatalogue, problemTypeBase } from '../..
 import type { Problem } from '../../contracts/problem.ts';
 import { ModerationUnavailableError } from '../moderation/moderation.ts';
 import { StorageUnavailableError } from '../storage/object-storage.ts';
+import { isMissingBucket } from '../storage/missing-bucket.ts';
+import { isDatabaseUnavailable, sendOutage } from './database-errors.ts';
 
 export function problemOf(code: ErrorCode, detail?: string, errors?: Problem['errors']): Problem {
   const { status, title } = errorCatalogue[code];
@@ -28,6 +30,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
       reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, problemOf('moderation_unavailable', error.message));
     }
+    if (isDatabaseUnavailable(error) || isMissingBucket(error)) return sendOutage(request, reply, error);
     if (error instanceof StorageUnavailableError) {
       reply.header('retry-after', '5');
       return sendProblem(reply, problemOf('storage_unavailable', error.message));

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ProcessingFailureCode } from '../../contracts/errors.ts';
 import type { OptimizeRequest, OptimizeResult, ProcessedObject } from '../../contracts/events.ts';
 import type { Config } from '../../platform/config.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
@@ -11,6 +12,8 @@ import { uploadOutput } from './upload-output.ts';
 export type PublishPartial = (
   partial: Pick<OptimizeResult, 'stage' | 'processed' | 'progress'>,
 ) => Promise<void>;
+
+type FailedOutput = NonNullable<OptimizeResult['failedOutputs']>[number];
 
 const progressEveryMs = 1000;
 const renditionQualities = new Set(['low', 'medium', 'high']);
@@ -63,7 +66,7 @@ export async function processAudioVisual(
     request.kind === 'video'
       ? await processVideo(original, outDir, options, events)
       : await processAudio(original, outDir, options, events);
-  const failedOutputs: NonNullable<OptimizeResult['failedOutputs']> = [];
+  const failedOutputs: (FailedOutput & { code: ProcessingFailureCode })[] = [];
   for (const failure of result.failures) {
     if (!renditionQualities.has(failure.step)) {
       failedOutputs.push({ quality: failure.step, code: 'output_failed', detail: describe(failure.error) });

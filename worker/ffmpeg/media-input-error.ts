@@ -1,7 +1,8 @@
+import type { ProcessingFailureCode } from '../../contracts/errors.ts';
 import { MediaRejectedError } from '../media-rejected-error.ts';
 import { FfmpegError } from './run-ffmpeg.ts';
 
-export type MediaInputCode = 'media_empty' | 'media_undecodable' | 'media_timeout';
+export type MediaInputCode = Extract<ProcessingFailureCode, `media_${string}`>;
 
 /**
  * The upload itself cannot be turned into video or audio derivatives, so retrying cannot help. It is a

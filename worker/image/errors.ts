@@ -1,4 +1,6 @@
-export type ImageRejectionCode = 'image_too_large' | 'image_undecodable' | 'image_timeout';
+import type { ProcessingFailureCode } from '../../contracts/errors.ts';
+
+export type ImageRejectionCode = Extract<ProcessingFailureCode, `image_${string}`>;
 
 /**
  * The upload itself is at fault, so retrying cannot help: the worker should fail the job permanently

@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import { combineReadiness, type Readiness, readinessResponse } from '../health/readiness.ts';
+import type { Logger } from '../logger.ts';
+
+export type MetricsRole = 'api' | 'worker' | 'edge';
+
+/** Each role has its own default, so the three roles can run on one host without setting anything. */
+export const defaultMetricsPorts: Record<MetricsRole, number> = { api: 9464, worker: 9465, edge: 9466 };
+
+export interface RoleMetrics {
+  registry: Registry;
+  /** Where Prometheus scrapes this process. */
+  url: string;
+  release(): Promise<void>;
+}
+
+interface Endpoint {
+  registry: Registry;
+  server: Server;
+  url: string;
+  readiness: Set<Readiness>;
+}
+
+/**
+ * One Prometheus endpoint per process, never on a public port: `GET /metrics`, plus `/healthz` and `/readyz`
+ * for the roles in the process (the worker has no other HTTP port). Roles that share a process
+ * (`mediagate dev`) share the endpoint and its registry; the first role's port wins, and the endpoint
+ * closes when the last role releases it. Module state on purpose: it stands for the process itself.
+ */
+let endpoint: Promise<Endpoint> | undefined;
+let users = 0;
+
+export async function acquireRoleMetrics(
+  config: Pick<Config, 'host' | 'metricsPort'>,
+  role: MetricsRole,
+  readiness: Readiness,
+  logger: Logger,
+): Promise<RoleMetrics> {
+  users++;
+  endpoint ??= openEndpoint(config.host, config.metricsPort ?? defaultMetricsPorts[role], role);
+  let shared: Endpoint;
+  try {
+    shared = await endpoint;
+  } catch (error) {
+    users--;
+    endpoint = undefined;
+    throw error;
+  }
+  shared.readiness.add(readiness);
+  logger.info({ url: `${shared.url}/metrics` }, 'metrics endpoint');
+  let released = false;
+  return {
+    registry: shared.registry,
+    url: shared.url,
+    async release() {
+      if (released) return;
+      released = true;
+      shared.readiness.delete(readiness);
+      if (--users > 0) return;
+      endpoint = undefined;
+      shared.server.closeAllConnections();
+      await new Promise<void>((resolve) => shared.server.close(() => resolve()));
+    },
+  };
+}
+
+async function openEndpoint(host: string, port: number, role: MetricsRole): Promise<Endpoint> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const readiness = new Set<Readiness>();
+  const server = createServer(async (request, response) => {
+    const path = request.url?.split('?')[0];
+    try {
+      if (request.method === 'GET' && path === '/metrics') {
+        response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+      } else if (request.method === 'GET' && path === '/healthz') {
+        json(response, 200, { status: 'ok' });
+      } else if (request.method === 'GET' && path === '/readyz') {
+        const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
+        json(response, statusCode, body);
+      } else {
+        json(response, 404, { status: 'not found' });
+      }
+    } catch (error) {
+      json(response, 500, {
+        status: 'error',
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+  });
+  server.listen(port, host);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+  } catch (error) {
+    server.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `METRICS_PORT ${port} (the ${role} role's metrics endpoint) is in use: set METRICS_PORT to a free ` +
+          'port, or 0 for any free port',
+      );
+    }
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  return { registry, server, url: `http://${host}:${address.port}`, readiness };
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
