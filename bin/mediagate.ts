@@ -5,16 +5,19 @@ import { runDlq } from '../cli/dlq.ts';
 import { runMigrate } from '../cli/migrate.ts';
 import { runOutbox } from '../cli/outbox.ts';
 import { type Running, runApi, runEdge, runWorker } from '../cli/roles.ts';
+import { startFailure } from '../cli/start-failure.ts';
+import { runStorage } from '../cli/storage.ts';
 import { runToken } from '../cli/token.ts';
 import { uploadFile } from '../cli/upload.ts';
 import { signDevToken } from '../platform/auth/jwt.ts';
-import { loadConfig } from '../platform/config.ts';
+import { type Config, loadConfig, loadDevClientConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 
 const usage = `usage: mediagate <command>
   dev                       whole platform on embedded dependencies (npm start)
   api | worker | edge       one role, configured from the environment
   migrate                   apply database migrations
+  storage init              create S3_BUCKET with its lifecycle rule (idempotent)
   token --sub ID [--admin]  print a token signed with JWT_SECRET
   upload FILE [--type T] [--token T] [--sub ID] [--api URL]
                             upload a file through the whole flow and print the media
@@ -22,18 +25,35 @@ const usage = `usage: mediagate <command>
   dlq list|redrive …        dead letters of the configured bus (JSON)`;
 
 const [command = 'help', ...args] = process.argv.slice(2);
-const config = loadConfig();
+// Only the local helpers take the settings a running `mediagate dev` left in DATA_DIR/dev.env; everything
+// else, dev included, is configured by the environment alone.
+const config = loadOrExit(command === 'token' || command === 'upload' ? loadDevClientConfig : loadConfig);
 const logger = createLogger(config, command);
+
+function loadOrExit(load: () => Config): Config {
+  try {
+    return load();
+  } catch (error) {
+    process.stderr.write(`${startFailure(error)}\n`);
+    process.exit(2);
+  }
+}
 
 async function serve(start: () => Promise<Running>, banner?: string): Promise<void> {
   const running = await start();
   if (banner) process.stdout.write(`${banner}\n`);
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    // A second Ctrl-C means the user is done waiting for a graceful stop.
+    if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await running.stop();
+    try {
+      await running.stop();
+    } catch (error) {
+      process.stderr.write(`shutdown failed: ${startFailure(error, config)}\n`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -57,6 +77,9 @@ async function main(): Promise<void> {
     case 'migrate':
       await runMigrate(config);
       process.stdout.write('migrations applied\n');
+      return;
+    case 'storage':
+      process.stdout.write(`${await runStorage(config, args)}\n`);
       return;
     case 'outbox':
       return printJson(await runOutbox(config, args));
@@ -91,6 +114,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${startFailure(error, config)}\n`);
   process.exit(1);
 });

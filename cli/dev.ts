@@ -1,85 +1,129 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertPortFree, freePort, portIsFree } from '../deploy/ports.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
-import { applyUploadLifecycle } from '../deploy/s3/lifecycle.ts';
 import type { Config } from '../platform/config.ts';
-import { readDevEnv, writeDevEnv } from '../platform/dev-env.ts';
+import { type DevState, devEnvPath, readDevState, writeDevState } from '../platform/dev-env.ts';
 import type { Logger } from '../platform/logger.ts';
-import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { runMigrate } from './migrate.ts';
 import { type Running, runApi, runEdge, runWorker } from './roles.ts';
-
-const devPostgresPort = 54329;
-const devS3Port = 3002;
+import { initStorage } from './storage.ts';
 
 /**
  * `npm start`: the whole platform in one process on embedded PostgreSQL, an in-process S3 server and the
- * embedded bus, with data under DATA_DIR. Secrets are generated once and kept in DATA_DIR/dev.env.
+ * embedded bus, with data under DATA_DIR. Its settings are the environment's, like any role's; what it
+ * generates (secrets, the embedded servers' ports) is dev state, kept in DATA_DIR/dev.env and reused, so a
+ * second start comes back on the same data and the tokens already handed out keep working.
  */
 export async function runDev(base: Config, logger: Logger): Promise<Running> {
+  // Checked before anything starts: a taken port should cost the user one line, not a PostgreSQL start.
+  await assertPortFree(base.host, base.apiPort, 'API', 'API_PORT');
+  await assertPortFree(base.host, base.edgePort, 'edge', 'EDGE_PORT');
   await mkdir(base.dataDir, { recursive: true });
-  const previous = readDevEnv({ DATA_DIR: base.dataDir });
-  const jwtSecret = base.auth.jwtSecret ?? previous.JWT_SECRET ?? randomBytes(32).toString('hex');
-  const s3Key = previous.S3_ACCESS_KEY_ID ?? 'mediagate-dev';
-  const s3Secret = previous.S3_SECRET_ACCESS_KEY ?? randomBytes(24).toString('hex');
-
-  const postgres = base.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: join(base.dataDir, 'postgres'), port: devPostgresPort });
-  const s3 = base.s3.endpoint
-    ? undefined
-    : await startEmbeddedS3({
-        dataDir: join(base.dataDir, 's3'),
-        host: base.host,
-        port: devS3Port,
-        accessKeyId: s3Key,
-        secretAccessKey: s3Secret,
-        region: base.s3.region,
-      });
-
-  const config: Config = {
-    ...base,
-    databaseUrl: base.databaseUrl ?? postgres?.url,
-    s3: s3
-      ? {
-          ...base.s3,
-          endpoint: s3.endpoint,
-          accessKeyId: s3Key,
-          secretAccessKey: s3Secret,
-          forcePathStyle: true,
-        }
-      : base.s3,
-    auth: { ...base.auth, jwtSecret, urlSigningSecret: base.auth.urlSigningSecret ?? jwtSecret },
+  const previous = readDevState(base.dataDir);
+  const state: DevState = {
+    jwtSecret: base.auth.jwtSecret ?? previous.jwtSecret ?? randomBytes(32).toString('hex'),
+    s3AccessKeyId: previous.s3AccessKeyId ?? 'mediagate-dev',
+    s3SecretAccessKey: previous.s3SecretAccessKey ?? randomBytes(24).toString('hex'),
+    host: base.host,
+    apiPort: base.apiPort,
+    edgePort: base.edgePort,
   };
-  await writeDevEnv(config.dataDir, {
-    JWT_SECRET: jwtSecret,
-    DATABASE_URL: config.databaseUrl ?? '',
-    S3_ENDPOINT: config.s3.endpoint ?? '',
-    S3_ACCESS_KEY_ID: config.s3.accessKeyId ?? '',
-    S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey ?? '',
-    S3_BUCKET: config.s3.bucket,
-    API_PORT: String(config.apiPort),
-    EDGE_PORT: String(config.edgePort),
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const config = await startDependencies(base, state, previous, logger, stops);
+    await writeDevState(config.dataDir, state);
+    await runMigrate(config);
+    await initStorage(config.s3);
+    await startRoles(config, logger, stops);
+    return { url: `http://${config.host}:${config.apiPort}`, stop: stopAll };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
+  }
+}
+
+/** PostgreSQL, then S3, each unless the environment names one; `stops` learns how to stop what started. */
+async function startDependencies(
+  base: Config,
+  state: DevState,
+  previous: Partial<DevState>,
+  logger: Logger,
+  stops: (() => Promise<void>)[],
+): Promise<Config> {
+  let databaseUrl = base.databaseUrl;
+  if (!databaseUrl) {
+    state.postgresPort = await reusePort('127.0.0.1', previous.postgresPort, 'PostgreSQL', logger);
+    const postgres = await startEmbeddedPostgres({
+      dataDir: join(base.dataDir, 'postgres'),
+      port: state.postgresPort,
+      portSetting: `DEV_POSTGRES_PORT in ${devEnvPath(base.dataDir)}`,
+    });
+    stops.push(postgres.stop);
+    databaseUrl = postgres.url;
+  }
+  if (base.s3.endpoint) return { ...base, databaseUrl, auth: authOf(base, state) };
+
+  state.s3Port = await reusePort(base.host, previous.s3Port, 'S3', logger);
+  const s3 = await startEmbeddedS3({
+    dataDir: join(base.dataDir, 's3'),
+    host: base.host,
+    port: state.s3Port,
+    accessKeyId: state.s3AccessKeyId,
+    secretAccessKey: state.s3SecretAccessKey,
+    region: base.s3.region,
+    onError: (error) => logger.error({ err: error }, 'embedded S3 failed a request'),
   });
-  await runMigrate(config);
-  await createS3Storage(config.s3).ensureBucket();
-  await applyUploadLifecycle(config.s3);
-
-  const roles = [
-    await runApi(config, logger.child({ component: 'api' })),
-    await runWorker(config, logger.child({ component: 'worker' })),
-    await runEdge(config, logger.child({ component: 'edge' })),
-  ];
+  stops.push(s3.stop);
   return {
-    url: roles[0]?.url,
-    async stop() {
-      for (const role of roles.reverse()) await role.stop();
-      await s3?.stop();
-      await postgres?.stop();
+    ...base,
+    databaseUrl,
+    s3: {
+      ...base.s3,
+      endpoint: s3.endpoint,
+      accessKeyId: state.s3AccessKeyId,
+      secretAccessKey: state.s3SecretAccessKey,
+      forcePathStyle: true,
     },
+    auth: authOf(base, state),
   };
+}
+
+function authOf(base: Config, state: DevState): Config['auth'] {
+  return {
+    ...base.auth,
+    jwtSecret: state.jwtSecret,
+    urlSigningSecret: base.auth.urlSigningSecret ?? state.jwtSecret,
+  };
+}
+
+/**
+ * The port an embedded server had last time, so URLs handed out before a restart (part uploads in flight)
+ * still reach it; another free one when something else took it meanwhile.
+ */
+async function reusePort(host: string, saved: number | undefined, what: string, logger: Logger) {
+  if (saved !== undefined && (await portIsFree(host, saved))) return saved;
+  const port = await freePort(host);
+  if (saved !== undefined) logger.info({ was: saved, now: port }, `embedded ${what} port was taken; moved`);
+  return port;
+}
+
+/**
+ * Stops run in reverse: the edge first, then the api (each closes its HTTP server before its consumers and
+ * bus), then the worker, then S3 and PostgreSQL, which everything before them still uses while draining.
+ */
+async function startRoles(config: Config, logger: Logger, stops: (() => Promise<void>)[]): Promise<void> {
+  const worker = await runWorker(config, logger.child({ component: 'worker' }));
+  stops.push(worker.stop);
+  const api = await runApi(config, logger.child({ component: 'api' }));
+  stops.push(api.stop);
+  const edge = await runEdge(config, logger.child({ component: 'edge' }));
+  stops.push(edge.stop);
 }
 
 export function devBanner(config: Config): string {

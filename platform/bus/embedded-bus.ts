@@ -35,7 +35,20 @@ export async function createEmbeddedBus(options: {
     max: 4,
     schedule: false,
   });
-  boss.on('error', (error: unknown) => options.logger.error({ err: error }, 'embedded bus error'));
+  let closing = false;
+  // pg-boss attaches the whole pg client to its errors and repeats one per poll while the database is away;
+  // one concise line per distinct failure a minute is what an operator can read. Once close() has begun,
+  // connections ending are the shutdown itself, not a fault.
+  let lastError = '';
+  let lastErrorAt = 0;
+  boss.on('error', (error: unknown) => {
+    const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+    const summary = `${String(message ?? error)}${typeof code === 'string' ? ` (${code})` : ''}`;
+    if (closing || (summary === lastError && Date.now() - lastErrorAt < 60_000)) return;
+    lastError = summary;
+    lastErrorAt = Date.now();
+    options.logger.error({ err: { message: String(message ?? error), code } }, 'embedded bus error');
+  });
   await boss.start();
   const name = (topic: string) => `${options.topicPrefix}${topic}`;
   const baseDelayMs = options.retryBaseDelayMs ?? 1000;
@@ -111,6 +124,7 @@ export async function createEmbeddedBus(options: {
     },
 
     async close() {
+      closing = true;
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
 
