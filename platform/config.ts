@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { readDevEnv } from './dev-env.ts';
+import { devClientSettings } from './dev-env.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
@@ -94,11 +94,10 @@ export type Config = Static<typeof ConfigSchema>;
 type Env = Record<string, string | undefined>;
 
 /**
- * Builds the one configuration object from the environment — by default the process's, over the settings
- * a running `mediagate dev` wrote. Everything else receives it as an argument; nothing below
- * `platform/config` reads `process.env`.
+ * Builds the one configuration object from the environment — by default the process's. Everything else
+ * receives it as an argument; nothing below `platform/config` reads `process.env`.
  */
-export function loadConfig(env: Env = { ...readDevEnv(process.env), ...process.env }): Config {
+export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST ?? '127.0.0.1';
   const edgePort = int(env, 'EDGE_PORT', 3001);
   const dataDir = resolve(env.DATA_DIR ?? './.mediagate');
@@ -226,6 +225,14 @@ function list(raw: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * For `token` and `upload` only: the process environment over the settings a running `mediagate dev` wrote
+ * to DATA_DIR/dev.env (its JWT secret and API address), so they reach it from another shell unconfigured.
+ */
+export function loadDevClientConfig(env: Env = process.env): Config {
+  return loadConfig({ ...devClientSettings(resolve(env.DATA_DIR ?? './.mediagate')), ...env });
 }
 
 /** Fails fast, at start-up, when a role lacks a setting it cannot run without. */
