@@ -4,9 +4,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Principal, VerifyToken } from '../platform/auth/jwt.ts';
-import { authenticate } from '../platform/http/authenticate.ts';
 import type { Readiness } from '../platform/health/readiness.ts';
+import { authenticate } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { requestTimeouts } from '../platform/http/timeouts.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ApiContext } from './context.ts';
@@ -34,6 +35,7 @@ export async function buildApiServer(
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    ...requestTimeouts(ctx.config.httpRequestTimeoutMs),
     // A URL the router cannot decode (bad percent-encoding) still gets a problem+json answer.
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('validation_failed', error.message)),
@@ -41,10 +43,12 @@ export async function buildApiServer(
   installProblemHandlers(app);
   countDatabaseOutages(app, registry, 'api');
   installValidators(app);
-  // Authentication runs before validation: an anonymous caller learns nothing about the schemas.
+  // Authentication runs before validation: an anonymous caller learns nothing about the schemas. The
+  // matched route decides, not the raw target: `GET http://host/v1/media` routes like `/v1/media`.
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/') && !request.url.startsWith('/v1/webhooks/')) {
+    const route = request.routeOptions.url ?? '';
+    if (route.startsWith('/v1/') && !route.startsWith('/v1/webhooks/')) {
       request.principal = await authenticate(request, verify);
     }
   });
@@ -61,7 +65,9 @@ export async function buildApiServer(
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(rateLimit, {
     global: false,
-    keyGenerator: (request) => request.headers.authorization ?? request.ip,
+    // The verified subject, never the header's text: `Bearer <token> 1`, `… 2` would each be a new bucket.
+    // Limited routes are all authenticated before the limiter runs (onRequest order above).
+    keyGenerator: (request) => (request.principal ? `sub:${request.principal.sub}` : `ip:${request.ip}`),
   });
 
   const deps: RouteDeps = {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { int4Max } from './text.ts';
 
 export const mediaStatuses = [
   'awaiting_upload',
@@ -54,7 +55,7 @@ export const MediaListQuery = Type.Object(
   {
     owner: Type.Literal('me'),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-    after: Type.Optional(Type.Integer({ minimum: -1 })),
+    after: Type.Optional(Type.Integer({ minimum: -1, maximum: int4Max })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { topics } from './events.ts';
+import { Text, Timestamp } from './text.ts';
 
 export const OutboxRow = Type.Object({
   id: Type.String(),
@@ -41,9 +42,9 @@ export const ReplayBody = Type.Union([
   Type.Object({ mediaId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
   Type.Object(
     {
-      from: Type.String({ format: 'date-time' }),
-      to: Type.String({ format: 'date-time' }),
-      topic: Type.Optional(Type.String()),
+      from: Timestamp(),
+      to: Timestamp(),
+      topic: Type.Optional(Text({ maxLength: 200 })),
     },
     { additionalProperties: false },
   ),
@@ -70,7 +71,7 @@ const DlqTopic = Type.Union(
 export const DlqQuery = Type.Object(
   {
     topic: DlqTopic,
-    group: Type.Optional(Type.String({ minLength: 1, description: 'consumer group that gave up' })),
+    group: Type.Optional(Text({ maxLength: 200, description: 'consumer group that gave up' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },
@@ -96,8 +97,8 @@ export const DeadLetterList = Type.Object({ items: Type.Array(DeadLetterView) })
 export const RedriveBody = Type.Object(
   {
     topic: DlqTopic,
-    group: Type.Optional(Type.String({ minLength: 1 })),
-    ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1000 })),
+    group: Type.Optional(Text({ maxLength: 200 })),
+    ids: Type.Optional(Type.Array(Text({ maxLength: 200 }), { minItems: 1, maxItems: 1000 })),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,8 @@ export const SweepBody = Type.Object(
     graceSeconds: Type.Optional(
       Type.Integer({
         minimum: 0,
+        // A year: past that `make_interval` and timestamps overflow, and nothing waits that long.
+        maximum: 365 * 24 * 3600,
         description:
           'replaces the grace periods (15 min past a session expiry, 24 h for unreferenced objects); ' +
           'only for when nothing is in flight',

@@ -1,15 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MediaView } from './media.ts';
+import { Text } from './text.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 
 export const CreateUploadBody = Type.Object(
   {
-    // No control characters: a file name is shown to people and stored as text.
-    filename: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f]+$' }),
-    contentType: Type.String({ minLength: 3, maxLength: 100 }),
+    // A file name is shown to people and stored as text: no controls, bidi overrides or line breaks.
+    filename: Text({ maxLength: 255 }),
+    contentType: Text({ minLength: 3, maxLength: 100 }),
     size: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4 }),
-    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    sha256: Type.Optional(Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$' })),
     position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
   },
   { additionalProperties: false },
@@ -53,6 +54,7 @@ export const UploadState = Type.Object({
   mediaId: Uuid,
   state: Type.Union([
     Type.Literal('open'),
+    Type.Literal('completing'),
     Type.Literal('completed'),
     Type.Literal('aborted'),
     Type.Literal('expired'),
@@ -71,7 +73,7 @@ export const CompleteUploadBody = Type.Object(
     parts: Type.Optional(
       Type.Array(
         Type.Object(
-          { partNumber: Type.Integer({ minimum: 1, maximum: 10_000 }), etag: Type.String({ minLength: 1 }) },
+          { partNumber: Type.Integer({ minimum: 1, maximum: 10_000 }), etag: Text({ maxLength: 200 }) },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 10_000 },

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Text } from './text.ts';
 
 /**
  * What a moderation vendor (or the relay in front of it) posts to POST /v1/webhooks/moderation once it
@@ -7,15 +8,15 @@ import { type Static, Type } from '@sinclair/typebox';
  */
 export const ModerationWebhookBody = Type.Object(
   {
-    eventId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' }),
-    vendor: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }),
+    eventId: Text({ maxLength: 200 }),
+    vendor: Text({ maxLength: 100 }),
     mediaId: Type.String({ format: 'uuid' }),
     verdict: Type.Union([Type.Literal('allowed'), Type.Literal('rejected')]),
     categories: Type.Optional(
       Type.Array(
         Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Text({ maxLength: 200 }),
             score: Type.Number({ minimum: 0, maximum: 1 }),
           },
           { additionalProperties: false },
@@ -24,7 +25,7 @@ export const ModerationWebhookBody = Type.Object(
       ),
     ),
     /** The job id returned with the `pending` verdict, to match the delivery to the judgement asked for. */
-    vendorJobId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    vendorJobId: Type.Optional(Text({ maxLength: 200 })),
   },
   { $id: 'ModerationWebhookBody', additionalProperties: false },
 );

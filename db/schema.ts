@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
+  check,
   index,
   integer,
   jsonb,
@@ -11,6 +13,18 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { mediaStatuses } from '../contracts/media.ts';
+import { mediaKinds } from '../contracts/media-types.ts';
+
+const sessionStates = ['open', 'completing', 'completed', 'aborted', 'expired'] as const;
+const visibilities = ['private', 'public'] as const;
+
+/**
+ * The database refuses values outside an enum column's list: a row the code cannot read (a `kind` it has no
+ * branch for) would break every page that lists it, so it must never be written.
+ */
+const oneOf = (column: AnyPgColumn, values: readonly string[]) =>
+  sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(', '))})`;
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -19,10 +33,8 @@ export const media = pgTable(
   {
     id: uuid('id').primaryKey(),
     ownerId: text('owner_id').notNull(),
-    kind: text('kind', { enum: ['image', 'video', 'audio'] }).notNull(),
-    status: text('status', {
-      enum: ['awaiting_upload', 'processing', 'ready', 'failed', 'rejected', 'deleted'],
-    }).notNull(),
+    kind: text('kind', { enum: mediaKinds }).notNull(),
+    status: text('status', { enum: mediaStatuses }).notNull(),
     bucket: text('bucket').notNull(),
     objectKey: text('object_key').notNull(),
     filename: text('filename').notNull(),
@@ -40,9 +52,7 @@ export const media = pgTable(
     /** Per-output progress of the running job (0..1), shown while the media is processing. */
     progress: jsonb('progress').$type<Record<string, number>>(),
     position: integer('position').notNull().default(0),
-    visibility: text('visibility', { enum: ['private', 'public'] })
-      .notNull()
-      .default('private'),
+    visibility: text('visibility', { enum: visibilities }).notNull().default('private'),
     /** allowed | rejected | pending (a vendor judges asynchronously and calls the webhook) | skipped. */
     moderationStatus: text('moderation_status'),
     moderationJobId: text('moderation_job_id'),
@@ -57,6 +67,9 @@ export const media = pgTable(
     index('media_owner_sha_idx').on(t.ownerId, t.sha256).where(sql`${t.sha256} is not null`),
     /** Uploads per day (ops stats). */
     index('media_created_idx').on(t.createdAt),
+    check('media_kind_check', oneOf(t.kind, mediaKinds)),
+    check('media_status_check', oneOf(t.status, mediaStatuses)),
+    check('media_visibility_check', oneOf(t.visibility, visibilities)),
   ],
 );
 
@@ -93,11 +106,14 @@ export const uploadSession = pgTable(
     partSize: bigint('part_size', { mode: 'number' }).notNull(),
     partCount: integer('part_count').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-    state: text('state', { enum: ['open', 'completed', 'aborted', 'expired'] }).notNull(),
+    state: text('state', { enum: sessionStates }).notNull(),
     createdAt: createdAt(),
     closedAt: timestamp('closed_at', { withTimezone: true }),
   },
-  (t) => [index('upload_session_open_idx').on(t.expiresAt).where(sql`${t.state} = 'open'`)],
+  (t) => [
+    index('upload_session_open_idx').on(t.expiresAt).where(sql`${t.state} = 'open'`),
+    check('upload_session_state_check', oneOf(t.state, sessionStates)),
+  ],
 );
 
 export const outbox = pgTable(

@@ -1,3 +1,5 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -5,9 +7,11 @@ import { AppError } from '../contracts/errors.ts';
 import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
+import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
-import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
+import { requestTimeouts } from '../platform/http/timeouts.ts';
+import { installValidators } from '../platform/http/validators.ts';
 import type { Logger } from '../platform/logger.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
@@ -32,10 +36,12 @@ export interface EdgeDeps {
 export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    ...requestTimeouts(deps.config.httpRequestTimeoutMs),
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('object_not_found', error.message)),
   });
   installProblemHandlers(app);
+  installValidators(app);
   const references = cachedReferences(deps.pool, deps.config.edge.cacheTtlMs);
   const { config } = deps;
 
@@ -47,12 +53,13 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   });
 
   // A read is a redirect; logging each one would cost more than answering it.
-  app.get<{ Params: { '*': string }; Querystring: { token?: string } }>(
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  typed.get(
     '/m/*',
-    { logLevel: 'warn' },
+    { logLevel: 'warn', schema: { params: EdgeParams, querystring: EdgeQuery } },
     async (request, reply) => {
       const key = request.params['*'];
-      if (!key || key.includes('..')) throw new AppError('object_not_found', 'No such object');
+      if (!isKeyShaped(key)) throw new AppError('object_not_found', 'No such object');
       const token = request.query.token;
       const tokenCheck =
         token && config.auth.urlSigningSecret
@@ -101,6 +108,23 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     },
   );
   return app;
+}
+
+/**
+ * One `token`: a repeated parameter arrives as an array and fails here (400), instead of reaching code
+ * that expects text. Other parameters (cache busters, player hints) are ignored.
+ */
+const EdgeParams = Type.Object({ '*': Type.String() });
+const EdgeQuery = Type.Object({ token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) });
+
+/**
+ * Keys are server-made (`raw/…`, `derived/…`): letters, digits, `/ . _ -`. Anything else (NUL, spaces,
+ * `..`, a megabyte of path) names no object, and never reaches the database or storage.
+ */
+const keyShape = /^(raw|derived)\/[A-Za-z0-9._\-/]{1,1000}$/;
+
+function isKeyShaped(key: string | undefined): key is string {
+  return key !== undefined && keyShape.test(key) && !key.includes('..');
 }
 
 const maxPlaylistBytes = 1024 * 1024;

@@ -13,6 +13,8 @@ export const ConfigSchema = Type.Object({
   edgePort: Port,
   /** Prometheus `/metrics` (and the worker's probes); unset → the role's own default (platform/metrics/endpoint.ts). */
   metricsPort: Type.Optional(Port),
+  /** A request (headers and body) must arrive within this, or the connection is cut (slow-loris). */
+  httpRequestTimeoutMs: Positive,
   dataDir: Type.String(),
   cacheDir: Type.String(),
   logLevel: Type.Union(
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
       topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'media.',
       partitions: int(env, 'KAFKA_PARTITIONS', 6),
       replicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1),
+    httpRequestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000),
       clientId: env.KAFKA_CLIENT_ID ?? 'mediagate',
       retryBaseDelayMs: int(env, 'BUS_RETRY_BASE_MS', 1000),
     },

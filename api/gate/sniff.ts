@@ -17,28 +17,29 @@ export type Family =
   | 'ogg'
   | 'wav';
 
-const declaredFamilies: Record<string, Family[]> = {
-  'image/jpeg': ['jpeg'],
-  'image/png': ['png'],
-  'image/gif': ['gif'],
-  'image/webp': ['webp'],
-  'image/heic': ['heif'],
-  'image/heif': ['heif'],
-  'image/avif': ['avif'],
-  'video/mp4': ['isobmff'],
-  'video/quicktime': ['isobmff'],
-  'video/webm': ['matroska'],
-  'video/x-matroska': ['matroska'],
-  'audio/mpeg': ['mpeg-audio'],
-  'audio/mp4': ['isobmff'],
-  'audio/x-m4a': ['isobmff'],
-  'audio/aac': ['adts', 'isobmff'],
-  'audio/wav': ['wav'],
-  'audio/x-wav': ['wav'],
-  'audio/flac': ['flac'],
-  'audio/ogg': ['ogg'],
-  'audio/opus': ['ogg'],
-};
+// A Map: the declared type is client text, and a plain object would also answer for `constructor`.
+const declaredFamilies: ReadonlyMap<string, readonly Family[]> = new Map<string, readonly Family[]>([
+  ['image/jpeg', ['jpeg']],
+  ['image/png', ['png']],
+  ['image/gif', ['gif']],
+  ['image/webp', ['webp']],
+  ['image/heic', ['heif']],
+  ['image/heif', ['heif']],
+  ['image/avif', ['avif']],
+  ['video/mp4', ['isobmff']],
+  ['video/quicktime', ['isobmff']],
+  ['video/webm', ['matroska']],
+  ['video/x-matroska', ['matroska']],
+  ['audio/mpeg', ['mpeg-audio']],
+  ['audio/mp4', ['isobmff']],
+  ['audio/x-m4a', ['isobmff']],
+  ['audio/aac', ['adts', 'isobmff']],
+  ['audio/wav', ['wav']],
+  ['audio/x-wav', ['wav']],
+  ['audio/flac', ['flac']],
+  ['audio/ogg', ['ogg']],
+  ['audio/opus', ['ogg']],
+]);
 
 const heifBrands = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
 const avifBrands = new Set(['avif', 'avis']);
@@ -76,5 +77,5 @@ function isoFamily(head: Buffer): Family {
 }
 
 export function declaredMatches(contentType: string, family: Family | undefined): boolean {
-  return family !== undefined && (declaredFamilies[contentType] ?? []).includes(family);
+  return family !== undefined && (declaredFamilies.get(contentType) ?? []).includes(family);
 }

@@ -70,6 +70,7 @@ export async function createUpload(
   });
 
   const partNumbers = Array.from({ length: partCount }, (_, i) => i + 1);
-  const parts = await presignParts(ctx, { objectKey, storageUploadId, expiresAt }, partNumbers);
+  const target = { objectKey, storageUploadId, expiresAt, sizeBytes: body.size, partSize };
+  const parts = await presignParts(ctx, target, partNumbers);
   return { mediaId, uploadId, partSize, partCount, parts: parts.parts, expiresAt: parts.expiresAt };
 }

@@ -11,3 +11,8 @@ export function planParts(size: number, preferredPartBytes: number): { partSize:
   const partSize = Math.min(floor, Math.max(size, minPartBytes));
   return { partSize, partCount: Math.max(1, Math.ceil(size / partSize)) };
 }
+
+/** Bytes of one part: `partSize`, except the last, which holds the remainder. */
+export function partLength(size: number, partSize: number, partNumber: number): number {
+  return Math.min(partSize, size - (partNumber - 1) * partSize);
+}

@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { UploadState } from '../../contracts/uploads.ts';
+import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
 import { isExpired, loadSession, requireOpen } from './load-session.ts';
@@ -42,5 +44,11 @@ export async function refreshPartUrls(
       `The upload has ${session.partCount} parts; asked for ${outside.join(', ')}`,
     );
   }
-  return presignParts(ctx, session, [...new Set(partNumbers)]);
+  // Each URL is signed for its part's length, which follows from the declared size on the media row.
+  const [declared] = await ctx.db
+    .select({ sizeBytes: media.sizeBytes })
+    .from(media)
+    .where(eq(media.id, session.mediaId));
+  if (!declared) throw new AppError('upload_not_found', `No upload ${uploadId}`);
+  return presignParts(ctx, { ...session, sizeBytes: declared.sizeBytes }, [...new Set(partNumbers)]);
 }

@@ -1,5 +1,6 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import buildGetJwks from 'get-jwks';
+import { isCleanText } from '../../contracts/text.ts';
 import type { Config } from '../config.ts';
 
 export interface Principal {
@@ -28,7 +29,8 @@ export function createTokenVerifier(auth: Config['auth']): VerifyToken {
   const common = {
     allowedIss: auth.issuer,
     allowedAud: auth.audience,
-    requiredClaims: ['sub'],
+    // A token without `exp` would be valid for ever: refused, whoever issued it.
+    requiredClaims: ['sub', 'exp'],
     cache: 1000,
   };
   let verify: (token: string) => Promise<Record<string, unknown>>;
@@ -61,13 +63,34 @@ export function createTokenVerifier(auth: Config['auth']): VerifyToken {
       }
       throw new AuthError('unauthenticated', error instanceof Error ? error.message : 'Invalid token');
     }
-    // `sub` is the user id every query is scoped by: a number, an array or an empty string is no user.
-    if (typeof claims.sub !== 'string' || claims.sub === '') {
-      throw new AuthError('unauthenticated', 'The token names no user (sub must be a non-empty string)');
-    }
+    const sub = checkedSubject(claims.sub);
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [];
-    return { sub: claims.sub, roles };
+    return { sub, roles };
   };
+}
+
+/** Longest `sub` accepted; identity providers use far shorter ids (UUIDs, `auth0|…`, e-mail addresses). */
+export const maxSubjectLength = 255;
+
+/**
+ * `sub` is the user id every row is owned by and every query scoped by, so it must be stored exactly as
+ * given: PostgreSQL turns a lone surrogate into U+FFFD (two users would become one), cannot hold NUL, and
+ * cannot index a key of a few kilobytes. Such a token names no user we could keep apart from another.
+ */
+function checkedSubject(sub: unknown): string {
+  if (typeof sub !== 'string' || sub === '') {
+    throw new AuthError('unauthenticated', 'The token names no user (sub must be a non-empty string)');
+  }
+  if (sub.length > maxSubjectLength) {
+    throw new AuthError('unauthenticated', `The token's sub is longer than ${maxSubjectLength} characters`);
+  }
+  if (!sub.isWellFormed() || !isCleanText(sub)) {
+    throw new AuthError(
+      'unauthenticated',
+      "The token's sub must be well-formed Unicode without control or bidi characters",
+    );
+  }
+  return sub;
 }
 
 /** Signs a token with the shared secret: for `mediagate token`, scripts and tests, never for production IdPs. */

@@ -2,11 +2,22 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../contracts/errors.ts';
 import { AuthError, type Principal, type VerifyToken } from '../auth/jwt.ts';
 
+/** RFC 6750: exactly `Bearer <b64token>`, one space, nothing after it. */
+const bearerHeader = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * The token of `Authorization: Bearer <token>`, or undefined when there is no header. Any other shape
+ * (another scheme, extra words, an empty token) is refused, never read loosely: whatever reads the header
+ * (the rate limiter, a proxy's log) must see the same credential that auth verified.
+ */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (!header) return undefined;
-  const [scheme, token] = header.split(' ');
-  return scheme?.toLowerCase() === 'bearer' && token ? token : undefined;
+  if (header === undefined) return undefined;
+  const match = bearerHeader.exec(header);
+  if (!match?.[1]) {
+    throw new AppError('unauthenticated', 'Malformed Authorization header: send exactly "Bearer <token>"');
+  }
+  return match[1];
 }
 
 /** Resolves the caller or throws a 401 problem; routes never see an unauthenticated request. */

@@ -2,9 +2,10 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { AppError, type ErrorCode, errorCatalogue, problemTypeBase } from '../../contracts/errors.ts';
 import type { Problem } from '../../contracts/problem.ts';
 import { ModerationUnavailableError } from '../moderation/moderation.ts';
-import { StorageUnavailableError } from '../storage/object-storage.ts';
 import { isMissingBucket } from '../storage/missing-bucket.ts';
+import { StorageUnavailableError } from '../storage/object-storage.ts';
 import { isDatabaseUnavailable, sendOutage } from './database-errors.ts';
+import { databaseInputError } from './database-input-errors.ts';
 
 export function problemOf(code: ErrorCode, detail?: string, errors?: Problem['errors']): Problem {
   const { status, title } = errorCatalogue[code];
@@ -55,6 +56,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
       error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
     ) {
       return sendProblem(reply, problemOf('malformed_json', error.message));
+    }
+    const refusedInput = databaseInputError(error);
+    if (refusedInput) {
+      request.log.warn({ err: error }, 'database refused a request value the schema let through');
+      return sendProblem(reply, problemOf('validation_failed', refusedInput));
     }
     // Any other request Fastify itself refused (a bad Content-Length, a charset) is the client's, not a 500.
     if (error.statusCode === 400) return sendProblem(reply, problemOf('validation_failed', error.message));

@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { type ModerationInput, ModerationVendorError, type Moderator } from './moderation.ts';
-import { maxScores, type Thresholds, verdictFromScores } from './thresholds.ts';
+import { maxScores, scoreTable, type Thresholds, verdictFromScores } from './thresholds.ts';
 import { toVendorError } from './vendor-error.ts';
 
 /*
@@ -106,10 +106,10 @@ function mediaToSend(input: ModerationInput): Media[] {
 const transparent = new Set(['classes', 'suggestive_classes', 'prob']);
 
 export function sightengineScores(reply: Record<string, unknown>): Record<string, number> {
-  const scores: Record<string, number> = {};
+  const scores = new Map<string, number>();
   const walk = (value: unknown, path: string[]) => {
     if (typeof value === 'number') {
-      scores[path.join('.')] = value;
+      scores.set(path.join('.'), value);
       return;
     }
     if (!value || typeof value !== 'object' || Array.isArray(value)) return;
@@ -120,7 +120,7 @@ export function sightengineScores(reply: Record<string, unknown>): Record<string
   for (const [model, value] of Object.entries(reply)) {
     if (model !== 'status' && model !== 'request' && model !== 'media') walk(value, [model]);
   }
-  return scores;
+  return scoreTable(scores);
 }
 
 function describeFailure(body: unknown): string | undefined {

@@ -17,10 +17,11 @@ export interface ObjectStorage {
   readonly bucket: string;
   ensureBucket(): Promise<void>;
   createMultipartUpload(key: string, contentType: string): Promise<string>;
+  /** The URL binds the part's length: storage refuses a PUT whose Content-Length differs. */
   presignUploadPart(
     key: string,
     uploadId: string,
-    partNumber: number,
+    part: { partNumber: number; contentLength: number },
     expiresInSeconds: number,
   ): Promise<string>;
   /** `undefined` when storage no longer knows the upload (completed or aborted). */
@@ -44,9 +45,12 @@ export interface ObjectStorage {
 /** Thrown for storage-side failures a client cannot fix (network, 5xx): maps to 503, never to data loss. */
 export class StorageUnavailableError extends Error {}
 
-/** A multipart rule that storage enforced (missing part, wrong ETag, part too small). */
+/**
+ * A multipart rule that storage enforced (missing part, wrong ETag, part too small), or an upload storage
+ * no longer knows (`upload_not_open`: completed or aborted by a racing request).
+ */
 export class MultipartRejectedError extends Error {
-  readonly code: 'parts_incomplete' | 'part_etag_mismatch' | 'part_too_small';
+  readonly code: 'parts_incomplete' | 'part_etag_mismatch' | 'part_too_small' | 'upload_not_open';
   constructor(code: MultipartRejectedError['code'], message: string) {
     super(message);
     this.code = code;

@@ -65,8 +65,15 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
       return out.UploadId;
     },
 
-    presignUploadPart(key, uploadId, partNumber, expiresIn) {
-      const command = new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber: partNumber });
+    presignUploadPart(key, uploadId, { partNumber, contentLength }, expiresIn) {
+      // ContentLength becomes a signed header (X-Amz-SignedHeaders=content-length;host).
+      const command = new UploadPartCommand({
+        Bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        ContentLength: contentLength,
+      });
       return getSignedUrl(client, command, { expiresIn });
     },
 
