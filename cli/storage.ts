@@ -1,3 +1,4 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { applyUploadLifecycle } from '../deploy/s3/lifecycle.ts';
 import type { Config } from '../platform/config.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
@@ -13,12 +14,24 @@ const usage = 'usage: mediagate storage init';
  * a cloud console) skips it, while every deployment runs `migrate`.
  */
 export async function runStorage(config: Config, args: string[]): Promise<string> {
-  if (args[0] !== 'init') throw new Error(usage);
-  await initStorage(config.s3);
-  return `bucket "${config.s3.bucket}" is ready, with its AbortIncompleteMultipartUpload rule (2 days)`;
+  if (args[0] !== 'init' || args.length > 1) throw new Error(usage);
+  const lifecycle = await initStorage(config.s3);
+  const bucket = `bucket "${config.s3.bucket}" is ready`;
+  if (lifecycle === 'applied') return `${bucket}, with its AbortIncompleteMultipartUpload rule (2 days)`;
+  return (
+    `${bucket}; this storage has no lifecycle rules, so abandoned uploads are freed only by the API's ` +
+    'sweeper (expired sessions are aborted), not by storage itself'
+  );
 }
 
-export async function initStorage(s3: Config['s3']): Promise<void> {
+export async function initStorage(s3: Config['s3']): Promise<'applied' | 'unsupported'> {
   await createS3Storage(s3).ensureBucket();
-  await applyUploadLifecycle(s3);
+  try {
+    await applyUploadLifecycle(s3);
+    return 'applied';
+  } catch (error) {
+    // Some S3-compatible servers (Versity's posix backend among them) implement no lifecycle API at all.
+    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 501) return 'unsupported';
+    throw error;
+  }
 }

