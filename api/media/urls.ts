@@ -7,8 +7,12 @@ export function edgeUrl(config: Pick<Config, 'edgePublicUrl'>, objectKey: string
 }
 
 /**
- * URLs handed to a viewer. Private media carry a short-lived token bound to the key and the viewer, so
- * they work in `<img>`/`<video>` tags; public media get the plain, cacheable edge URL.
+ * URLs handed to a viewer. Private media carry a short-lived token bound to the key (not to the viewer),
+ * so they work in `<img>`/`<video>` tags, which send no Authorization header: whoever holds the URL may
+ * read that one key until the token expires (EDGE_VIEW_TOKEN_TTL_SECONDS), like a presigned storage URL.
+ * `sub` names who it was issued to, for logs and for the playlist tokens the edge derives from it; the
+ * edge cannot check it against the reader, because a tag carries no identity. Public media get the plain,
+ * cacheable edge URL.
  */
 export function viewerUrlFactory(
   config: Config,

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
+import { createReadiness } from '../platform/health/readiness.ts';
+import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { buildEdgeServer } from './server.ts';
+
+/**
+ * The edge parses its own paths and query: whatever a stranger puts there is a 4xx, never a 5xx, and never
+ * reaches PostgreSQL or storage unshaped. Runs the edge on the middle tier's database and storage.
+ */
+let api: InProcessApi;
+let edge: FastifyInstance;
+before(async () => {
+  api = await startInProcessApi({ env: { HTTP_REQUEST_TIMEOUT_MS: '1000' } });
+  edge = await buildEdgeServer({
+    config: api.config,
+    pool: api.database.pool,
+    storage: api.ctx.storage,
+    verify: createTokenVerifier(api.config.auth),
+    logger: pino({ level: 'silent' }),
+    readiness: createReadiness(),
+    registry: new Registry(),
+  });
+  await edge.listen({ port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await edge?.close();
+  await api?.stop();
+});
+
+async function read(url: string, headers: Record<string, string> = {}) {
+  const reply = await edge.inject({ method: 'GET', url, headers });
+  return { status: reply.statusCode, code: (reply.json() as { code?: string }).code, body: reply.body };
+}
+
+test('keys no server would make are unknown objects (404), anonymous or not', async () => {
+  for (const url of [
+    '/m/raw%00x',
+    '/m/raw/%00',
+    '/m/raw/a%0Ab',
+    '/m/raw/%E2%80%AEgpj.exe',
+    '/m/raw/%ED%A0%80',
+    '/m/etc/passwd',
+    `/m/raw/${'a'.repeat(5000)}`,
+    '/m/raw/../derived/x',
+  ]) {
+    const anonymous = await read(url);
+    assert.equal(anonymous.status, 404, `${url}: ${anonymous.body}`);
+    assert.equal(anonymous.code, 'object_not_found', url);
+    const withBearer = await read(url, { authorization: `Bearer ${api.token('alice')}` });
+    assert.equal(withBearer.status, 404, url);
+  }
+});
+
+test('a repeated or oversized token parameter is a 400', async () => {
+  for (const query of ['?token=a&token=b', '?token=a&token=b&token=c', `?token=${'a'.repeat(5000)}`]) {
+    const reply = await read(`/m/raw/x/y${query}`);
+    assert.equal(reply.status, 400, `${query}: ${reply.body}`);
+    assert.equal(reply.code, 'validation_failed');
+  }
+});
+
+test('a malformed Authorization header or an unusable sub is a 401, never an anonymous read', async () => {
+  const secret = api.config.auth.jwtSecret as string;
+  const token = api.token('alice');
+  for (const authorization of [
+    `Bearer ${token} 0`,
+    `Basic ${token}`,
+    'Bearer',
+    `Bearer ${signDevToken(secret, { sub: 'a\u0000', roles: [] })}`,
+    `Bearer ${signDevToken(secret, { sub: 'a\ud800', roles: [] })}`,
+    `Bearer ${signDevToken(secret, { sub: 'a'.repeat(6000), roles: [] })}`,
+  ]) {
+    const reply = await read('/m/raw/x/y', { authorization });
+    assert.equal(reply.status, 401, `${authorization.slice(0, 40)}: ${reply.body}`);
+    assert.equal(reply.code, 'unauthenticated');
+  }
+});
+
+test('a request whose headers never finish is cut off (HTTP_REQUEST_TIMEOUT_MS=1000)', async () => {
+  const address = edge.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write('GET /m/raw/x/y HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+  });
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+});
