@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KafkaBrokerHandle, startKafka } from '../deploy/kafka/broker.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
+import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { startS3Server } from '../deploy/s3/s3-server.ts';
 import { signDevToken } from '../platform/auth/jwt.ts';
 import { loadConfig } from '../platform/config.ts';
@@ -36,6 +37,11 @@ export interface PlatformOptions {
   bus?: 'kafka' | 'embedded';
   /** Route S3 traffic through a byte-counting proxy (`platform.s3Traffic`). */
   countS3Traffic?: boolean;
+  /**
+   * Versity Gateway by default; `embedded` runs the in-process server `npm start` users get, in the test
+   * process. S3_ENDPOINT still wins over both.
+   */
+  s3?: 'versity' | 'embedded';
 }
 
 /**
@@ -50,7 +56,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   await chmod(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   try {
-    return await launch(dir, stops, extraEnv, bus, options.countS3Traffic === true);
+    return await launch(dir, stops, extraEnv, bus, options.countS3Traffic === true, options.s3 ?? 'versity');
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -64,6 +70,7 @@ async function launch(
   extraEnv: Record<string, string>,
   bus: Platform['bus'],
   countS3Traffic: boolean,
+  s3Server: 'versity' | 'embedded',
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
 
@@ -81,7 +88,10 @@ async function launch(
       }
     : undefined;
   if (!s3) {
-    const server = await startS3Server({ cacheDir, dataDir: join(dir, 's3') });
+    const server =
+      s3Server === 'embedded'
+        ? await embeddedS3(join(dir, 's3'))
+        : await startS3Server({ cacheDir, dataDir: join(dir, 's3') });
     stops.push(server.stop);
     s3 = server;
   }
@@ -154,4 +164,10 @@ async function launch(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function embeddedS3(dataDir: string) {
+  const credentials = { accessKeyId: 'embedded', secretAccessKey: randomBytes(24).toString('hex') };
+  const server = await startEmbeddedS3({ dataDir, ...credentials });
+  return { ...server, ...credentials };
 }
