@@ -95,6 +95,11 @@ function checkedSubject(sub: unknown): string {
 
 /** Signs a token with the shared secret: for `mediagate token`, scripts and tests, never for production IdPs. */
 export function signDevToken(secret: string, principal: Principal, expiresInSeconds = 24 * 3600): string {
+  // Verifiers require `exp`, which a zero or unreadable lifetime (`--ttl 0`, `--ttl abc`) would leave out.
+  // A negative one is allowed: it mints an already expired token, for tests.
+  if (!Number.isInteger(expiresInSeconds) || expiresInSeconds === 0) {
+    throw new Error(`A token lifetime must be a non-zero whole number of seconds, got ${expiresInSeconds}`);
+  }
   const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: expiresInSeconds * 1000 });
   return sign({ sub: principal.sub, roles: principal.roles });
 }
