@@ -13,6 +13,7 @@ import { DEFAULT_CACHE_DIR } from '../deploy/kafka/artifacts.ts';
 import { startKafka } from '../deploy/kafka/broker.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { createKafkaBus } from '../platform/bus/kafka-bus.ts';
+import { loadConfig } from '../platform/config.ts';
 import { freePort } from '../test/ports.ts';
 import { printTable } from './lib.ts';
 
@@ -35,6 +36,7 @@ const broker = await startKafka({ cacheDir: DEFAULT_CACHE_DIR, dataDir: join(dir
 const database = connectDatabase(postgres.url, writers + 2);
 const bus = await createKafkaBus(
   {
+    ...loadConfig({}).kafka,
     brokers: broker.brokers,
     topicPrefix: 'bench.',
     partitions,

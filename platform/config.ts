@@ -29,6 +29,13 @@ export const ConfigSchema = Type.Object({
     clientId: Type.String({ minLength: 1 }),
     /** First redelivery delay of a failed message (either bus); each further attempt doubles it. */
     retryBaseDelayMs: Positive,
+    /** A consumer silent this long is out of its group and its partitions move: how long a crash stalls them. */
+    sessionTimeoutMs: Positive,
+    heartbeatIntervalMs: Positive,
+    /** How long a rebalance waits for members to rejoin: bounds the wait for one that died without leaving. */
+    rebalanceTimeoutMs: Positive,
+    /** Longest pause between attempts to reach a broker that went away: how late clients notice its return. */
+    reconnectMaxDelayMs: Positive,
   }),
   s3: Type.Object({
     endpoint: Type.Optional(Type.String()),
@@ -121,6 +128,10 @@ export function loadConfig(env: Env = process.env): Config {
     httpRequestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000),
       clientId: env.KAFKA_CLIENT_ID ?? 'mediagate',
       retryBaseDelayMs: int(env, 'BUS_RETRY_BASE_MS', 1000),
+      sessionTimeoutMs: int(env, 'KAFKA_SESSION_TIMEOUT_MS', 6000),
+      heartbeatIntervalMs: int(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1000),
+      rebalanceTimeoutMs: int(env, 'KAFKA_REBALANCE_TIMEOUT_MS', 3000),
+      reconnectMaxDelayMs: int(env, 'KAFKA_RECONNECT_MAX_DELAY_MS', 1000),
     },
     s3: {
       endpoint: env.S3_ENDPOINT,

@@ -41,6 +41,10 @@ const config = (): Config['kafka'] => ({
   replicationFactor: 1,
   clientId: 'kafka-bus-test',
   retryBaseDelayMs: 100,
+  sessionTimeoutMs: 6000,
+  heartbeatIntervalMs: 1000,
+  rebalanceTimeoutMs: 3000,
+  reconnectMaxDelayMs: 1000,
 });
 
 const openBus = (options: KafkaBusOptions = {}, log = logger) => createKafkaBus(config(), log, options);
@@ -53,7 +57,7 @@ describe('kafka bus', () => {
   test('a handler running longer than the session timeout is delivered once, without a rebalance', async (t) => {
     const lines: string[] = [];
     const captured = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const bus = await openBus({ sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 }, captured);
+    const bus = await openBus({}, captured);
     const topic = uniqueTopic();
     const long = message('long');
     // A key on another partition: the long handler must not hold it up.
@@ -116,6 +120,57 @@ describe('kafka bus', () => {
     } finally {
       await second.close();
       await first.close();
+    }
+  });
+
+  test('a rebalance hands no finished message to another member; only handlers running then are repeated', async (t) => {
+    const topic = uniqueTopic();
+    const concurrency = 2;
+    /** Every finished handling, by member. */
+    const finished: { id: string; member: string }[] = [];
+    const handler = (member: string) => async (m: BusMessage) => {
+      await sleep(20);
+      finished.push({ id: m.id, member });
+    };
+    const first = await openBus();
+    const second = await openBus();
+    const sent: BusMessage[] = [];
+    let publishing = true;
+    let hung: Awaited<ReturnType<typeof hungMember>> | undefined;
+    try {
+      await first.subscribe(topic, 'g', handler('first'), { concurrency });
+      // A member whose handler hangs never rejoins, so the next rebalance waits for its session to expire: a
+      // long rebalance, as when a worker dies just before another starts. The others finish work meanwhile.
+      hung = await hungMember(topic, 'g');
+      const producer = (async () => {
+        while (publishing) {
+          const batch = Array.from({ length: 10 }, () => message(`key-${randomUUID().slice(0, 4)}`));
+          await first.publish(topic, batch);
+          sent.push(...batch);
+          await sleep(100);
+        }
+      })();
+      await hung.join();
+      await waitFor(() => finished.length >= 100, 'the first member to be busy');
+      const rebalanceAt = Date.now();
+      await second.subscribe(topic, 'g', handler('second'), { concurrency });
+      t.diagnostic(`the rebalance took ${Date.now() - rebalanceAt} ms`);
+      await sleep(2000);
+      publishing = false;
+      await producer;
+      await waitFor(() => new Set(finished.map((f) => f.id)).size >= sent.length, 'every message', 60_000);
+      await sleep(1000); // a late redelivery would show up by now
+
+      const repeated = finished.length - new Set(finished.map((f) => f.id)).size;
+      t.diagnostic(`${sent.length} messages, ${repeated} handled again`);
+      // Two rebalances (the hung member joining, the second member joining); each may cut off what the first
+      // member was running at that moment, nothing it had finished.
+      assert.ok(repeated <= 2 * concurrency, `${repeated} messages handled again`);
+    } finally {
+      publishing = false;
+      await second.close();
+      await first.close();
+      await hung?.release();
     }
   });
 
@@ -189,6 +244,39 @@ describe('kafka bus', () => {
       }
     });
 });
+
+/** A raw member of the bus's group whose first batch never returns: it stops heartbeating without leaving. */
+async function hungMember(topic: string, group: string) {
+  const names = topicNames(prefix, topic);
+  const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({
+    groupId: kafkaGroupId(prefix, topic, group),
+    sessionTimeout: 10_000,
+    rebalanceTimeout: 10_000,
+    heartbeatInterval: 1000,
+  });
+  const released = Promise.withResolvers<void>();
+  let hanging = false;
+  await consumer.connect();
+  await consumer.subscribe({ topics: [names.main, ...names.retries], fromBeginning: true });
+  return {
+    /** Resolves once the member is in the group and hangs in its handler. */
+    async join() {
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async () => {
+          hanging = true;
+          await released.promise;
+        },
+      });
+      await waitFor(() => hanging, 'the hung member to take a batch');
+    },
+    async release() {
+      released.resolve();
+      await consumer.disconnect();
+    },
+  };
+}
 
 function uniqueTopic(): string {
   return `bus.${randomUUID().slice(0, 8)}`;

@@ -3,17 +3,17 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, Subscription } from './bus.ts';
 import type { DeadLetterAdmin } from './dead-letters.ts';
+import { kafkaConnection } from './kafka-connection.ts';
 import { createKafkaDeadLetters } from './kafka-dead-letters.ts';
 import { createRecordPublisher } from './kafka-producer.ts';
 import { toRecord } from './kafka-records.ts';
+import { reconnecting } from './kafka-retry.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
 import { createTopicEnsurer, kafkaGroupId, topicNames } from './kafka-topics.ts';
 
 export interface KafkaBusOptions {
   /** First retry delay (default: the configured one); each further retry doubles it. */
   retryBaseDelayMs?: number;
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
   /** Longest a fetch waits for data; also how late a resumed partition may be fetched again. */
   fetchMaxWaitMs?: number;
   /** How long `close()` waits for running handlers before leaving them to be redelivered elsewhere. */
@@ -31,18 +31,28 @@ export async function createKafkaBus(
   logger: Logger,
   options: KafkaBusOptions = {},
 ): Promise<Bus & DeadLetterAdmin> {
+  if (config.heartbeatIntervalMs >= config.sessionTimeoutMs) {
+    throw new Error(
+      'Invalid configuration: KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (a third of it is usual)',
+    );
+  }
+  const connection = kafkaConnection(config);
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ...connection,
     logLevel: logLevel.WARN,
     logCreator: toPino(logger),
+    retry: reconnecting(config.reconnectMaxDelayMs, 5),
   });
   // Topic administration reports its failures as exceptions; its log would only repeat the NOT_LEADER answers
   // that the readiness probe for new topics expects.
   const admin = new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ...connection,
     logLevel: logLevel.NOTHING,
+    retry: reconnecting(config.reconnectMaxDelayMs, 5),
   }).admin();
   await admin.connect();
   const ensureTopics = createTopicEnsurer(admin, config);
@@ -51,7 +61,7 @@ export async function createKafkaBus(
     const n = names(topic);
     return [n.main, ...n.retries, n.dlq];
   };
-  const publisher = createRecordPublisher(kafka, logger);
+  const publisher = createRecordPublisher(kafka, config.reconnectMaxDelayMs, logger);
   const subscriptions = new Set<Subscription>();
 
   return {
@@ -76,8 +86,10 @@ export async function createKafkaBus(
           names: names(topic),
           concurrency: subscribeOptions.concurrency ?? 1,
           retryBaseDelayMs: options.retryBaseDelayMs ?? config.retryBaseDelayMs,
-          sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-          heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
+          sessionTimeoutMs: config.sessionTimeoutMs,
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+          rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+          reconnectMaxDelayMs: config.reconnectMaxDelayMs,
           fetchMaxWaitMs: options.fetchMaxWaitMs ?? 500,
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
         },
@@ -85,6 +97,7 @@ export async function createKafkaBus(
       );
       subscriptions.add(subscription);
       return {
+        state: subscription.state,
         async stop() {
           subscriptions.delete(subscription);
           await subscription.stop();

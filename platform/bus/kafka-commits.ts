@@ -1,6 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import type { Logger } from '../logger.ts';
+
+const retryDelayMs = 1000;
 
 /**
  * Commits the offsets of finished records, coalescing: while one commit is in flight, newer offsets of every
@@ -9,24 +10,47 @@ import type { Logger } from '../logger.ts';
  */
 export function createOffsetCommitter(consumer: Consumer, log: Logger) {
   const pending = new Map<string, TopicPartitionOffsetAndMetadata>();
+  /** How often each partition was revoked: a failed commit is put back only for a partition still owned. */
+  const revocations = new Map<string, number>();
   let flushing: Promise<void> | undefined;
+  let wakeRetry: (() => void) | undefined;
   let closed = false;
+
+  const idOf = (o: { topic: string; partition: number }) => `${o.topic}:${o.partition}`;
+
+  /** One commit of everything pending; on failure what is still ours is pending again. */
+  const commitPending = async (): Promise<void> => {
+    const offsets = [...pending.values()];
+    if (offsets.length === 0) return;
+    pending.clear();
+    const revisions = offsets.map((o) => revocations.get(idOf(o)) ?? 0);
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      offsets.forEach((o, i) => {
+        const id = idOf(o);
+        if (!pending.has(id) && (revocations.get(id) ?? 0) === revisions[i]) pending.set(id, o);
+      });
+      throw error;
+    }
+  };
 
   const flush = async () => {
     try {
       while (pending.size > 0) {
-        const offsets = [...pending.values()];
-        pending.clear();
         try {
-          await consumer.commitOffsets(offsets);
+          await commitPending();
         } catch (error) {
-          for (const o of offsets) {
-            const id = `${o.topic}:${o.partition}`;
-            if (!pending.has(id)) pending.set(id, o);
-          }
           if (closed) throw error;
           log.warn({ err: error }, 'Kafka offset commit failed; retrying');
-          await sleep(1000);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, retryDelayMs);
+            wakeRetry = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeRetry = undefined;
         }
       }
     } finally {
@@ -38,21 +62,43 @@ export function createOffsetCommitter(consumer: Consumer, log: Logger) {
     /** `offset` is the next record to read, as Kafka expects. */
     mark(topic: string, partition: number, offset: string) {
       if (closed) return;
-      pending.set(`${topic}:${partition}`, { topic, partition, offset });
+      pending.set(idOf({ topic, partition }), { topic, partition, offset });
       flushing ??= flush();
+    },
+
+    /**
+     * The group is rebalancing and this member is about to rejoin: commit what is finished now, beside any
+     * commit in flight. Called before kafkajs sends its JoinGroup, this commit reaches the coordinator first,
+     * while the old generation still owns the partitions; once they move it would be refused and their next
+     * owner would run the finished records again.
+     */
+    beforeRejoin() {
+      if (closed || pending.size === 0) return;
+      commitPending().catch((error: unknown) => {
+        log.warn({ err: error }, 'Kafka offset commit before a rebalance failed; retrying');
+        flushing ??= flush();
+      });
+    },
+
+    /** Joined again: a commit refused during the rebalance goes out now, under the new generation. */
+    rejoined() {
+      wakeRetry?.();
     },
 
     /** The partition went to another member; committing for it now could move its offset backwards. */
     forget(topic: string, partition: number) {
-      pending.delete(`${topic}:${partition}`);
+      const id = idOf({ topic, partition });
+      pending.delete(id);
+      revocations.set(id, (revocations.get(id) ?? 0) + 1);
     },
 
     /** One last attempt for what is pending; afterwards marks are ignored. */
     async close() {
       closed = true;
+      wakeRetry?.();
       await flushing?.catch(() => {});
       if (pending.size > 0) {
-        await flush().catch((error: unknown) =>
+        await commitPending().catch((error: unknown) =>
           log.warn({ err: error, offsets: [...pending.values()] }, 'final Kafka offset commit failed'),
         );
       }

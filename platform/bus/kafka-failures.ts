@@ -28,7 +28,7 @@ export function createFailureRouter(deps: {
   wait(ms: number): Promise<boolean>;
 }) {
   const send = async (records: TopicRecords): Promise<boolean> => {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
       try {
         await deps.publisher.send([records]);
         return true;

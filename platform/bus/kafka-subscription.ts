@@ -4,10 +4,17 @@ import type { Logger } from '../logger.ts';
 import type { DeliveredMessage, MessageHandler, Subscription } from './bus.ts';
 import { createOffsetCommitter } from './kafka-commits.ts';
 import { createFailureRouter } from './kafka-failures.ts';
+import { followMembership, type MembershipState } from './kafka-membership.ts';
 import type { RecordPublisher } from './kafka-producer.ts';
 import { attemptOf, fromRecord, header, readHeaders } from './kafka-records.ts';
+import { reconnecting } from './kafka-retry.ts';
 import type { TopicNames } from './kafka-topics.ts';
 import { createSlots } from './slots.ts';
+
+export interface KafkaSubscription extends Subscription {
+  /** For readiness: whether the consumer holds an assignment, is (re)joining its group, or lost the broker. */
+  state(): MembershipState;
+}
 
 export interface SubscriptionSettings {
   /** The logical topic handlers see. */
@@ -19,6 +26,8 @@ export interface SubscriptionSettings {
   retryBaseDelayMs: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+  reconnectMaxDelayMs: number;
   fetchMaxWaitMs: number;
   shutdownTimeoutMs: number;
 }
@@ -56,6 +65,10 @@ const resumeAt = 64;
  * only after a record is done (handled, or its failure durably routed to a retry or dead-letter topic). A
  * handler that runs for an hour therefore costs no heartbeat, no rebalance and no redelivery.
  *
+ * When the group rebalances, the offsets of finished records are committed before the member rejoins, while the
+ * old assignment still stands, so a partition that moves takes no finished work with it; only a handler still
+ * running when the partition moves is repeated by its next owner.
+ *
  * Retry topics are shared by every group of the topic, so each retry record names its group. A retry record
  * that is not due yet holds its partition: the records behind it on that retry topic are due no sooner, as each
  * retry topic has one fixed delay.
@@ -66,7 +79,7 @@ export async function startKafkaSubscription(
   handler: MessageHandler,
   settings: SubscriptionSettings,
   parentLogger: Logger,
-): Promise<Subscription> {
+): Promise<KafkaSubscription> {
   const log = parentLogger.child({ topic: settings.topic, group: settings.group });
   const consumer: Consumer = kafka.consumer({
     groupId: settings.groupId,
@@ -74,6 +87,11 @@ export async function startKafkaSubscription(
     heartbeatInterval: settings.heartbeatIntervalMs,
     maxWaitTimeInMs: settings.fetchMaxWaitMs,
     allowAutoTopicCreation: false,
+    // A member never blocks on a handler, so it rejoins within a heartbeat or two. A short rebalance timeout
+    // bounds the wait for a member that died without leaving (a crash, or this consumer's own previous
+    // incarnation after kafkajs restarted it on a broker outage) to this, instead of its session timeout.
+    rebalanceTimeout: settings.rebalanceTimeoutMs,
+    retry: reconnecting(settings.reconnectMaxDelayMs, Number.MAX_SAFE_INTEGER),
   });
   const stopping = new AbortController();
   const slots = createSlots(settings.concurrency);
@@ -224,12 +242,12 @@ export async function startKafkaSubscription(
     if (!state.draining && state.queue.length > 0) state.draining = drain(state);
   };
 
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    log.info({ groupId: payload.groupId, memberId: payload.memberId }, 'Kafka consumer joined its group');
-    onJoin(payload.memberAssignment);
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    log.error({ err: payload.error, restart: payload.restart }, 'Kafka consumer crashed');
+  const membership = followMembership(consumer, log, {
+    beforeRejoin: () => commits.beforeRejoin(),
+    joined(assignment) {
+      onJoin(assignment);
+      commits.rejoined();
+    },
   });
 
   await consumer.connect();
@@ -264,6 +282,7 @@ export async function startKafkaSubscription(
     await consumer.disconnect();
   };
   return {
+    state: membership.state,
     stop() {
       stopped ??= stop();
       return stopped;
