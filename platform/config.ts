@@ -36,6 +36,21 @@ export const ConfigSchema = Type.Object({
     rebalanceTimeoutMs: Positive,
     /** Longest pause between attempts to reach a broker that went away: how late clients notice its return. */
     reconnectMaxDelayMs: Positive,
+    /** SASL for a secured cluster (managed Kafka); unset → no authentication. */
+    sasl: Type.Optional(
+      Type.Object({
+        mechanism: Type.Union([
+          Type.Literal('plain'),
+          Type.Literal('scram-sha-256'),
+          Type.Literal('scram-sha-512'),
+        ]),
+        username: Type.String({ minLength: 1 }),
+        password: Type.String({ minLength: 1 }),
+      }),
+    ),
+    /** TLS to the brokers; `sslCaFile` trusts a private CA besides the system ones. */
+    ssl: Type.Optional(Type.Boolean()),
+    sslCaFile: Type.Optional(Type.String({ minLength: 1 })),
   }),
   s3: Type.Object({
     endpoint: Type.Optional(Type.String()),
@@ -132,6 +147,9 @@ export function loadConfig(env: Env = process.env): Config {
       heartbeatIntervalMs: int(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1000),
       rebalanceTimeoutMs: int(env, 'KAFKA_REBALANCE_TIMEOUT_MS', 3000),
       reconnectMaxDelayMs: int(env, 'KAFKA_RECONNECT_MAX_DELAY_MS', 1000),
+      sasl: kafkaSasl(env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD),
+      ssl: bool(env.KAFKA_SSL, env.KAFKA_SSL_CA_FILE !== undefined),
+      sslCaFile: env.KAFKA_SSL_CA_FILE,
     },
     s3: {
       endpoint: env.S3_ENDPOINT,
@@ -208,6 +226,29 @@ export function loadConfig(env: Env = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return config as Config;
+}
+
+/**
+ * Every environment variable the configuration reads, found by loading it from an environment that records
+ * each name asked for (all unset, so every fallback is read too): one source of truth for the deployment
+ * manifests' tests. It holds only while each variable is read whatever the others say.
+ */
+export function configVariables(): string[] {
+  const read = new Set<string>();
+  const recorder = new Proxy({} as Env, {
+    get(_target, name) {
+      if (typeof name === 'string') read.add(name);
+      return undefined;
+    },
+  });
+  loadConfig(recorder);
+  return [...read].sort();
+}
+
+/** `KAFKA_SASL_MECHANISM` turns SASL on; the username and password are then required by the schema. */
+function kafkaSasl(mechanism?: string, username?: string, password?: string) {
+  if (!mechanism) return undefined;
+  return { mechanism: mechanism.toLowerCase(), username: username ?? '', password: password ?? '' };
 }
 
 function int(env: Env, name: string, fallback: number): number {
