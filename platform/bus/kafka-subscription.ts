@@ -91,6 +91,8 @@ export async function startKafkaSubscription(
     // bounds the wait for a member that died without leaving (a crash, or this consumer's own previous
     // incarnation after kafkajs restarted it on a broker outage) to this, instead of its session timeout.
     rebalanceTimeout: settings.rebalanceTimeoutMs,
+    // Every crash makes kafkajs rejoin as a new member (a rebalance), so transient errors are retried for ever;
+    // a lost broker still crashes it (kafkajs gives up on refused connections) and it rejoins once it is back.
     retry: reconnecting(settings.reconnectMaxDelayMs, Number.MAX_SAFE_INTEGER),
   });
   const stopping = new AbortController();
