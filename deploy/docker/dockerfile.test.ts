@@ -1,0 +1,133 @@
+// There is no container engine on the test machines, so the image is checked where it can go wrong without
+// one: what it runs as, how it starts, what it installs, and whether it ships every file and package the
+// `mediagate` command reaches.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { matchesGlob } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { configVariables } from '../../platform/config.ts';
+import { sourceGraph } from './source-graph.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const text = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+const pkg = JSON.parse(text('package.json')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Instructions in order, continuation lines joined, comments dropped, build ARG defaults substituted. */
+function parseDockerfile(source: string): Instruction[] {
+  const lines = source.replace(/\\\n/g, ' ').split('\n');
+  const args = new Map<string, string>();
+  const instructions: Instruction[] = [];
+  for (const line of lines.map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#')) continue;
+    const [, keyword = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
+    const expanded = rest.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a, b) => args.get(a ?? b) ?? m);
+    if (keyword.toUpperCase() === 'ARG') {
+      const [name = '', value = ''] = expanded.split('=');
+      args.set(name, value);
+    }
+    instructions.push({ keyword: keyword.toUpperCase(), args: expanded.replace(/\s+/g, ' ') });
+  }
+  return instructions;
+}
+
+const instructions = parseDockerfile(text('deploy/docker/Dockerfile'));
+const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+const finalStage = instructions.slice(instructions.findLastIndex((i) => i.keyword === 'FROM'));
+const inFinal = (keyword: string) => finalStage.filter((i) => i.keyword === keyword).map((i) => i.args);
+const graph = sourceGraph(root, 'bin/mediagate.ts');
+
+test('every base image is pinned to a full version, and it is the Node the project pins', () => {
+  const stages = new Set<string>();
+  for (const from of all('FROM')) {
+    const [image = '', , alias] = from.split(' ');
+    if (alias) stages.add(alias);
+    if (stages.has(image)) continue;
+    assert.match(image, /^[\w./-]+:\d+\.\d+\.\d+(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$/, `FROM ${from}`);
+    if (image.startsWith('node:')) {
+      const [major, minor, patch] = (pkg.dependencies.node ?? '').replace(/^\D+/, '').split('.').map(Number);
+      const [imageMajor, imageMinor, imagePatch] = (/:(\d+)\.(\d+)\.(\d+)/.exec(image) ?? [])
+        .slice(1)
+        .map(Number);
+      assert.equal(
+        imageMajor,
+        major,
+        `${image} runs the Node major of package.json (${pkg.dependencies.node})`,
+      );
+      const atLeast =
+        (imageMinor as number) > (minor as number) ||
+        (imageMinor === minor && (imagePatch as number) >= (patch as number));
+      assert.ok(atLeast, `${image} is at least package.json's ${pkg.dependencies.node}`);
+    }
+  }
+});
+
+test('the image runs as a non-root user, by number, under tini, as the mediagate command', () => {
+  const user = inFinal('USER').at(-1);
+  assert.ok(user, 'the final stage sets USER');
+  const [uid] = user.split(':');
+  assert.match(uid ?? '', /^\d+$/, 'a numeric uid, so Kubernetes can check runAsNonRoot');
+  assert.notEqual(Number(uid), 0);
+  const entrypoint = JSON.parse(inFinal('ENTRYPOINT').at(-1) ?? '[]') as string[];
+  assert.deepEqual(entrypoint.slice(0, 2), ['/usr/bin/tini', '--'], 'tini is PID 1 and forwards signals');
+  assert.equal(entrypoint[2], 'mediagate');
+  assert.ok(
+    inFinal('RUN').some((run) => run.includes('ln -s /app/bin/mediagate.ts /usr/local/bin/mediagate')),
+  );
+  assert.match(inFinal('RUN').join(' '), /apt-get install[^&]*\btini\b[^&]*/);
+  assert.match(inFinal('RUN').join(' '), /apt-get install[^&]*\bffmpeg\b/, 'the worker needs ffmpeg');
+  assert.deepEqual(
+    inFinal('HEALTHCHECK'),
+    ['NONE'],
+    'probes belong to the orchestrator: ports differ by role',
+  );
+});
+
+test('dependencies are installed from the lock file without devDependencies', () => {
+  const installs = all('RUN').filter((run) => /\bnpm (ci|install|i)\b/.test(run));
+  assert.ok(installs.length > 0);
+  for (const run of installs) {
+    assert.match(run, /\bnpm ci\b/, 'the lock file decides every version');
+    assert.match(run, /--omit=dev\b/);
+  }
+});
+
+test('every package the mediagate command imports is a production dependency', () => {
+  const missing = graph.packages.filter((name) => !(name in pkg.dependencies));
+  assert.deepEqual(missing, [], 'imported at run time but absent from the image (devDependencies or none)');
+});
+
+test('the image ships every source file the mediagate command reaches, and the build context holds them', () => {
+  const copied = inFinal('COPY')
+    .filter((copy) => !copy.startsWith('--from'))
+    .map((copy) => copy.split(' ')[0] as string);
+  const ignored = text('.dockerignore')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  for (const required of ['**/node_modules', '.git', '.mediagate', '**/.env']) {
+    assert.ok(ignored.includes(required), `.dockerignore leaves out ${required}`);
+  }
+  const excluded = (file: string) =>
+    ignored.some((pattern) => matchesGlob(file, pattern) || file.startsWith(`${pattern}/`));
+  for (const file of [...graph.files, 'db/migrations/meta/_journal.json']) {
+    assert.ok(copied.includes(file.split('/')[0] as string), `${file} is copied into the image`);
+    assert.ok(!excluded(file), `${file} is not left out by .dockerignore`);
+  }
+});
+
+test('the environment the image sets is configuration the roles read', () => {
+  const accepted = new Set(configVariables());
+  for (const env of inFinal('ENV')) {
+    for (const [, name] of env.matchAll(/(\w+)=\S+/g)) assert.ok(accepted.has(name as string), name);
+  }
+  assert.match(inFinal('ENV').join(' '), /DATA_DIR=\/tmp\//, 'writes go to the /tmp volume, not the root fs');
+});
