@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { malformedXml, S3Error } from './errors.ts';
 import type { Multipart } from './multipart.ts';
-import { openPayload, type Payload } from './payload.ts';
+import { openPayload } from './payload.ts';
 import type { VerifiedAuth } from './sigv4.ts';
 import type { ObjectMeta, ObjectRecord, Store } from './store.ts';
 
@@ -24,14 +24,6 @@ export interface Ctx {
 export type Operation = (ctx: Ctx) => Promise<void>;
 
 const MAX_XML_BODY = 1024 * 1024;
-const MAX_METADATA_BYTES = 2048;
-const STORED_HEADERS = [
-  'cache-control',
-  'content-disposition',
-  'content-encoding',
-  'content-language',
-  'expires',
-];
 
 export const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];
@@ -50,13 +42,13 @@ export function sendXml(ctx: Ctx, xml: string, headers: Record<string, string> =
   send(ctx, 200, { 'Content-Type': 'application/xml', ...headers }, xml);
 }
 
-export const openBody = (ctx: Ctx): Payload => openPayload(ctx.req, ctx.req.headers, ctx.auth);
+export const openBody = (ctx: Ctx): AsyncIterable<Buffer> => openPayload(ctx.req, ctx.req.headers, ctx.auth);
 
 /** Reads a small XML request body, verified like any payload. */
 export async function readXmlBody(ctx: Ctx): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of openBody(ctx).body) {
+  for await (const chunk of openBody(ctx)) {
     size += chunk.length;
     if (size > MAX_XML_BODY) throw malformedXml();
     chunks.push(chunk);
@@ -64,7 +56,10 @@ export async function readXmlBody(ctx: Ctx): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** S3 insists on an integrity check for the requests that take XML configuration or key lists. */
+/**
+ * S3 insists on an integrity check for the requests that take XML configuration or key lists. The SDK
+ * sends a CRC32; its signed x-amz-content-sha256, verified as the body streams, is the stronger check.
+ */
 export function requireIntegrityHeader(ctx: Ctx): void {
   const names = Object.keys(ctx.req.headers);
   if (!names.includes('content-md5') && !names.some((name) => name.startsWith('x-amz-checksum-'))) {
@@ -76,53 +71,18 @@ export function requireIntegrityHeader(ctx: Ctx): void {
   }
 }
 
-/** The metadata a PUT or CreateMultipartUpload asks to store with the object. */
+/** What a PUT or CreateMultipartUpload asks to store with the object: its type (mediagate sends no more). */
 export function objectMetaFrom(headers: IncomingHttpHeaders): ObjectMeta {
-  const metadata: Record<string, string> = {};
-  let size = 0;
-  for (const name of Object.keys(headers)) {
-    const value = header(headers, name);
-    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
-    metadata[name.slice('x-amz-meta-'.length)] = value;
-    size += name.length - 'x-amz-meta-'.length + value.length;
-  }
-  if (size > MAX_METADATA_BYTES) {
-    throw new S3Error(
-      400,
-      'MetadataTooLarge',
-      'Your metadata headers exceed the maximum allowed metadata size.',
-      {
-        Size: String(size),
-        MaxSizeAllowed: String(MAX_METADATA_BYTES),
-      },
-    );
-  }
-  const stored: Record<string, string> = {};
-  for (const name of STORED_HEADERS) {
-    let value = header(headers, name);
-    // aws-chunked describes the upload framing, not the object; S3 does not keep it.
-    if (name === 'content-encoding' && value !== undefined) {
-      value = value
-        .split(',')
-        .map((token) => token.trim())
-        .filter((token) => token !== '' && token !== 'aws-chunked')
-        .join(', ');
-    }
-    if (value) stored[name] = value;
-  }
-  return { contentType: header(headers, 'content-type') ?? 'binary/octet-stream', metadata, headers: stored };
+  return { contentType: header(headers, 'content-type') ?? 'binary/octet-stream' };
 }
 
 export function objectHeaders(record: ObjectRecord): Record<string, string> {
-  const headers: Record<string, string> = {
+  return {
     'Content-Type': record.contentType,
     ETag: record.etag,
     'Last-Modified': new Date(record.lastModified).toUTCString(),
     'Accept-Ranges': 'bytes',
-    ...record.headers,
   };
-  for (const [name, value] of Object.entries(record.metadata)) headers[`x-amz-meta-${name}`] = value;
-  return headers;
 }
 
 export const isoDate = (ms: number): string => new Date(ms).toISOString();

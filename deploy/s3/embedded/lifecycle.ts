@@ -67,7 +67,7 @@ export async function sweepIncompleteUploads(
   now: number,
 ): Promise<number> {
   let aborted = 0;
-  for (const { name } of await store.listBuckets()) {
+  for (const name of await store.bucketNames()) {
     try {
       const xml = await store.getLifecycle(name);
       const rules = xml === undefined ? [] : parseLifecycle(xml);

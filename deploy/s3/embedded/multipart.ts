@@ -4,7 +4,6 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noSuchUpload, S3Error } from './errors.ts';
 import { KeyedLock, randomName, readJson, spool, writeJsonAtomic } from './files.ts';
-import type { VerifiedChecksum } from './payload.ts';
 import { byUtf8, type ObjectMeta, type ObjectRecord, type Store } from './store.ts';
 import type { CompletedPart } from './xml.ts';
 
@@ -31,7 +30,6 @@ export interface PartRecord {
   size: number;
   lastModified: number;
   file: string;
-  checksum?: VerifiedChecksum;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -80,7 +78,6 @@ export class Multipart {
     uploadId: string,
     partNumber: number,
     source: AsyncIterable<Buffer>,
-    checksum: () => VerifiedChecksum | undefined,
   ): Promise<PartRecord> {
     const { dir } = await this.#open(bucket, key, uploadId);
     const spooled = await spool(source, this.#store.tmpDir);
@@ -90,7 +87,6 @@ export class Multipart {
       size: spooled.size,
       lastModified: Date.now(),
       file: `part-${partNumber}.${randomName()}`,
-      checksum: checksum(),
     };
     try {
       await rename(spooled.path, join(dir, part.file));

@@ -12,17 +12,7 @@ import { parseLifecycle } from './lifecycle.ts';
 import type { Listing } from './store.ts';
 import { childText, el, parseXml, text, xmlDocument } from './xml.ts';
 
-/** Service- and bucket-level operations: buckets themselves, listing their objects, lifecycle. */
-
-const OWNER = el('Owner', text('ID', 'mediagate-embedded'), text('DisplayName', 'mediagate'));
-
-export async function listBuckets(ctx: Ctx): Promise<void> {
-  const buckets = await ctx.store.listBuckets();
-  const entries = buckets.map((b) =>
-    el('Bucket', text('Name', b.name), text('CreationDate', isoDate(b.created))),
-  );
-  sendXml(ctx, xmlDocument('ListAllMyBucketsResult', OWNER, el('Buckets', ...entries)));
-}
+/** Bucket-level operations: creating and checking the bucket, listing its objects, its lifecycle rules. */
 
 export async function createBucket(ctx: Ctx): Promise<void> {
   const body = await readXmlBody(ctx);
@@ -56,36 +46,17 @@ export async function headBucket(ctx: Ctx): Promise<void> {
   send(ctx, 200, { 'x-amz-bucket-region': ctx.region });
 }
 
-export async function deleteBucket(ctx: Ctx): Promise<void> {
-  await ctx.store.deleteBucket(ctx.bucket);
-  send(ctx, 204);
-}
-
-export async function getBucketLocation(ctx: Ctx): Promise<void> {
-  await ctx.store.requireBucket(ctx.bucket);
-  // S3 reports us-east-1 as an empty constraint, for historical reasons.
-  const region = ctx.region === 'us-east-1' ? '' : ctx.region;
-  sendXml(
-    ctx,
-    `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${region}</LocationConstraint>`,
-  );
-}
-
-function listingXml(listing: Listing): string[] {
-  const contents = listing.objects.map((o) =>
+const listingXml = (listing: Listing): string[] =>
+  listing.objects.map((o) =>
     el(
       'Contents',
       text('Key', o.key),
       text('LastModified', isoDate(o.lastModified)),
       text('ETag', o.etag),
-      o.checksum ? text('ChecksumAlgorithm', o.checksum.algorithm.toUpperCase()) : '',
       text('Size', o.size),
       text('StorageClass', 'STANDARD'),
     ),
   );
-  const prefixes = listing.commonPrefixes.map((p) => el('CommonPrefixes', text('Prefix', p)));
-  return [...contents, ...prefixes];
-}
 
 const toToken = (marker: string): string => Buffer.from(marker).toString('base64url');
 
@@ -100,52 +71,26 @@ function fromToken(token: string): string {
   return marker;
 }
 
+/** ListObjectsV2 by prefix, page by page: what the storage sweeper walks. */
 export async function listObjectsV2(ctx: Ctx): Promise<void> {
   const prefix = ctx.query.get('prefix') ?? '';
-  const delimiter = ctx.query.get('delimiter') ?? '';
   const maxKeys = integerParam(ctx, 'max-keys', 1000, 1000);
   const token = ctx.query.get('continuation-token');
-  const startAfter = ctx.query.get('start-after');
-  const after = token !== undefined ? fromToken(token) : (startAfter ?? '');
-  const listing = await ctx.store.listObjects(ctx.bucket, { prefix, delimiter, after, maxKeys });
+  const after = token !== undefined ? fromToken(token) : '';
+  const listing = await ctx.store.listObjects(ctx.bucket, { prefix, after, maxKeys });
   sendXml(
     ctx,
     xmlDocument(
       'ListBucketResult',
       text('Name', ctx.bucket),
       text('Prefix', prefix),
-      delimiter ? text('Delimiter', delimiter) : '',
       text('MaxKeys', maxKeys),
-      text('KeyCount', listing.objects.length + listing.commonPrefixes.length),
+      text('KeyCount', listing.objects.length),
       text('IsTruncated', listing.truncated),
       text('ContinuationToken', token),
       listing.truncated && listing.last !== undefined
         ? text('NextContinuationToken', toToken(listing.last))
         : '',
-      text('StartAfter', startAfter),
-      ...listingXml(listing),
-    ),
-  );
-}
-
-export async function listObjectsV1(ctx: Ctx): Promise<void> {
-  const prefix = ctx.query.get('prefix') ?? '';
-  const delimiter = ctx.query.get('delimiter') ?? '';
-  const marker = ctx.query.get('marker') ?? '';
-  const maxKeys = integerParam(ctx, 'max-keys', 1000, 1000);
-  const listing = await ctx.store.listObjects(ctx.bucket, { prefix, delimiter, after: marker, maxKeys });
-  sendXml(
-    ctx,
-    xmlDocument(
-      'ListBucketResult',
-      text('Name', ctx.bucket),
-      text('Prefix', prefix),
-      text('Marker', marker),
-      delimiter ? text('Delimiter', delimiter) : '',
-      text('MaxKeys', maxKeys),
-      text('IsTruncated', listing.truncated),
-      // S3 sends NextMarker only with a delimiter; without one, clients continue from the last key.
-      listing.truncated && delimiter ? text('NextMarker', listing.last) : '',
       ...listingXml(listing),
     ),
   );
@@ -168,9 +113,4 @@ export async function getBucketLifecycle(ctx: Ctx): Promise<void> {
     });
   }
   sendXml(ctx, xml);
-}
-
-export async function deleteBucketLifecycle(ctx: Ctx): Promise<void> {
-  await ctx.store.deleteLifecycle(ctx.bucket);
-  send(ctx, 204);
 }

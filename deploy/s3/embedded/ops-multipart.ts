@@ -10,8 +10,6 @@ import {
   send,
   sendXml,
 } from './http.ts';
-import { checksumHeaders } from './ops-object.ts';
-import { byUtf8 } from './store.ts';
 import { uriEncode } from './uri.ts';
 import { el, parseCompleteMultipartUpload, text, xmlDocument } from './xml.ts';
 
@@ -49,19 +47,8 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       },
     );
   }
-  if (header(ctx.req.headers, 'x-amz-copy-source') !== undefined) {
-    throw new S3Error(501, 'NotImplemented', 'UploadPartCopy is not supported by this server.');
-  }
-  const payload = openBody(ctx);
-  const part = await ctx.multipart.putPart(
-    ctx.bucket,
-    ctx.key,
-    uploadId(ctx),
-    partNumber,
-    payload.body,
-    payload.checksum,
-  );
-  send(ctx, 200, { ETag: part.etag, ...checksumHeaders(part.checksum) }, '');
+  const part = await ctx.multipart.putPart(ctx.bucket, ctx.key, uploadId(ctx), partNumber, openBody(ctx));
+  send(ctx, 200, { ETag: part.etag }, '');
 }
 
 export async function listParts(ctx: Ctx): Promise<void> {
@@ -88,7 +75,6 @@ export async function listParts(ctx: Ctx): Promise<void> {
           text('PartNumber', part.partNumber),
           text('LastModified', isoDate(part.lastModified)),
           text('ETag', part.etag),
-          part.checksum ? text(`Checksum${part.checksum.algorithm.toUpperCase()}`, part.checksum.value) : '',
           text('Size', part.size),
         ),
       ),
@@ -117,45 +103,4 @@ export async function completeMultipartUpload(ctx: Ctx): Promise<void> {
 export async function abortMultipartUpload(ctx: Ctx): Promise<void> {
   await ctx.multipart.abort(ctx.bucket, ctx.key, uploadId(ctx));
   send(ctx, 204);
-}
-
-export async function listMultipartUploads(ctx: Ctx): Promise<void> {
-  const prefix = ctx.query.get('prefix') ?? '';
-  const keyMarker = ctx.query.get('key-marker') ?? '';
-  const idMarker = ctx.query.get('upload-id-marker') ?? '';
-  const maxUploads = integerParam(ctx, 'max-uploads', 1000, 1000);
-  const all = (await ctx.multipart.list(ctx.bucket)).filter((upload) => upload.key.startsWith(prefix));
-  // The page resumes after the marked upload, or (S3 honours an upload-id marker only with a key marker)
-  // after every upload of the marked key.
-  const marked = all.findIndex((upload) => upload.key === keyMarker && upload.uploadId === idMarker);
-  const pastKey = all.findIndex((upload) => byUtf8(upload.key, keyMarker) > 0);
-  const start = keyMarker === '' ? 0 : marked >= 0 ? marked + 1 : pastKey < 0 ? all.length : pastKey;
-  const uploads = all.slice(start);
-  const page = uploads.slice(0, maxUploads);
-  const truncated = uploads.length > page.length;
-  const last = page.at(-1);
-  sendXml(
-    ctx,
-    xmlDocument(
-      'ListMultipartUploadsResult',
-      text('Bucket', ctx.bucket),
-      text('KeyMarker', keyMarker),
-      text('UploadIdMarker', idMarker),
-      text('NextKeyMarker', truncated ? last?.key : undefined),
-      text('NextUploadIdMarker', truncated ? last?.uploadId : undefined),
-      text('Prefix', prefix),
-      text('MaxUploads', maxUploads),
-      text('IsTruncated', truncated),
-      ...page.map((upload) =>
-        el(
-          'Upload',
-          text('Key', upload.key),
-          text('UploadId', upload.uploadId),
-          INITIATOR,
-          text('StorageClass', 'STANDARD'),
-          text('Initiated', isoDate(upload.initiated)),
-        ),
-      ),
-    ),
-  );
 }

@@ -4,7 +4,6 @@ import { S3Error } from './errors.ts';
 import {
   type Ctx,
   header,
-  isoDate,
   objectHeaders,
   objectMetaFrom,
   openBody,
@@ -14,31 +13,17 @@ import {
   sendXml,
 } from './http.ts';
 import type { ObjectRecord } from './store.ts';
-import { percentDecode } from './uri.ts';
 import { bareEtag, el, parseDeleteObjects, text, xmlDocument } from './xml.ts';
 
-/** Object-level operations that move whole objects: put, get/head (with ranges), delete, copy. */
-
-const RESPONSE_OVERRIDES: Record<string, string> = {
-  'response-content-type': 'Content-Type',
-  'response-content-language': 'Content-Language',
-  'response-expires': 'Expires',
-  'response-cache-control': 'Cache-Control',
-  'response-content-disposition': 'Content-Disposition',
-  'response-content-encoding': 'Content-Encoding',
-};
-
-export const checksumHeaders = (checksum: ObjectRecord['checksum']): Record<string, string> =>
-  checksum ? { [`x-amz-checksum-${checksum.algorithm}`]: checksum.value } : {};
+/**
+ * Object-level operations that move whole objects: put, get/head (with ranges, and the conditional
+ * requests browsers revalidate cached media with), batch delete.
+ */
 
 export async function putObject(ctx: Ctx): Promise<void> {
   const meta = objectMetaFrom(ctx.req.headers);
-  const payload = openBody(ctx);
-  const record = await ctx.store.putObject(ctx.bucket, ctx.key, payload.body, () => ({
-    ...meta,
-    checksum: payload.checksum(),
-  }));
-  send(ctx, 200, { ETag: record.etag, ...checksumHeaders(record.checksum) }, '');
+  const record = await ctx.store.putObject(ctx.bucket, ctx.key, openBody(ctx), () => meta);
+  send(ctx, 200, { ETag: record.etag }, '');
 }
 
 type Range = { start: number; end: number } | 'unsatisfiable' | undefined;
@@ -97,18 +82,6 @@ async function getOrHead(ctx: Ctx, record: ObjectRecord, handle: FileHandle | un
     });
   }
   const headers = objectHeaders(record);
-  for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
-    const value = ctx.query.get(param);
-    if (value !== undefined) headers[name] = value;
-  }
-  // A checksum describes the whole object, so S3 only sends it with whole-object responses.
-  if (
-    !range &&
-    header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED' &&
-    record.checksum
-  ) {
-    Object.assign(headers, checksumHeaders(record.checksum), { 'x-amz-checksum-type': 'FULL_OBJECT' });
-  }
   const start = range?.start ?? 0;
   const end = range?.end ?? record.size - 1;
   headers['Content-Length'] = String(end - start + 1);
@@ -135,11 +108,6 @@ export async function headObject(ctx: Ctx): Promise<void> {
   await getOrHead(ctx, await ctx.store.headObject(ctx.bucket, ctx.key), undefined);
 }
 
-export async function deleteObject(ctx: Ctx): Promise<void> {
-  await ctx.store.deleteObject(ctx.bucket, ctx.key);
-  send(ctx, 204);
-}
-
 export async function deleteObjects(ctx: Ctx): Promise<void> {
   await ctx.store.requireBucket(ctx.bucket);
   requireIntegrityHeader(ctx);
@@ -155,52 +123,4 @@ export async function deleteObjects(ctx: Ctx): Promise<void> {
     }
   }
   sendXml(ctx, xmlDocument('DeleteResult', ...results));
-}
-
-function copySource(value: string): { bucket: string; key: string } {
-  const path = percentDecode(value.split('?')[0] ?? '').replace(/^\//, '');
-  const slash = path.indexOf('/');
-  if (slash <= 0 || slash === path.length - 1) {
-    throw new S3Error(
-      400,
-      'InvalidArgument',
-      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
-      {
-        ArgumentName: 'x-amz-copy-source',
-        ArgumentValue: value,
-      },
-    );
-  }
-  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
-}
-
-export async function copyObject(ctx: Ctx): Promise<void> {
-  const source = copySource(header(ctx.req.headers, 'x-amz-copy-source') ?? '');
-  const directive = (header(ctx.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.', {
-      ArgumentName: 'x-amz-metadata-directive',
-      ArgumentValue: directive,
-    });
-  }
-  if (directive === 'COPY' && source.bucket === ctx.bucket && source.key === ctx.key) {
-    throw new S3Error(
-      400,
-      'InvalidRequest',
-      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-    );
-  }
-  const replacement = directive === 'REPLACE' ? objectMetaFrom(ctx.req.headers) : undefined;
-  const record = await ctx.store.copyObject(source, { bucket: ctx.bucket, key: ctx.key }, (original) => {
-    const { contentType, metadata, headers, checksum } = original;
-    return replacement ?? { contentType, metadata, headers, checksum };
-  });
-  sendXml(
-    ctx,
-    xmlDocument(
-      'CopyObjectResult',
-      text('LastModified', isoDate(record.lastModified)),
-      text('ETag', record.etag),
-    ),
-  );
 }

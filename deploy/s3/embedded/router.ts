@@ -12,8 +12,9 @@ import { parseQuery, percentDecode } from './uri.ts';
 import { errorDocument } from './xml.ts';
 
 /**
- * Turns a raw HTTP request into an S3 operation: CORS, path-style addressing, SigV4, dispatch by
- * method and subresource, and S3-shaped errors for whatever goes wrong.
+ * Turns a raw HTTP request into an S3 operation: CORS (web clients PUT parts straight here), path-style
+ * addressing, SigV4, dispatch by method and subresource, and S3-shaped errors for whatever goes wrong.
+ * Only the operations mediagate uses exist; everything else is 405 or 501.
  */
 
 export interface RouterDeps {
@@ -23,27 +24,30 @@ export interface RouterDeps {
   onError: (error: unknown) => void;
 }
 
-/** Subresources this server does not implement; answering them as plain object calls would be wrong. */
-const UNSUPPORTED = (
-  'accelerate acl analytics attributes cors encryption intelligent-tiering inventory legal-hold logging metrics ' +
-  'notification object-lock ownershipControls policy publicAccessBlock replication requestPayment restore ' +
-  'retention select tagging torrent versioning versions website'
-).split(' ');
+/**
+ * The query parameters of the requests mediagate sends (SigV4's own, `x-id` the SDK adds, and those of
+ * the operations below). Anything else asks for S3 behaviour this server does not have (`?tagging`,
+ * `?versionId`, `?acl`…); answering it as a plain object or bucket call would be wrong, so it is refused.
+ */
+const KNOWN_PARAMS = new Set(
+  (
+    'X-Amz-Algorithm X-Amz-Content-Sha256 X-Amz-Credential X-Amz-Date X-Amz-Expires X-Amz-Signature ' +
+    'X-Amz-SignedHeaders X-Amz-Security-Token x-id uploads uploadId partNumber part-number-marker ' +
+    'max-parts delete lifecycle list-type prefix max-keys continuation-token'
+  ).split(' '),
+);
 
 const EXPOSED_HEADERS =
-  'ETag, Content-Length, Content-Range, Content-Type, Last-Modified, Accept-Ranges, x-amz-request-id, ' +
-  'x-amz-version-id, x-amz-checksum-crc32, x-amz-checksum-crc32c, x-amz-checksum-crc64nvme, ' +
-  'x-amz-checksum-sha1, x-amz-checksum-sha256, *';
+  'ETag, Content-Length, Content-Range, Content-Type, Last-Modified, Accept-Ranges, x-amz-request-id';
 
 function route(
   method: string,
   bucket: string,
   key: string,
   query: Map<string, string>,
-  copy: boolean,
 ): Operation | undefined {
   const has = (name: string) => query.has(name);
-  if (bucket === '') return method === 'GET' ? bucketOps.listBuckets : undefined;
+  if (bucket === '') return undefined;
   if (key === '') {
     switch (method) {
       case 'PUT':
@@ -52,11 +56,7 @@ function route(
         return bucketOps.headBucket;
       case 'GET':
         if (has('lifecycle')) return bucketOps.getBucketLifecycle;
-        if (has('uploads')) return multipartOps.listMultipartUploads;
-        if (has('location')) return bucketOps.getBucketLocation;
-        return query.get('list-type') === '2' ? bucketOps.listObjectsV2 : bucketOps.listObjectsV1;
-      case 'DELETE':
-        return has('lifecycle') ? bucketOps.deleteBucketLifecycle : bucketOps.deleteBucket;
+        return query.get('list-type') === '2' ? bucketOps.listObjectsV2 : undefined;
       case 'POST':
         return has('delete') ? objectOps.deleteObjects : undefined;
     }
@@ -64,14 +64,13 @@ function route(
   }
   switch (method) {
     case 'PUT':
-      if (has('uploadId') || has('partNumber')) return multipartOps.uploadPart;
-      return copy ? objectOps.copyObject : objectOps.putObject;
+      return has('uploadId') || has('partNumber') ? multipartOps.uploadPart : objectOps.putObject;
     case 'GET':
       return has('uploadId') ? multipartOps.listParts : objectOps.getObject;
     case 'HEAD':
       return objectOps.headObject;
     case 'DELETE':
-      return has('uploadId') ? multipartOps.abortMultipartUpload : objectOps.deleteObject;
+      return has('uploadId') ? multipartOps.abortMultipartUpload : undefined;
     case 'POST':
       if (has('uploads')) return multipartOps.createMultipartUpload;
       return has('uploadId') ? multipartOps.completeMultipartUpload : undefined;
@@ -148,21 +147,13 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
         deps.identity,
         Date.now(),
       );
-      const unsupported = UNSUPPORTED.find((name) => query.has(name));
-      if (unsupported !== undefined) {
-        throw new S3Error(
-          501,
-          'NotImplemented',
-          `The ${unsupported} subresource is not supported by this server.`,
-        );
+      const unknown = [...query.keys()].find((name) => !KNOWN_PARAMS.has(name));
+      const copy = req.headers['x-amz-copy-source'] !== undefined;
+      if (unknown !== undefined || copy) {
+        const what = copy ? 'Copying objects' : `The ${unknown} parameter`;
+        throw new S3Error(501, 'NotImplemented', `${what} is not supported by this server.`);
       }
-      const operation = route(
-        req.method ?? '',
-        bucket,
-        key,
-        query,
-        req.headers['x-amz-copy-source'] !== undefined,
-      );
+      const operation = route(req.method ?? '', bucket, key, query);
       if (!operation) {
         throw new S3Error(
           405,

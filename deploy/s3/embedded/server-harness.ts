@@ -9,7 +9,8 @@ import { type EmbeddedS3, startEmbeddedS3 } from './server.ts';
 
 /**
  * Shared set-up for the server tests: a fresh server over a temp dir with one bucket, and an SDK
- * client with default settings, the way mediagate's API talks to S3. No request may end in a 500.
+ * client set up the way mediagate's storage adapter sets up its own (platform/storage/s3-storage.ts:
+ * checksums only where S3 requires them). No request may end in a 500.
  */
 
 export const MiB = 1024 * 1024;
@@ -36,7 +37,14 @@ export function useServer(): Harness {
       ...credentials,
       onError: (e) => faults.push(e),
     });
-    const config = { endpoint: harness.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials };
+    const config: S3ClientConfig = {
+      endpoint: harness.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    };
     harness.clientWith = (overrides) => {
       const client = new S3Client({ ...config, ...overrides });
       clients.push(client);

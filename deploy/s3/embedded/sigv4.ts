@@ -25,12 +25,10 @@ export interface RequestToVerify {
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-/** What a verified request carries forward: the payload promise and what chunk signatures chain from. */
+/** What a verified request carries forward: the payload promise, and what was signed. */
 export interface VerifiedAuth {
   presigned: boolean;
   payloadHash: string;
-  signingKey: Buffer;
-  amzDate: string;
   scope: string;
   signature: string;
 }
@@ -38,7 +36,7 @@ export interface VerifiedAuth {
 const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
-export function signingKey(secret: string, date: string, region: string, service = 's3'): Buffer {
+function signingKey(secret: string, date: string, region: string, service = 's3'): Buffer {
   return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
 }
 
@@ -162,7 +160,7 @@ function canonicalHeaderValue(value: string | undefined): string {
   return (value ?? '').trim().replace(/\s+/g, ' ');
 }
 
-export function sameSignature(expected: string, provided: string): boolean {
+function sameSignature(expected: string, provided: string): boolean {
   const a = Buffer.from(expected);
   const b = Buffer.from(provided);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -263,37 +261,5 @@ export function verifyRequest(req: RequestToVerify, identity: SignerIdentity, no
       },
     );
   }
-  return {
-    presigned,
-    payloadHash: parts.payloadHash,
-    signingKey: key,
-    amzDate: parts.amzDate,
-    scope,
-    signature: expected,
-  };
-}
-
-/** Signature of one aws-chunked chunk, chained from the previous chunk's (or the seed) signature. */
-export function chunkSignature(auth: VerifiedAuth, previous: string, chunkSha256Hex: string): string {
-  const stringToSign = [
-    'AWS4-HMAC-SHA256-PAYLOAD',
-    auth.amzDate,
-    auth.scope,
-    previous,
-    EMPTY_SHA256,
-    chunkSha256Hex,
-  ];
-  return hmac(auth.signingKey, stringToSign.join('\n')).toString('hex');
-}
-
-/** Signature over the trailing headers, each given as `name:value\n`, chained from the final chunk's. */
-export function trailerSignature(auth: VerifiedAuth, previous: string, canonicalTrailers: string): string {
-  const stringToSign = [
-    'AWS4-HMAC-SHA256-TRAILER',
-    auth.amzDate,
-    auth.scope,
-    previous,
-    sha256Hex(canonicalTrailers),
-  ];
-  return hmac(auth.signingKey, stringToSign.join('\n')).toString('hex');
+  return { presigned, payloadHash: parts.payloadHash, scope, signature: expected };
 }

@@ -13,7 +13,6 @@ import {
   writeFileAtomic,
   writeJsonAtomic,
 } from './files.ts';
-import type { VerifiedChecksum } from './payload.ts';
 
 /**
  * Buckets and objects on disk:
@@ -21,7 +20,7 @@ import type { VerifiedChecksum } from './payload.ts';
  *   {dataDir}/tmp/                                  staging; everything becomes visible by rename
  *   {dataDir}/buckets/{bucket}/bucket.json          creation time
  *   {dataDir}/buckets/{bucket}/lifecycle.xml        lifecycle configuration, verbatim
- *   {dataDir}/buckets/{bucket}/objects/{h}.json     sidecar: key, size, ETag, metadata, data file name
+ *   {dataDir}/buckets/{bucket}/objects/{h}.json     sidecar: key, size, ETag, content type, data file name
  *   {dataDir}/buckets/{bucket}/objects/{h}.{rand}   object bytes
  *   {dataDir}/buckets/{bucket}/uploads/             multipart uploads (see multipart.ts)
  *
@@ -31,11 +30,6 @@ import type { VerifiedChecksum } from './payload.ts';
 
 export interface ObjectMeta {
   contentType: string;
-  /** `x-amz-meta-*` values by lower-case name without the prefix. */
-  metadata: Record<string, string>;
-  /** Stored representation headers such as Cache-Control and Content-Disposition. */
-  headers: Record<string, string>;
-  checksum?: VerifiedChecksum;
 }
 
 export interface ObjectRecord extends ObjectMeta {
@@ -49,15 +43,13 @@ export interface ObjectRecord extends ObjectMeta {
 
 export interface ListOptions {
   prefix: string;
-  delimiter: string;
-  /** Keys up to and including this are skipped; a common prefix here skips everything under it. */
+  /** Keys up to and including this are skipped. */
   after: string;
   maxKeys: number;
 }
 
 export interface Listing {
   objects: ObjectRecord[];
-  commonPrefixes: string[];
   truncated: boolean;
   /** Where the next page starts after, when truncated. */
   last: string | undefined;
@@ -126,27 +118,9 @@ export class Store {
     }
   }
 
-  async listBuckets(): Promise<Array<{ name: string; created: number }>> {
-    const names = (await readdir(this.#buckets)).filter(isValidBucketName).sort(byUtf8);
-    const found = await Promise.all(
-      names.map(async (name) => {
-        const info = await readJson<{ created: number }>(join(this.#buckets, name, 'bucket.json'));
-        return info ? { name, created: info.created } : undefined;
-      }),
-    );
-    return found.filter((bucket) => bucket !== undefined);
-  }
-
-  async deleteBucket(bucket: string): Promise<void> {
-    const dir = await this.requireBucket(bucket);
-    if ((await readdir(join(dir, 'objects'))).some((name) => name.endsWith('.json'))) {
-      throw new S3Error(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', {
-        BucketName: bucket,
-      });
-    }
-    const doomed = join(this.tmpDir, randomName());
-    await rename(dir, doomed);
-    await rm(doomed, { recursive: true, force: true });
+  /** Every bucket's name, for the lifecycle sweep. */
+  async bucketNames(): Promise<string[]> {
+    return (await readdir(this.#buckets)).filter(isValidBucketName);
   }
 
   async putLifecycle(bucket: string, xml: string): Promise<void> {
@@ -155,10 +129,6 @@ export class Store {
 
   async getLifecycle(bucket: string): Promise<string | undefined> {
     return readOptional(join(await this.requireBucket(bucket), 'lifecycle.xml'));
-  }
-
-  async deleteLifecycle(bucket: string): Promise<void> {
-    await rm(join(await this.requireBucket(bucket), 'lifecycle.xml'), { force: true });
   }
 
   /** S3 refuses keys over 1024 bytes of UTF-8; callers check before reading any body. */
@@ -246,17 +216,6 @@ export class Store {
     });
   }
 
-  async copyObject(
-    from: { bucket: string; key: string },
-    to: { bucket: string; key: string },
-    meta: (source: ObjectRecord) => ObjectMeta,
-  ): Promise<ObjectRecord> {
-    await this.requireBucket(to.bucket);
-    const { record, handle } = await this.openObject(from.bucket, from.key);
-    const spooled = await spool(handle.createReadStream(), this.tmpDir);
-    return this.commitObject(to.bucket, to.key, spooled, `"${spooled.md5.toString('hex')}"`, meta(record));
-  }
-
   async listObjects(bucket: string, options: ListOptions): Promise<Listing> {
     const dir = join(await this.requireBucket(bucket), 'objects');
     const sidecars = (await readdir(dir)).filter((name) => name.endsWith('.json'));
@@ -264,23 +223,15 @@ export class Store {
       .filter((record): record is ObjectRecord => record?.key.startsWith(options.prefix) === true)
       .sort((a, b) => byUtf8(a.key, b.key));
 
-    const { prefix, delimiter, after, maxKeys } = options;
-    // A page that ended on a common prefix resumes past everything rolled up under it.
-    const cutAfter = delimiter === '' ? -1 : after.indexOf(delimiter, prefix.length);
-    const skipUnder = cutAfter >= 0 && cutAfter + delimiter.length === after.length ? after : undefined;
-    const listing: Listing = { objects: [], commonPrefixes: [], truncated: false, last: undefined };
+    const listing: Listing = { objects: [], truncated: false, last: undefined };
     for (const record of records) {
-      if (byUtf8(record.key, after) <= 0 || (skipUnder && record.key.startsWith(skipUnder))) continue;
-      const cut = delimiter === '' ? -1 : record.key.indexOf(delimiter, prefix.length);
-      const common = cut < 0 ? undefined : record.key.slice(0, cut + delimiter.length);
-      if (common !== undefined && common === listing.commonPrefixes.at(-1)) continue;
-      if (listing.objects.length + listing.commonPrefixes.length >= maxKeys) {
+      if (byUtf8(record.key, options.after) <= 0) continue;
+      if (listing.objects.length >= options.maxKeys) {
         listing.truncated = true;
         break;
       }
-      if (common !== undefined) listing.commonPrefixes.push(common);
-      else listing.objects.push(record);
-      listing.last = common ?? record.key;
+      listing.objects.push(record);
+      listing.last = record.key;
     }
     return listing;
   }

@@ -16,7 +16,7 @@ const ESCAPES: Record<string, string> = {
 };
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-export const escapeXml = (value: string): string => value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const escapeXml = (value: string): string => value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 /** A leaf element with escaped text; nothing at all when the value is absent. */
 export const text = (name: string, value: string | number | boolean | undefined): string =>
