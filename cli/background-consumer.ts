@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from '../platform/bus/bus.ts';
-import type { Readiness } from '../platform/health/readiness.ts';
+import type { Component, Readiness } from '../platform/health/readiness.ts';
 import type { Logger } from '../platform/logger.ts';
 
 /**
@@ -20,7 +20,7 @@ export function consumeInBackground(
     for (let delay = 1000; !stopping.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
       try {
         const subscription = await subscribe();
-        state.set(true);
+        followMembership(state, subscription);
         logger.info({ consumer: name }, 'consumer ready');
         return subscription;
       } catch (error) {
@@ -38,4 +38,21 @@ export function consumeInBackground(
       await (await started)?.stop();
     },
   };
+}
+
+/**
+ * Once a consumer has joined, a rebalance or a broker outage must not take the role out of its load
+ * balancer (the api keeps taking uploads into its outbox meanwhile): the check stays ready and its detail
+ * says where the membership stands.
+ */
+function followMembership(component: Component, subscription: Subscription): void {
+  const membership = subscription.state?.bind(subscription);
+  if (!membership) {
+    component.set(true);
+    return;
+  }
+  component.follow(() => {
+    const state = membership();
+    return state === 'member' ? { ok: true } : { ok: true, detail: `consumer group membership: ${state}` };
+  });
 }

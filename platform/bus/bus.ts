@@ -28,6 +28,8 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   stop(): Promise<void>;
+  /** Group membership, where the bus has one (Kafka): `joining` also during a rebalance, `down` after a crash. */
+  state?(): 'joining' | 'member' | 'down';
 }
 
 export interface Bus {

@@ -12,6 +12,8 @@ export interface ReadinessReport {
 /** A state something pushes as it changes (a consumer that is still joining its group, then joined). */
 export interface Component {
   set(ok: boolean, detail?: string): void;
+  /** From now on the state is read live on every report. */
+  follow(live: () => CheckState): void;
 }
 
 /**
@@ -32,20 +34,24 @@ const probeTimeoutMs = 2000;
 
 export function createReadiness(): Readiness {
   const probes = new Map<string, () => Promise<string | undefined>>();
-  const pushed = new Map<string, CheckState>();
+  const pushed = new Map<string, () => CheckState>();
   return {
     addCheck(name, probe) {
       probes.set(name, probe);
     },
     component(name, detail) {
-      pushed.set(name, { ok: false, detail });
-      return { set: (ok, detail) => pushed.set(name, ok ? { ok } : { ok, detail }) };
+      pushed.set(name, () => ({ ok: false, detail }));
+      return {
+        set: (ok, detail) => pushed.set(name, () => (ok ? { ok } : { ok, detail })),
+        follow: (live) => pushed.set(name, live),
+      };
     },
     async report() {
       const probed = await Promise.all(
         [...probes].map(async ([name, probe]) => [name, await runProbe(probe)] as const),
       );
-      const checks = Object.fromEntries([...probed, ...pushed]);
+      const states = [...pushed].map(([name, state]) => [name, state()] as const);
+      const checks = Object.fromEntries([...probed, ...states]);
       return { ready: Object.values(checks).every((c) => c.ok), checks };
     },
   };
