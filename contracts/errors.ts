@@ -14,6 +14,7 @@ export const errorCatalogue = {
   media_not_found: { status: 404, title: 'No such media' },
   object_not_found: { status: 404, title: 'No such object' },
   upload_not_open: { status: 409, title: 'The upload is no longer open' },
+  upload_completing: { status: 409, title: 'Another completion of this upload is in progress; retry shortly' },
   upload_expired: { status: 410, title: 'The upload session has expired' },
   gone: { status: 410, title: 'The media was deleted or taken down' },
   payload_too_large: { status: 413, title: 'The declared size exceeds the limit for this kind' },
@@ -38,6 +39,7 @@ export const errorCatalogue = {
   database_unavailable: { status: 503, title: 'The database is unavailable, retry later' },
   moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
+  moderation_job_unknown: { status: 409, title: 'No moderation job of this media matches the verdict' },
   internal_error: { status: 500, title: 'Internal error' },
   // Why processing failed, as the worker reports it and the media view shows it (`failure.code`).
   media_empty: { status: 422, title: 'The file is empty' },

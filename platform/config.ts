@@ -74,6 +74,8 @@ export const ConfigSchema = Type.Object({
     partSizeBytes: Type.Integer({ minimum: 5 * 1024 * 1024 }),
     partUrlTtlSeconds: Type.Integer({ minimum: 900 }),
     sessionTtlSeconds: Positive,
+    completionLeaseSeconds: Positive,
+    completionWaitSeconds: Type.Integer({ minimum: 0 }),
     maxBytes: Type.Object({ image: Positive, video: Positive, audio: Positive }),
     createPerMinute: Positive,
   }),
@@ -173,6 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
       partSizeBytes: int(env, 'UPLOAD_PART_SIZE_BYTES', 8 * 1024 * 1024),
       partUrlTtlSeconds: int(env, 'UPLOAD_PART_URL_TTL_SECONDS', 3600),
       sessionTtlSeconds: int(env, 'UPLOAD_SESSION_TTL_SECONDS', 24 * 3600),
+      completionLeaseSeconds: int(env, 'UPLOAD_COMPLETION_LEASE_SECONDS', 120),
+      completionWaitSeconds: int(env, 'UPLOAD_COMPLETION_WAIT_SECONDS', 10),
       maxBytes: {
         image: int(env, 'MAX_IMAGE_BYTES', 50 * 1024 ** 2),
         video: int(env, 'MAX_VIDEO_BYTES', 20 * 1024 ** 3),

@@ -6,20 +6,28 @@ import { transitionMedia } from '../../db/queries/media-status.ts';
 import { media, mediaVariant, storageGarbage } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
+import { completingError } from '../uploads/load-session.ts';
+import { abortSessionOfMedia } from '../uploads/session-state.ts';
 
 /**
  * Deleting retires the row at once (the edge answers 410 from then on) and queues its objects; the
  * sweeper removes an object only when no other media row still references it (deduplicated clones
- * share keys), so a delete never breaks a shared object nor leaves an orphan.
+ * share keys), so a delete never breaks a shared object nor leaves an orphan. A media still awaiting its
+ * upload has the upload aborted with it, unless a completion is in flight: then `409 upload_completing`.
  */
 export async function deleteMedia(ctx: ApiContext, caller: Principal, mediaId: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  const upload = await ctx.db.transaction(async (tx) => {
     await lockGallery(tx, caller.sub);
     const [row] = await tx
       .select()
       .from(media)
       .where(and(eq(media.id, mediaId), eq(media.ownerId, caller.sub), ne(media.status, 'deleted')));
     if (!row) throw new AppError('media_not_found', `No media ${mediaId}`);
+    const aborted =
+      row.status === 'awaiting_upload'
+        ? await abortSessionOfMedia(tx, row.id, ctx.config.uploads.completionLeaseSeconds)
+        : undefined;
+    if (aborted === 'completing') throw completingError();
     await retireMedia(tx, {
       mediaId: row.id,
       objectKey: row.objectKey,
@@ -28,6 +36,12 @@ export async function deleteMedia(ctx: ApiContext, caller: Principal, mediaId: s
       detail: { reason: 'deleted_by_owner' },
     });
     await renumberGallery(tx, caller.sub);
+    return aborted;
+  });
+  if (!upload) return;
+  // The delete stands whatever storage says; parts it keeps go with the bucket's abandoned-upload rule.
+  await ctx.storage.abortMultipartUpload(upload.objectKey, upload.storageUploadId).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, mediaId }, 'parts of a deleted upload left to the lifecycle rule');
   });
 }
 

@@ -7,6 +7,8 @@ import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
 import { getMedia } from './read-media.ts';
 
+const retired: ('deleted' | 'rejected')[] = ['deleted', 'rejected'];
+
 /** Moves a media to `position` (others shift, gaps close) and/or changes its visibility. */
 export async function updateMedia(
   ctx: ApiContext,
@@ -19,19 +21,16 @@ export async function updateMedia(
     const [row] = await tx
       .select({ id: media.id })
       .from(media)
-      .where(
-        and(
-          eq(media.id, mediaId),
-          eq(media.ownerId, caller.sub),
-          notInArray(media.status, ['deleted', 'rejected']),
-        ),
-      );
+      .where(and(eq(media.id, mediaId), eq(media.ownerId, caller.sub), notInArray(media.status, retired)));
     if (!row) throw new AppError('media_not_found', `No media ${mediaId}`);
     if (body.visibility) {
-      await tx
+      // Guarded like the read: a takedown that does not hold the gallery lock may have landed in between.
+      const changed = await tx
         .update(media)
         .set({ visibility: body.visibility, updatedAt: sql`now()` })
-        .where(eq(media.id, mediaId));
+        .where(and(eq(media.id, mediaId), notInArray(media.status, retired)))
+        .returning({ id: media.id });
+      if (changed.length === 0) throw new AppError('media_not_found', `No media ${mediaId}`);
     }
     const target = body.position;
     if (target !== undefined) {

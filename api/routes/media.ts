@@ -59,7 +59,7 @@ export async function mediaRoutes(app: FastifyInstance, { ctx, caller }: RouteDe
         tags: ['media'],
         summary: 'Delete; shared storage objects stay while another media references them',
         params: MediaParams,
-        response: { 204: Type.Null(), 400: Problem, 401: Problem, 404: Problem },
+        response: { 204: Type.Null(), 400: Problem, 401: Problem, 404: Problem, 409: Problem },
       },
     },
     async (request, reply) => {

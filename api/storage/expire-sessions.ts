@@ -1,16 +1,17 @@
-import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { queueForDeletion } from '../../db/queries/object-refs.ts';
 import { uploadSession } from '../../db/schema.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
+import { expireSession, overdue } from '../uploads/session-state.ts';
 
 /**
- * Closes upload sessions that expired more than `graceSeconds` ago: storage frees their parts, the session
- * reads `expired`, and the media leaves the gallery as `deleted` (reason `upload_expired`). The grace
- * lets a completion that started just before the deadline finish first. The raw key is queued too, in
- * case a completion assembled the object and crashed before recording it.
+ * Closes upload sessions that expired more than `graceSeconds` ago, open ones and ones whose completion
+ * crashed: the session reads `expired` and the media leaves the gallery as `deleted` (reason
+ * `upload_expired`). Each session is closed by compare-and-set before storage frees its parts, so a
+ * completion that claimed it in time is never pulled from under. The raw key is queued too, in case a
+ * completion assembled the object and crashed before recording it.
  */
 export async function expireUploadSessions(
   db: Database,
@@ -21,25 +22,14 @@ export async function expireUploadSessions(
   const due = await db
     .select()
     .from(uploadSession)
-    .where(
-      and(
-        eq(uploadSession.state, 'open'),
-        sql`${uploadSession.expiresAt} < now() - make_interval(secs => ${graceSeconds})`,
-      ),
-    )
+    .where(overdue(graceSeconds))
     .orderBy(uploadSession.expiresAt)
     .limit(limit);
   let expired = 0;
   for (const session of due) {
-    await storage.abortMultipartUpload(session.objectKey, session.storageUploadId);
     const closed = await db.transaction(async (tx) => {
       await lockGallery(tx, session.ownerId);
-      const rows = await tx
-        .update(uploadSession)
-        .set({ state: 'expired', closedAt: sql`now()` })
-        .where(and(eq(uploadSession.id, session.id), eq(uploadSession.state, 'open')))
-        .returning({ id: uploadSession.id });
-      if (rows.length === 0) return false;
+      if (!(await expireSession(tx, session.id, graceSeconds))) return false;
       await transitionMedia(tx, {
         mediaId: session.mediaId,
         from: 'awaiting_upload',
@@ -51,7 +41,10 @@ export async function expireUploadSessions(
       await renumberGallery(tx, session.ownerId);
       return true;
     });
-    if (closed) expired += 1;
+    if (!closed) continue;
+    expired += 1;
+    // A failure here stops this pass; the parts it leaves go with the bucket's abandoned-upload rule.
+    await storage.abortMultipartUpload(session.objectKey, session.storageUploadId);
   }
   return expired;
 }

@@ -17,11 +17,7 @@ export async function assembleParts(
   claimed: CompleteUploadBody['parts'],
 ): Promise<void> {
   const stored = await ctx.storage.listParts(session.objectKey, session.storageUploadId);
-  if (stored === undefined) {
-    // Storage already assembled it (a crash between assembling and recording): carry on to the gate.
-    if (await ctx.storage.head(session.objectKey)) return;
-    throw new AppError('upload_not_open', 'Storage no longer knows this upload');
-  }
+  if (stored === undefined) return alreadyAssembled(ctx, session);
   const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
   for (const part of claimed ?? []) {
     const held = byNumber.get(part.partNumber);
@@ -46,7 +42,18 @@ export async function assembleParts(
   try {
     await ctx.storage.completeMultipartUpload(session.objectKey, session.storageUploadId, stored);
   } catch (error) {
-    if (error instanceof MultipartRejectedError) throw new AppError(error.code, error.message);
-    throw error;
+    if (!(error instanceof MultipartRejectedError)) throw error;
+    if (error.code === 'upload_not_open') return alreadyAssembled(ctx, session);
+    throw new AppError(error.code, error.message);
   }
+}
+
+/**
+ * Storage no longer knows the multipart upload. If the object exists, a completion that crashed before
+ * recording, or whose stale claim this one took over, assembled it: carry on to the gate. Otherwise it
+ * was aborted.
+ */
+async function alreadyAssembled(ctx: ApiContext, session: SessionRow): Promise<void> {
+  if (await ctx.storage.head(session.objectKey)) return;
+  throw new AppError('upload_not_open', 'Storage no longer knows this upload');
 }

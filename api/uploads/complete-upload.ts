@@ -1,25 +1,24 @@
-import { eq, sql } from 'drizzle-orm';
-import type { ErrorCode } from '../../contracts/errors.ts';
-import { AppError } from '../../contracts/errors.ts';
-import { type OptimizeRequest, topics } from '../../contracts/events.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eq } from 'drizzle-orm';
+import { AppError, type ErrorCode, errorCatalogue } from '../../contracts/errors.ts';
 import type { CompleteUploadBody } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
-import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
-import { transitionMedia } from '../../db/queries/media-status.ts';
-import { enqueueEvents } from '../../db/queries/outbox.ts';
-import { media, uploadSession } from '../../db/schema.ts';
+import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
-import { runGate } from '../gate/run-gate.ts';
-import { edgeUrl } from '../media/urls.ts';
+import { type GateVerdict, runGate } from '../gate/run-gate.ts';
 import { assembleParts } from './assemble-parts.ts';
-import { loadSession, requireOpen, type SessionRow } from './load-session.ts';
+import { completingError, isExpired, loadSession, requireOpen, type SessionRow } from './load-session.ts';
+import { recordVerdict } from './record-verdict.ts';
+import { type Claim, claimCompletion, releaseClaim } from './session-state.ts';
 
-type MediaRow = typeof media.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;
 
 /**
- * Completing is idempotent: once the session is closed, asking again returns the outcome recorded the
- * first time (processing, ready or the rejection), without touching storage or the gate.
+ * Completing is idempotent, concurrent callers included. One request at a time claims the session and
+ * runs the gate; the others wait for the outcome it records and answer with it (the same 202 media, the
+ * same 422), or, past UPLOAD_COMPLETION_WAIT_SECONDS, with `409 upload_completing` and Retry-After. Once
+ * the session is closed, asking again returns the recorded outcome without touching storage or the gate.
  */
 export async function completeUpload(
   ctx: ApiContext,
@@ -27,78 +26,55 @@ export async function completeUpload(
   uploadId: string,
   body: CompleteUploadBody,
 ): Promise<MediaRow> {
-  const session = await loadSession(ctx, caller, uploadId);
-  if (session.state === 'completed') return recordedOutcome(ctx, session.mediaId);
-  requireOpen(session);
-  const row = await loadMedia(ctx.db, session.mediaId);
-
-  await assembleParts(ctx, session, body.parts);
-  const verdict = await runGate(ctx, row.id, {
-    objectKey: row.objectKey,
-    contentType: row.contentType,
-    kind: row.kind,
-    declaredSize: row.sizeBytes,
-  });
-
-  if (!verdict.ok) {
-    await ctx.storage.delete([row.objectKey]);
-    await ctx.db.transaction(async (tx) => {
-      await lockGallery(tx, row.ownerId);
-      await closeSession(tx, session);
-      await transitionMedia(tx, {
-        mediaId: row.id,
-        from: 'awaiting_upload',
-        to: 'rejected',
-        actor: 'gate',
-        detail: { code: verdict.code, detail: verdict.detail },
-        patch: { failureCode: verdict.code, failureDetail: verdict.detail },
-      });
-      await renumberGallery(tx, row.ownerId);
-    });
-    return recordedOutcome(ctx, row.id);
-  }
-
-  const request: OptimizeRequest = {
-    mediaId: row.id,
-    bucket: row.bucket,
-    objectKey: row.objectKey,
-    kind: row.kind,
-    contentType: row.contentType,
-    canonicalUrl: edgeUrl(ctx.config, row.objectKey),
-    probe: { ...verdict.probe },
-  };
-  await ctx.db.transaction(async (tx) => {
-    await closeSession(tx, session);
-    const moved = await transitionMedia(tx, {
-      mediaId: row.id,
-      from: 'awaiting_upload',
-      to: 'processing',
-      actor: 'gate',
-      patch: {
-        probe: { ...verdict.probe },
-        moderationStatus: verdict.moderation.status,
-        moderationJobId: verdict.moderation.jobId,
-      },
-    });
-    if (moved) {
-      await enqueueEvents(tx, [
-        {
-          aggregateId: row.id,
-          topic: topics.optimizeRequest,
-          eventType: 'media.optimize.request',
-          payload: request,
-        },
-      ]);
+  const { completionLeaseSeconds, completionWaitSeconds } = ctx.config.uploads;
+  const deadline = Date.now() + completionWaitSeconds * 1000;
+  for (let round = 0; ; round++) {
+    const session = await loadSession(ctx, caller, uploadId);
+    if (session.state === 'completed') return recordedOutcome(ctx.db, session.mediaId);
+    if (session.state !== 'completing' || isExpired(session)) requireOpen(session);
+    const claim = await claimCompletion(ctx.db, session.id, completionLeaseSeconds);
+    if (claim) {
+      const row = await completeClaimed(ctx, session, claim, body);
+      if (row) return row;
+    } else if (Date.now() >= deadline) {
+      throw completingError();
+    } else {
+      await sleep(Math.min(50 * 2 ** round, 500));
     }
-  });
-  return recordedOutcome(ctx, row.id);
+  }
 }
 
-async function closeSession(tx: Queryable, session: SessionRow): Promise<void> {
-  await tx
-    .update(uploadSession)
-    .set({ state: 'completed', closedAt: sql`now()` })
-    .where(eq(uploadSession.id, session.id));
+/** The gate under a claim; undefined when the claim was lost, since whoever took it owns the outcome. */
+async function completeClaimed(
+  ctx: ApiContext,
+  session: SessionRow,
+  claim: Claim,
+  body: CompleteUploadBody,
+): Promise<MediaRow | undefined> {
+  let row: MediaRow;
+  let verdict: GateVerdict;
+  try {
+    row = await loadMedia(ctx.db, session.mediaId);
+    await assembleParts(ctx, session, body.parts);
+    verdict = await runGate(ctx, row.id, {
+      objectKey: row.objectKey,
+      contentType: row.contentType,
+      kind: row.kind,
+      declaredSize: row.sizeBytes,
+    });
+  } catch (error) {
+    // Nothing was decided (missing parts, a vendor outage): the session reopens and completing again is safe.
+    if (await releaseClaim(ctx.db, claim)) throw error;
+    return undefined;
+  }
+  if (!(await recordVerdict(ctx, row, claim, verdict))) return undefined;
+  if (!verdict.ok) {
+    // Queued for the sweeper in the same transaction; deleting now only saves the wait.
+    await ctx.storage.delete([row.objectKey]).catch((error: unknown) => {
+      ctx.logger.warn({ err: error, mediaId: row.id }, 'rejected upload left for the sweeper');
+    });
+  }
+  return recordedOutcome(ctx.db, row.id);
 }
 
 async function loadMedia(db: Queryable, mediaId: string): Promise<MediaRow> {
@@ -107,10 +83,16 @@ async function loadMedia(db: Queryable, mediaId: string): Promise<MediaRow> {
   return row;
 }
 
-async function recordedOutcome(ctx: ApiContext, mediaId: string): Promise<MediaRow> {
-  const row = await loadMedia(ctx.db, mediaId);
+/** A completed upload answers with its media, its rejection, or, once its owner deleted it, `gone`. */
+async function recordedOutcome(db: Queryable, mediaId: string): Promise<MediaRow> {
+  const row = await loadMedia(db, mediaId);
   if (row.status === 'rejected') {
-    throw new AppError((row.failureCode ?? 'media_rejected') as ErrorCode, row.failureDetail ?? undefined);
+    const code = row.failureCode ?? '';
+    throw new AppError(
+      Object.hasOwn(errorCatalogue, code) ? (code as ErrorCode) : 'media_rejected',
+      row.failureDetail ?? undefined,
+    );
   }
+  if (row.status === 'deleted') throw new AppError('gone', 'The media of this upload was deleted');
   return row;
 }

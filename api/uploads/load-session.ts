@@ -6,6 +6,9 @@ import type { ApiContext } from '../context.ts';
 
 export type SessionRow = typeof uploadSession.$inferSelect;
 
+/** How soon a caller turned away by a completion in flight should ask again; most gates take a second. */
+const completingRetryAfterSeconds = 2;
+
 /** Someone else's upload answers exactly like a missing one: ids leak nothing across users. */
 export async function loadSession(ctx: ApiContext, caller: Principal, uploadId: string): Promise<SessionRow> {
   const [row] = await ctx.db
@@ -17,12 +20,20 @@ export async function loadSession(ctx: ApiContext, caller: Principal, uploadId: 
 }
 
 export function isExpired(session: SessionRow): boolean {
-  return session.state === 'open' && session.expiresAt.getTime() < Date.now();
+  const live = session.state === 'open' || session.state === 'completing';
+  return live && session.expiresAt.getTime() < Date.now();
+}
+
+export function completingError(): AppError {
+  return new AppError('upload_completing', 'Another request is completing this upload', {
+    'retry-after': String(completingRetryAfterSeconds),
+  });
 }
 
 export function requireOpen(session: SessionRow): void {
   if (isExpired(session) || session.state === 'expired') {
     throw new AppError('upload_expired', `The upload expired at ${session.expiresAt.toISOString()}`);
   }
+  if (session.state === 'completing') throw completingError();
   if (session.state !== 'open') throw new AppError('upload_not_open', `The upload is ${session.state}`);
 }

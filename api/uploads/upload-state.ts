@@ -14,8 +14,9 @@ export async function getUploadState(
   uploadId: string,
 ): Promise<UploadState> {
   const session = await loadSession(ctx, caller, uploadId);
+  // Storage forgets the parts once a completion in flight assembled them: none are listed then.
   const uploadedParts =
-    session.state === 'open'
+    session.state === 'open' || session.state === 'completing'
       ? ((await ctx.storage.listParts(session.objectKey, session.storageUploadId)) ?? [])
       : [];
   return {

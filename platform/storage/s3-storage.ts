@@ -114,6 +114,7 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
         if (code === 'InvalidPart') throw new MultipartRejectedError('part_etag_mismatch', messageOf(error));
         if (code === 'InvalidPartOrder')
           throw new MultipartRejectedError('parts_incomplete', messageOf(error));
+        if (code === 'NoSuchUpload') throw new MultipartRejectedError('upload_not_open', messageOf(error));
         throw wrap(error);
       }
     },
