@@ -54,6 +54,17 @@ runBusContract('kafka', async () => ({ bus: await openBus(), cleanup: async () =
 });
 
 describe('kafka bus', () => {
+  test('a bus opens while no broker answers (a role starts and listens); publishing then fails, not the start', async () => {
+    const bus = await createKafkaBus(
+      { ...config(), brokers: ['127.0.0.1:1'], reconnectMaxDelayMs: 100 },
+      logger,
+    );
+    await assert.rejects(
+      bus.publish('orphan', [{ id: randomUUID(), key: 'k', type: 't', payload: {}, headers: {} }]),
+    );
+    await bus.close();
+  });
+
   test('a handler running longer than the session timeout is delivered once, without a rebalance', async (t) => {
     const lines: string[] = [];
     const captured = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });

@@ -1,4 +1,4 @@
-import { Kafka, type logCreator, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type logCreator, logLevel } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, Subscription } from './bus.ts';
@@ -47,14 +47,15 @@ export async function createKafkaBus(
   });
   // Topic administration reports its failures as exceptions; its log would only repeat the NOT_LEADER answers
   // that the readiness probe for new topics expects.
-  const admin = new Kafka({
-    clientId: config.clientId,
-    brokers: config.brokers,
-    ...connection,
-    logLevel: logLevel.NOTHING,
-    retry: reconnecting(config.reconnectMaxDelayMs, 5),
-  }).admin();
-  await admin.connect();
+  const admin = connectOnFirstUse(
+    new Kafka({
+      clientId: config.clientId,
+      brokers: config.brokers,
+      ...connection,
+      logLevel: logLevel.NOTHING,
+      retry: reconnecting(config.reconnectMaxDelayMs, 5),
+    }).admin(),
+  );
   const ensureTopics = createTopicEnsurer(admin, config);
   const names = (topic: string) => topicNames(config.topicPrefix, topic);
   const allNames = (topic: string) => {
@@ -130,4 +131,30 @@ function toPino(logger: Logger): logCreator {
       if (level === logLevel.ERROR) logger.error(fields, message);
       else logger.warn(fields, message);
     };
+}
+
+/**
+ * The admin connects when first used, not at start: a role comes up and listens while the broker is still
+ * down, and its consumers and publishes retry until the broker answers.
+ */
+function connectOnFirstUse(admin: Admin): Admin {
+  let connecting: Promise<void> | undefined;
+  const connect = () => {
+    connecting ??= admin.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    return connecting;
+  };
+  const passThrough = new Set<PropertyKey>(['connect', 'disconnect', 'on', 'logger', 'events']);
+  return new Proxy(admin, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || passThrough.has(property)) return value;
+      return async (...args: unknown[]) => {
+        await connect();
+        return value.apply(target, args);
+      };
+    },
+  });
 }
