@@ -79,9 +79,14 @@ async function probe(started: Started, probe: Manifest, timeoutMs: number): Prom
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mediagate-chart-'));
-  const [pgPort, apiPort, edgePort, apiMetrics, edgeMetrics, workerMetrics] = await Promise.all(
-    Array.from({ length: 6 }, freePort),
-  );
+  const [pgPort, apiPort, edgePort, apiMetrics, edgeMetrics, workerMetrics] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), port: pgPort, durable: false });
   stops.push(pg.stop);
   const s3 = await startS3Server({ cacheDir, dataDir: join(dir, 's3') });
