@@ -15,7 +15,8 @@ import {
 } from './vendors/generic-moderation-double.ts';
 
 // An in-house model behind MODERATION_URL judges uploads; it defers its verdict on mostly blue pictures
-// and delivers it later on the signed webhook. The bad-input corpus covers refused deliveries.
+// and delivers it later, naming the job, on the signed webhook. The bad-input corpus covers unsigned and
+// malformed deliveries; the middle tier (api/moderation) the job matching in detail.
 const secret = `whsec_${randomBytes(16).toString('hex')}`;
 let double: GenericModerationDouble;
 let judge: Judge;
@@ -39,7 +40,7 @@ const bob = () => apiClient(platform, platform.token('bob'));
 
 type Verdict = Omit<ModerationWebhookBody, 'eventId' | 'vendor'> & { eventId?: string };
 /** Delivers a verdict as the vendor does: signed now with the shared secret. */
-async function deliver(verdict: Verdict): Promise<Reply<{ outcome?: string }>> {
+async function deliver(verdict: Verdict): Promise<Reply<{ outcome?: string; code?: string }>> {
   const body = JSON.stringify({ eventId: `evt_${randomUUID()}`, vendor: 'in-house', ...verdict });
   const response = await fetch(`${platform.apiUrl}/v1/webhooks/moderation`, {
     method: 'POST',
@@ -52,7 +53,7 @@ async function deliver(verdict: Verdict): Promise<Reply<{ outcome?: string }>> {
   return {
     status: response.status,
     headers: response.headers,
-    body: (await response.json()) as { outcome?: string },
+    body: (await response.json()) as { outcome?: string; code?: string },
   };
 }
 
@@ -91,43 +92,51 @@ describe('a vendor that judges later', () => {
   });
 });
 
-describe('a verdict on a ready, public photo', () => {
+describe('verdicts on a ready, public photo whose judgement is pending', () => {
   let media: MediaView;
   let keys: string[];
-  const allowed = `evt_${randomUUID()}`;
+  let job: string;
   const rejected = `evt_${randomUUID()}`;
 
   before(async () => {
-    media = await uploadReady(await makeJpeg());
+    media = await uploadReady(await makeJpeg([20, 40, 200]));
     const published = await alice().call<MediaView>('PATCH', `/v1/media/${media.id}`, {
       visibility: 'public',
     });
     assert.equal(published.status, 200, JSON.stringify(published.body));
     media = published.body;
-    keys = keysOf(await trace(platform, media.id));
+    const traced = await trace(platform, media.id);
+    keys = keysOf(traced);
     assert.ok(keys.length > 1, 'an original and its variants');
+    job = (traced.media as { moderationJobId?: string }).moderationJobId ?? '';
+    assert.match(job, /^job-/);
   });
 
   test('anyone can read its variants through the edge', async () => {
     for (const variant of media.variants) assert.equal((await readThroughEdge(variant.url)).status, 302);
   });
 
-  test('a valid delivery is applied; the same event id again is a duplicate and changes nothing', async () => {
-    const first = await deliver({ eventId: allowed, mediaId: media.id, verdict: 'allowed' });
-    assert.deepEqual([first.status, first.body.outcome], [200, 'applied']);
-    // Redelivered under the same id, even with another verdict: the first delivery stands.
-    const again = await deliver({ eventId: allowed, mediaId: media.id, verdict: 'rejected' });
-    assert.deepEqual([again.status, again.body.outcome], [200, 'duplicate']);
-    const still = await alice().get<MediaView>(`/v1/media/${media.id}`);
-    assert.equal(still.body.status, 'ready');
+  test('a signed verdict naming no job of this media is refused, changes nothing and spends no event id', async () => {
+    for (const vendorJobId of [undefined, 'job-never-issued']) {
+      const forged = await deliver({
+        eventId: rejected,
+        mediaId: media.id,
+        verdict: 'rejected',
+        vendorJobId,
+      });
+      assert.equal(forged.status, 409, JSON.stringify(forged.body));
+      assert.equal(forged.body.code, 'moderation_job_unknown');
+    }
+    assert.equal((await alice().get<MediaView>(`/v1/media/${media.id}`)).body.status, 'ready');
     assert.equal((await readThroughEdge(media.variants[0]?.url ?? '')).status, 302);
   });
 
-  test('a rejection takes it down: gone from the gallery, 410 at the edge, deleted from storage', async () => {
+  test('the vendor’s rejection of the job takes it down: gone from the gallery, 410 at the edge, deleted from storage', async () => {
     const verdict = await deliver({
       eventId: rejected,
       mediaId: media.id,
       verdict: 'rejected',
+      vendorJobId: job,
       categories: [{ name: 'violence', score: 0.91 }],
     });
     assert.deepEqual([verdict.status, verdict.body.outcome], [200, 'applied']);
@@ -152,10 +161,15 @@ describe('a verdict on a ready, public photo', () => {
     }
   });
 
-  test('redelivering the rejection is a duplicate; a later verdict on retired media is ignored', async () => {
-    const again = await deliver({ eventId: rejected, mediaId: media.id, verdict: 'rejected' });
+  test('redelivering the rejection is a duplicate; a later verdict for the settled job is ignored', async () => {
+    const again = await deliver({
+      eventId: rejected,
+      mediaId: media.id,
+      verdict: 'allowed',
+      vendorJobId: job,
+    });
     assert.deepEqual([again.status, again.body.outcome], [200, 'duplicate']);
-    const late = await deliver({ mediaId: media.id, verdict: 'allowed' });
+    const late = await deliver({ mediaId: media.id, verdict: 'allowed', vendorJobId: job });
     assert.deepEqual([late.status, late.body.outcome], [200, 'ignored']);
     assert.equal((await alice().get<MediaView>(`/v1/media/${media.id}`)).body.status, 'rejected');
   });

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { ModerationWebhookBody } from '../../contracts/webhooks.ts';
+import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { media, webhookEvent } from '../../db/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { retireMedia } from '../media/delete-media.ts';
@@ -8,25 +9,43 @@ import { retireMedia } from '../media/delete-media.ts';
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
 /**
- * Applies a vendor's verdict once per vendor event id. `rejected` takes the media down wherever it is in
- * its life (processing, ready, failed): status `rejected`, objects queued for ref-count-aware deletion,
- * and the edge answers 410 from then on. `allowed` settles a pending judgement.
+ * Applies a vendor's verdict once per vendor event id, and only to the judgement it answers: the media's
+ * own vendor job (`moderation_job_id`, recorded by the gate when the vendor answered `pending`). A verdict
+ * naming another job, or none, is refused with `409 moderation_job_unknown` and its event id stays unspent,
+ * so a vendor that delivers before the completion recorded the job succeeds on its retry. While the job is
+ * pending, `rejected` takes the media down wherever it is in its life (processing, ready, failed): status
+ * `rejected`, objects queued for ref-count-aware deletion, out of the gallery, 410 at the edge; `allowed`
+ * settles the judgement. A verdict on a settled job, or on retired media, is recorded and ignored.
  */
 export async function applyWebhookVerdict(
   ctx: ApiContext,
   body: ModerationWebhookBody,
 ): Promise<WebhookOutcome> {
   return ctx.db.transaction(async (tx) => {
+    const [owner] = await tx.select({ id: media.ownerId }).from(media).where(eq(media.id, body.mediaId));
+    if (!owner) throw new AppError('media_not_found', `No media ${body.mediaId}`);
+    // Gallery first, then the row: the order every writer of a gallery takes its locks in.
+    await lockGallery(tx, owner.id);
+    const [row] = await tx.select().from(media).where(eq(media.id, body.mediaId)).for('update');
+    if (!row) throw new AppError('media_not_found', `No media ${body.mediaId}`);
+
     const fresh = await tx
       .insert(webhookEvent)
       .values({ vendor: body.vendor, eventId: body.eventId })
       .onConflictDoNothing()
       .returning({ eventId: webhookEvent.eventId });
     if (fresh.length === 0) return 'duplicate';
-
-    const [row] = await tx.select().from(media).where(eq(media.id, body.mediaId)).for('update');
-    if (!row) throw new AppError('media_not_found', `No media ${body.mediaId}`);
-    if (row.status === 'deleted' || row.status === 'rejected') return 'ignored';
+    // Compared here rather than in SQL: the job id is the vendor's text and reaches no query.
+    if (row.moderationJobId === null || row.moderationJobId !== body.vendorJobId) {
+      // Thrown, so the transaction rolls back and the event id is not spent.
+      throw new AppError(
+        'moderation_job_unknown',
+        `Media ${row.id} has no moderation job ${JSON.stringify(body.vendorJobId ?? null)}`,
+      );
+    }
+    if (row.moderationStatus !== 'pending' || row.status === 'deleted' || row.status === 'rejected') {
+      return 'ignored';
+    }
 
     if (body.verdict === 'allowed') {
       await tx.update(media).set({ moderationStatus: 'allowed' }).where(eq(media.id, row.id));
@@ -45,6 +64,7 @@ export async function applyWebhookVerdict(
         detail: categories ? `rejected for ${categories}` : 'rejected by moderation',
       },
     });
+    await renumberGallery(tx, row.ownerId);
     return 'applied';
   });
 }

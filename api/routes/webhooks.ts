@@ -58,6 +58,7 @@ export async function webhookRoutes(app: FastifyInstance, { ctx }: RouteDeps): P
           400: Problem,
           401: Problem,
           404: Problem,
+          409: Problem,
         },
       },
       // A request without a body never reached the parser: it is judged as signing nothing.
