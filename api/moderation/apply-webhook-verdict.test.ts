@@ -176,7 +176,11 @@ describe('the verdict for the pending job', () => {
       await completed('yuri');
       const replies = await Promise.all([
         deliver({ mediaId: target.mediaId, verdict: 'rejected', vendorJobId: target.job }),
-        api.call('yuri', { method: 'PATCH', url: `/v1/media/${target.mediaId}`, payload: { position: 0 } }),
+        api.call('yuri', {
+          method: 'PATCH',
+          url: `/v1/media/${target.mediaId}`,
+          payload: { position: 0, visibility: 'public' },
+        }),
         api.call('yuri', { method: 'DELETE', url: `/v1/media/${target.mediaId}` }),
       ]);
       for (const reply of replies) assert.ok(reply.statusCode < 500, `round ${round}: ${reply.body}`);

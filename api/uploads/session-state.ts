@@ -7,8 +7,10 @@ import { uploadSession } from '../../db/schema.ts';
  * of two requests racing on one session exactly one moves it and the other learns it lost.
  *
  *   open ──claim──▶ completing ──record──▶ completed
- *     │  ◀─release──┘   │ (lease over: a crashed holder's claim can be taken over, aborted or expired)
- *     ├──abort / delete / sweeper──▶ aborted | expired
+ *   open ◀──release── completing                       (the gate decided nothing: retry is safe)
+ *   completing past its lease ──claim──▶ completing    (a crashed holder's claim taken over)
+ *   open, or completing past its lease ──abort / media delete──▶ aborted
+ *   open or completing, past the deadline and its grace ──sweeper──▶ expired
  *
  * While `completing`, `closed_at` holds the moment of the claim, stamped by the database to the
  * millisecond. It is the lease (a claim older than the lease belongs to a holder that crashed or hung) and
