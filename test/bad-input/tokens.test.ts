@@ -43,8 +43,12 @@ after(() => platform?.stop());
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+// Every case carries a valid exp unless it is about exp, so each one is refused for the reason it names.
 const hs = (claims: Record<string, unknown>, options: { key?: string; algorithm?: 'HS256' | 'HS512' } = {}) =>
-  createSigner({ key: options.key ?? secret, algorithm: options.algorithm ?? 'HS256' })(claims);
+  createSigner({ key: options.key ?? secret, algorithm: options.algorithm ?? 'HS256' })({
+    exp: now() + 600,
+    ...claims,
+  });
 
 /** Any request needing a user: alice's gallery. */
 const gallery = (headers: Record<string, string>) =>
