@@ -117,3 +117,10 @@ test('retry delays double from the base and are capped', () => {
   );
   assert.equal(retryDelayMs(10 * 60_000, 4), 15 * 60_000);
 });
+
+test('a header named like an Object.prototype member is read as a header, not dropped or inherited', () => {
+  const headers = readHeaders({ ['__proto__']: Buffer.from('x'), constructor: Buffer.from('y') });
+  assert.equal(Object.hasOwn(headers, '__proto__'), true);
+  assert.equal(headers.constructor, 'y');
+  assert.equal(readHeaders({}).constructor, undefined);
+});

@@ -37,7 +37,8 @@ export function toRecord(message: BusMessage): Message {
 
 /** kafkajs hands header values over as Buffers, and as arrays when a name repeats (the bus never repeats one). */
 export function readHeaders(raw: IHeaders | undefined): Headers {
-  const headers: Headers = {};
+  // A producer may name a header `__proto__` or `constructor`: no prototype, so every name is just a header.
+  const headers: Headers = Object.create(null);
   for (const [name, value] of Object.entries(raw ?? {})) {
     const first = Array.isArray(value) ? value[0] : value;
     if (first !== undefined) headers[name] = first.toString();
