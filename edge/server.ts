@@ -103,7 +103,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
           break;
       }
       const ttl = config.edge.signedUrlTtlSeconds;
-      const target = await deps.storage.presignGet(key, ttl);
+      const target = await deps.storage.presignGet(key, ttl, 'public');
       return reply.header('cache-control', `private, max-age=${Math.max(0, ttl - 30)}`).redirect(target, 302);
     },
   );

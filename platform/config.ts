@@ -54,6 +54,8 @@ export const ConfigSchema = Type.Object({
   }),
   s3: Type.Object({
     endpoint: Type.Optional(Type.String()),
+    /** What part URLs and edge redirects are signed for, when clients reach storage elsewhere than the roles. */
+    publicEndpoint: Type.Optional(Type.String()),
     region: Type.String(),
     bucket: Type.String({ minLength: 3 }),
     accessKeyId: Type.Optional(Type.String()),
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     s3: {
       endpoint: env.S3_ENDPOINT,
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT,
       region: env.S3_REGION ?? 'us-east-1',
       bucket: env.S3_BUCKET ?? 'mediagate',
       accessKeyId: env.S3_ACCESS_KEY_ID,

@@ -78,7 +78,7 @@ describe('a photo through the whole flow on the embedded S3 server', () => {
 
   test('a presigned URL with a changed signature, or past its expiry, is refused', async () => {
     const { media: row } = await trace(platform, media.id);
-    const url = new URL(await platform.storage.presignGet(row.objectKey, 1));
+    const url = new URL(await platform.storage.presignGet(row.objectKey, 1, 'public'));
     assert.equal((await fetch(url)).status, 200);
     const forged = new URL(url);
     forged.searchParams.set('X-Amz-Signature', '0'.repeat(64));

@@ -20,6 +20,8 @@ export interface Platform {
   /** The broker this platform started, for fault tests; undefined on the embedded bus or an external cluster. */
   kafka?: KafkaBrokerHandle;
   s3Traffic?: S3Traffic;
+  /** The proxy S3_PUBLIC_ENDPOINT names (`publicS3Proxy`): what clients, and only they, reach storage through. */
+  s3PublicTraffic?: S3Traffic;
   edgeUrl: string;
   env: Record<string, string>;
   storage: ObjectStorage;
@@ -37,6 +39,8 @@ export interface PlatformOptions {
   bus?: 'kafka' | 'embedded';
   /** Route S3 traffic through a byte-counting proxy (`platform.s3Traffic`). */
   countS3Traffic?: boolean;
+  /** A second proxy to the same server as S3_PUBLIC_ENDPOINT: storage on two addresses, public and internal. */
+  publicS3Proxy?: boolean;
   /**
    * Versity Gateway by default; `embedded` runs the in-process server `npm start` users get, in the test
    * process. S3_ENDPOINT still wins over both.
@@ -56,7 +60,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   await chmod(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   try {
-    return await launch(dir, stops, extraEnv, bus, options.countS3Traffic === true, options.s3 ?? 'versity');
+    return await launch(dir, stops, extraEnv, bus, options, options.s3 ?? 'versity');
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -69,7 +73,7 @@ async function launch(
   stops: (() => Promise<void>)[],
   extraEnv: Record<string, string>,
   bus: Platform['bus'],
-  countS3Traffic: boolean,
+  proxies: Pick<PlatformOptions, 'countS3Traffic' | 'publicS3Proxy'>,
   s3Server: 'versity' | 'embedded',
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
@@ -96,8 +100,10 @@ async function launch(
     s3 = server;
   }
 
-  const s3Traffic = countS3Traffic ? await startS3TrafficProxy(s3.endpoint) : undefined;
+  const s3Traffic = proxies.countS3Traffic ? await startS3TrafficProxy(s3.endpoint) : undefined;
   if (s3Traffic) stops.push(s3Traffic.close);
+  const s3PublicTraffic = proxies.publicS3Proxy ? await startS3TrafficProxy(s3.endpoint) : undefined;
+  if (s3PublicTraffic) stops.push(s3PublicTraffic.close);
 
   let kafka: KafkaBrokerHandle | undefined;
   let brokers = bus === 'kafka' ? process.env.KAFKA_BROKERS : undefined;
@@ -111,6 +117,7 @@ async function launch(
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     S3_ENDPOINT: s3Traffic?.endpoint ?? s3.endpoint,
+    ...(s3PublicTraffic ? { S3_PUBLIC_ENDPOINT: s3PublicTraffic.endpoint } : {}),
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_BUCKET: `mg-${randomBytes(4).toString('hex')}`,
@@ -148,6 +155,7 @@ async function launch(
     bus,
     kafka,
     s3Traffic,
+    s3PublicTraffic,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     edgeUrl: `http://127.0.0.1:${edgePort}`,
     env,

@@ -5,6 +5,8 @@ export interface S3Traffic {
   endpoint: string;
   /** Response bytes served for ranged GETs of one key (the gate's reads; the worker reads whole objects). */
   rangedBytes(key: string): number;
+  /** Every request that came through, in order, with the status storage answered. */
+  requests: { method: string; path: string; status: number }[];
   close(): Promise<void>;
 }
 
@@ -15,6 +17,7 @@ export interface S3Traffic {
 export async function startS3TrafficProxy(target: string): Promise<S3Traffic> {
   const upstream = new URL(target);
   const ranged = new Map<string, number>();
+  const requests: S3Traffic['requests'] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
     const counted = req.method === 'GET' && req.headers.range !== undefined;
@@ -27,6 +30,7 @@ export async function startS3TrafficProxy(target: string): Promise<S3Traffic> {
         headers: req.headers,
       },
       (reply) => {
+        requests.push({ method: req.method ?? '', path, status: reply.statusCode ?? 502 });
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         // Count what reaches the client, and stop pulling from the server once the client hangs up, as a
         // direct connection would.
@@ -46,6 +50,7 @@ export async function startS3TrafficProxy(target: string): Promise<S3Traffic> {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    requests,
     rangedBytes: (key) =>
       [...ranged].filter(([path]) => path.endsWith(`/${key}`)).reduce((n, [, b]) => n + b, 0),
     close: () =>

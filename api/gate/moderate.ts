@@ -22,11 +22,11 @@ export async function moderate(
   probe: ProbeSummary,
 ): Promise<Verdict | undefined> {
   if (isModerationOff(ctx.moderator) || subject.kind === 'audio') return undefined;
-  const url = await ctx.storage.presignGet(subject.objectKey, ctx.config.gate.probeUrlTtlSeconds);
+  const ttl = ctx.config.gate.probeUrlTtlSeconds;
   const images =
     subject.kind === 'image'
       ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject.objectKey, subject.declaredSize) }]
-      : await frames(ctx, url, probe);
+      : await frames(ctx, await ctx.storage.presignGet(subject.objectKey, ttl, 'internal'), probe);
   const hash = createHash('sha256');
   for (const image of images) hash.update(image.bytes);
   const input: ModerationInput = {
@@ -34,7 +34,8 @@ export async function moderate(
     kind: subject.kind,
     contentHash: hash.digest('hex'),
     images,
-    url,
+    // The vendor fetches from outside, like a client.
+    url: await ctx.storage.presignGet(subject.objectKey, ttl, 'public'),
   };
   return ctx.moderator.judge(input);
 }

@@ -28,7 +28,12 @@ export const productionValues = {
     sasl: { mechanism: 'scram-sha-512', username: 'mediagate' },
     tls: { enabled: true, caSecret: 'kafka-ca' },
   },
-  s3: { endpoint: 'https://s3.internal:9000', bucket: 'media-prod', createBucket: true },
+  s3: {
+    endpoint: 'https://s3.internal:9000',
+    publicEndpoint: 'https://storage.example.com',
+    bucket: 'media-prod',
+    createBucket: true,
+  },
   cdn: { baseUrl: 'https://cdn.media.example.com' },
   clamav: { host: 'clamd' },
   config: { IMAGE_TIMEOUT_SECONDS: 90, MODERATION_VENDOR: 'none' },

@@ -12,12 +12,18 @@ export interface ObjectHead {
   etag: string | undefined;
 }
 
+/**
+ * Who follows a presigned URL: `public` (clients, players, vendors outside) gets one signed for the public
+ * endpoint, `internal` (a role's own reads, e.g. ffmpeg in the gate) one for the address the roles use.
+ */
+export type UrlAudience = 'public' | 'internal';
+
 /** The object-storage port. Keys are opaque and server-generated; callers never build storage URLs. */
 export interface ObjectStorage {
   readonly bucket: string;
   ensureBucket(): Promise<void>;
   createMultipartUpload(key: string, contentType: string): Promise<string>;
-  /** The URL binds the part's length: storage refuses a PUT whose Content-Length differs. */
+  /** For the client, so signed for the public endpoint; it binds the part's length (storage refuses others). */
   presignUploadPart(
     key: string,
     uploadId: string,
@@ -34,7 +40,7 @@ export interface ObjectStorage {
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<ObjectHead | undefined>;
   readRange(key: string, start: number, endInclusive: number): Promise<Buffer>;
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  presignGet(key: string, expiresInSeconds: number, audience: UrlAudience): Promise<string>;
   getStream(key: string): Promise<Readable>;
   put(key: string, body: Readable | Buffer, contentType: string, size: number): Promise<void>;
   delete(keys: string[]): Promise<void>;

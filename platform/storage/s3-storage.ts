@@ -24,11 +24,12 @@ import {
   type ObjectStorage,
   StorageUnavailableError,
   type StoredPart,
+  type UrlAudience,
 } from './object-storage.ts';
 
-export function createS3Client(s3: Config['s3']): S3Client {
+export function createS3Client(s3: Config['s3'], endpoint = s3.endpoint): S3Client {
   return new S3Client({
-    endpoint: s3.endpoint,
+    endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     credentials:
@@ -43,6 +44,9 @@ export function createS3Client(s3: Config['s3']): S3Client {
 
 export function createS3Storage(s3: Config['s3']): ObjectStorage {
   const client = createS3Client(s3);
+  // SigV4 signs the Host: a URL for clients must be signed for the address they will reach, not rewritten.
+  const publicClient = s3.publicEndpoint ? createS3Client(s3, s3.publicEndpoint) : client;
+  const signer = (audience: UrlAudience) => (audience === 'public' ? publicClient : client);
   const Bucket = s3.bucket;
 
   return {
@@ -74,7 +78,7 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
         PartNumber: partNumber,
         ContentLength: contentLength,
       });
-      return getSignedUrl(client, command, { expiresIn });
+      return getSignedUrl(publicClient, command, { expiresIn });
     },
 
     async listParts(key, uploadId) {
@@ -145,8 +149,8 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
       return Buffer.from(await out.Body.transformToByteArray());
     },
 
-    presignGet(key, expiresIn) {
-      return getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key }), { expiresIn });
+    presignGet(key, expiresIn, audience) {
+      return getSignedUrl(signer(audience), new GetObjectCommand({ Bucket, Key: key }), { expiresIn });
     },
 
     async getStream(key) {

@@ -64,6 +64,9 @@ only the keys it uses (the worker never gets the database); only the roles on th
 {{- with $v.s3.endpoint }}
 - { name: S3_ENDPOINT, value: {{ . | quote }} }
 {{- end }}
+{{- with $v.s3.publicEndpoint }}
+- { name: S3_PUBLIC_ENDPOINT, value: {{ . | quote }} }
+{{- end }}
 - { name: S3_REGION, value: {{ $v.s3.region | quote }} }
 - { name: S3_BUCKET, value: {{ $v.s3.bucket | quote }} }
 {{- if ne (toString $v.s3.forcePathStyle) "" }}
