@@ -2,6 +2,7 @@ import type { Database } from '../db/client.ts';
 import type { DeadLetterAdmin } from '../platform/bus/dead-letters.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { UploadMetrics } from '../platform/metrics/uploads.ts';
 import type { Moderator } from '../platform/moderation/moderation.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 
@@ -14,4 +15,6 @@ export interface ApiContext {
   moderator: Moderator;
   /** The bus's dead-letter queues, for the ops routes. */
   deadLetters: DeadLetterAdmin;
+  /** The upload funnel and the gate's metrics. */
+  metrics: UploadMetrics;
 }

@@ -9,6 +9,7 @@ import { authenticate } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import { requestTimeouts } from '../platform/http/timeouts.ts';
 import { installValidators } from '../platform/http/validators.ts';
+import { instrumentHttp } from '../platform/metrics/http.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ApiContext } from './context.ts';
 import { createApiReadiness, healthRoutes } from './routes/health.ts';
@@ -42,6 +43,7 @@ export async function buildApiServer(
   });
   installProblemHandlers(app);
   countDatabaseOutages(app, registry, 'api');
+  instrumentHttp(app, registry, 'api');
   installValidators(app);
   // Authentication runs before validation: an anonymous caller learns nothing about the schemas. The
   // matched route decides, not the raw target: `GET http://host/v1/media` routes like `/v1/media`.

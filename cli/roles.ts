@@ -1,10 +1,12 @@
 import { registerStuckMediaGauge } from '../api/ops/stuck-media.ts';
+import { readOutboxBacklog } from '../api/outbox/backlog.ts';
 import { startRelay } from '../api/outbox/relay.ts';
 import { subscribeResults } from '../api/results/results-consumer.ts';
 import { subscribeVirusReports } from '../api/results/virus-consumer.ts';
 import { createApiReadiness } from '../api/routes/health.ts';
 import { buildApiServer } from '../api/server.ts';
 import { startGarbageSweeper } from '../api/storage/garbage-sweeper.ts';
+import { topics } from '../contracts/events.ts';
 import { connectDatabase } from '../db/client.ts';
 import { postgresVerdictCache } from '../db/queries/verdict-cache.ts';
 import { buildEdgeServer } from '../edge/server.ts';
@@ -15,7 +17,12 @@ import { type Config, requireSetting } from '../platform/config.ts';
 import { databaseProbe, storageProbe } from '../platform/health/dependency-probes.ts';
 import { createReadiness } from '../platform/health/readiness.ts';
 import type { Logger } from '../platform/logger.ts';
+import { registerBusGauges } from '../platform/metrics/bus.ts';
 import { acquireRoleMetrics } from '../platform/metrics/endpoint.ts';
+import { moderationMetrics } from '../platform/metrics/moderation.ts';
+import { registerOutboxGauges, relayMetrics } from '../platform/metrics/outbox.ts';
+import { workerMetrics } from '../platform/metrics/pipeline.ts';
+import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
@@ -35,24 +42,38 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
   const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const storage = createS3Storage(config.s3);
   const bus = await createBus(config, logger);
+  const readiness = createApiReadiness({ db: database.db, storage });
+  const metrics = await acquireRoleMetrics(config, 'api', readiness, logger);
+  const { registry } = metrics;
   const ctx = {
     config,
     db: database.db,
     storage,
     logger,
-    moderator: createModerator(config.moderation, postgresVerdictCache(database.db), logger),
+    moderator: createModerator(
+      config.moderation,
+      postgresVerdictCache(database.db),
+      logger,
+      moderationMetrics(registry),
+    ),
     deadLetters: bus,
+    metrics: uploadMetrics(registry),
   };
-  const readiness = createApiReadiness(ctx);
-  const metrics = await acquireRoleMetrics(config, 'api', readiness, logger);
-  registerStuckMediaGauge(metrics.registry, database.db, config.stuckProcessingAfterSeconds);
-  const app = await buildApiServer(ctx, createTokenVerifier(config.auth), metrics.registry, readiness);
+  registerStuckMediaGauge(registry, database.db, config.stuckProcessingAfterSeconds);
+  registerOutboxGauges(registry, () => readOutboxBacklog(database.db));
+  registerBusGauges(registry, bus, Object.values(topics));
+  const app = await buildApiServer(ctx, createTokenVerifier(config.auth), registry, readiness);
   const url = await app.listen({ host: config.host, port: config.apiPort });
   reportMissingBucket(storage, logger);
-  const relay = startRelay({ connectionString: config.databaseUrl as string, bus, logger });
+  const relay = startRelay({
+    connectionString: config.databaseUrl as string,
+    bus,
+    logger,
+    metrics: relayMetrics(registry),
+  });
   const consumers = [
     consumeInBackground('results consumer', readiness, logger, () =>
-      subscribeResults(database.db, bus, logger, metrics.registry),
+      subscribeResults(database.db, bus, logger, registry),
     ),
     consumeInBackground('virus consumer', readiness, logger, () =>
       subscribeVirusReports(database.db, bus, logger),
@@ -86,7 +107,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<Running
   const metrics = await acquireRoleMetrics(config, 'worker', readiness, logger);
   reportMissingBucket(storage, logger);
   const consumer = consumeInBackground('optimize consumer', readiness, logger, () =>
-    startWorker({ config, storage, bus, logger, clamd }),
+    startWorker({ config, storage, bus, logger, clamd, metrics: workerMetrics(metrics.registry) }),
   );
   return {
     async stop() {

@@ -13,6 +13,7 @@ import { installProblemHandlers, problemOf, sendProblem } from '../platform/http
 import { requestTimeouts } from '../platform/http/timeouts.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import type { Logger } from '../platform/logger.ts';
+import { instrumentEdgeReads } from '../platform/metrics/edge.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { cachedReferences, decideAccess } from './object-access.ts';
@@ -46,6 +47,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   const { config } = deps;
 
   countDatabaseOutages(app, deps.registry, 'edge');
+  instrumentEdgeReads(app, deps.registry);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const { statusCode, body } = await readinessResponse(deps.readiness);

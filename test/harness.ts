@@ -23,6 +23,8 @@ export interface Platform {
   /** The proxy S3_PUBLIC_ENDPOINT names (`publicS3Proxy`): what clients, and only they, reach storage through. */
   s3PublicTraffic?: S3Traffic;
   edgeUrl: string;
+  /** Each role's Prometheus endpoint (`/metrics`), on a port chosen for it that survives a restart. */
+  metricsUrls: Record<'api' | 'worker' | 'edge', string>;
   env: Record<string, string>;
   storage: ObjectStorage;
   roles: Record<'api' | 'worker' | 'edge', RoleProcess>;
@@ -77,6 +79,7 @@ async function launch(
   s3Server: 'versity' | 'embedded',
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const metricsPorts = { api: await freePort(), worker: await freePort(), edge: await freePort() };
 
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
@@ -125,7 +128,8 @@ async function launch(
     JWT_SECRET: jwtSecret,
     API_PORT: String(apiPort),
     EDGE_PORT: String(edgePort),
-    // Each role process binds its own metrics endpoint; fixed defaults would collide across parallel suites.
+    // Each role process binds its own metrics endpoint (startRole sets its port); fixed defaults would
+    // collide across parallel suites.
     METRICS_PORT: '0',
     DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -146,7 +150,7 @@ async function launch(
   });
   const health = { api: `http://127.0.0.1:${apiPort}/healthz`, edge: `http://127.0.0.1:${edgePort}/healthz` };
   const startRole = async (role: 'api' | 'worker' | 'edge') => {
-    roles[role] = spawnRole(role, env);
+    roles[role] = spawnRole(role, { ...env, METRICS_PORT: String(metricsPorts[role]) });
     if (role !== 'worker') await waitForHttp(health[role], roles[role]);
   };
   await Promise.all([startRole('api'), startRole('worker'), startRole('edge')]);
@@ -158,6 +162,11 @@ async function launch(
     s3PublicTraffic,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     edgeUrl: `http://127.0.0.1:${edgePort}`,
+    metricsUrls: {
+      api: `http://127.0.0.1:${metricsPorts.api}/metrics`,
+      worker: `http://127.0.0.1:${metricsPorts.worker}/metrics`,
+      edge: `http://127.0.0.1:${metricsPorts.edge}/metrics`,
+    },
     env,
     storage,
     roles,

@@ -15,6 +15,8 @@ import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
 import { createEmbeddedBus } from '../platform/bus/embedded-bus.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
+import { moderationMetrics } from '../platform/metrics/moderation.ts';
+import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
 import type { Moderator } from '../platform/moderation/moderation.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
@@ -101,17 +103,24 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
       logger,
     });
     stops.push(bus.close);
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
     const ctx: ApiContext = {
       config,
       db: database.db,
       storage,
       logger,
       moderator:
-        options.moderator ?? createModerator(config.moderation, postgresVerdictCache(database.db), logger),
+        options.moderator ??
+        createModerator(
+          config.moderation,
+          postgresVerdictCache(database.db),
+          logger,
+          moderationMetrics(registry),
+        ),
       deadLetters: bus,
+      metrics: uploadMetrics(registry),
     };
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
     const app = await buildApiServer(ctx, createTokenVerifier(config.auth), registry);
     stops.push(() => app.close());
     await app.ready();

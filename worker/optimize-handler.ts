@@ -7,6 +7,12 @@ import { type Bus, type DeliveredMessage, maxDeliveryAttempts } from '../platfor
 import type { Clamd } from '../platform/clamav/clamd.ts';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
+import {
+  type JobOutcome,
+  type TimeStep,
+  untimedWorker,
+  type WorkerMetrics,
+} from '../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { type PublishPartial, processAudioVisual } from './av/process-av.ts';
 import { downloadAndHash } from './download.ts';
@@ -24,6 +30,8 @@ export interface WorkerDeps {
   clamd?: Clamd;
   /** Aborted at shutdown: running ffmpeg processes are killed and the job is redelivered elsewhere. */
   signal?: AbortSignal;
+  /** Job and step durations, jobs in flight. */
+  metrics?: WorkerMetrics;
 }
 
 /**
@@ -44,21 +52,28 @@ export function optimizeHandler(deps: WorkerDeps) {
       attempt: message.attempt,
     });
     const started = performance.now();
+    const job = (deps.metrics ?? untimedWorker).job(request.kind);
+    const time: TimeStep = job.step;
+    let outcome: JobOutcome = 'error';
     await mkdir(workDir, { recursive: true });
     const publish = publisher(deps.bus, request.mediaId, message);
     try {
       const original = join(workDir, 'original');
-      const { sha256 } = await downloadAndHash(deps.storage, request.objectKey, original);
+      const { sha256 } = await time('download', () =>
+        downloadAndHash(deps.storage, request.objectKey, original),
+      );
+      const { clamd } = deps;
       if (
-        deps.clamd &&
-        (await quarantineIfInfected({ ...deps, clamd: deps.clamd }, request, message.id, original))
+        clamd &&
+        (await time('scan', () => quarantineIfInfected({ ...deps, clamd }, request, message.id, original)))
       ) {
+        outcome = 'malware';
         log.warn('malware found; original deleted');
         return;
       }
       let result: OptimizeResult;
       try {
-        const built = await build(deps, request, message.id, original, workDir, (partial) =>
+        const built = await build(deps, time, request, message.id, original, workDir, (partial) =>
           publish(randomUUID(), {
             mediaId: request.mediaId,
             requestId: message.id,
@@ -82,6 +97,7 @@ export function optimizeHandler(deps: WorkerDeps) {
         };
       }
       await publish(resultEventId(message.id), result);
+      outcome = 'done';
       log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
     } catch (error) {
       if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
@@ -89,6 +105,7 @@ export function optimizeHandler(deps: WorkerDeps) {
       }
       throw error;
     } finally {
+      job.end(outcome);
       await rm(workDir, { recursive: true, force: true });
     }
   };
@@ -96,6 +113,7 @@ export function optimizeHandler(deps: WorkerDeps) {
 
 async function build(
   deps: WorkerDeps,
+  time: TimeStep,
   request: OptimizeRequest,
   requestId: string,
   original: string,
@@ -104,14 +122,14 @@ async function build(
 ) {
   if (request.kind === 'image') {
     return processImage(
-      { config: deps.config, storage: deps.storage },
+      { config: deps.config, storage: deps.storage, time },
       request,
       requestId,
       original,
       workDir,
     );
   }
-  return processAudioVisual(deps, request, requestId, original, workDir, publishPartial);
+  return processAudioVisual({ ...deps, time }, request, requestId, original, workDir, publishPartial);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ErrorCode } from '../../contracts/errors.ts';
 import type { MediaKind } from '../../contracts/media-types.ts';
 import type { Verdict } from '../../platform/moderation/moderation.ts';
 import type { ApiContext } from '../context.ts';
+import { countedReads } from './counted-reads.ts';
 import { moderate } from './moderate.ts';
 import { ffprobeUrl, ProbeFailedError, type ProbeSummary, probeImageHead } from './probe.ts';
 import { withRangeWindows } from './range-window-server.ts';
@@ -25,11 +26,26 @@ export type GateVerdict = Passed | { ok: false; code: ErrorCode; detail: string 
 const imageHeadBytes = 1024 * 1024;
 const sniffBytes = 4096;
 
+/** The gate, timed by outcome, with the bytes it read from storage. */
+export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSubject): Promise<GateVerdict> {
+  const started = performance.now();
+  const reads = countedReads(ctx.storage);
+  let outcome = 'error';
+  try {
+    const verdict = await judgeUpload({ ...ctx, storage: reads.storage }, mediaId, subject);
+    outcome = verdict.ok ? 'passed' : 'rejected';
+    return verdict;
+  } finally {
+    ctx.metrics.gateDuration.observe({ kind: subject.kind, outcome }, (performance.now() - started) / 1000);
+    ctx.metrics.gateReadBytes.observe({ kind: subject.kind }, reads.bytes());
+  }
+}
+
 /**
  * The synchronous safety gate run at completion. Cheapest checks first; nothing here reads the whole
  * object: a HEAD, one small range read, and a probe that range-reads what it needs.
  */
-export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSubject): Promise<GateVerdict> {
+async function judgeUpload(ctx: ApiContext, mediaId: string, subject: GateSubject): Promise<GateVerdict> {
   const head = await ctx.storage.head(subject.objectKey);
   if (!head)
     return { ok: false, code: 'media_unreadable', detail: 'storage holds no object for this upload' };

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { outboxChannel } from '../../db/queries/outbox.ts';
 import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
+import type { RelayMetrics } from '../../platform/metrics/outbox.ts';
 
 export interface RelayOptions {
   connectionString: string;
@@ -10,6 +11,7 @@ export interface RelayOptions {
   logger: Logger;
   batchSize?: number;
   pollIntervalMs?: number;
+  metrics?: RelayMetrics;
 }
 
 export interface Relay {
@@ -79,7 +81,10 @@ export function startRelay(options: RelayOptions): Relay {
   async function publishBatch(session: pg.Client, rows: OutboxRow[]): Promise<void> {
     try {
       // Consecutive rows of one topic go in one send; topic changes keep the overall order.
-      for (const run of runsByTopic(rows)) await options.bus.publish(run.topic, run.messages);
+      for (const run of runsByTopic(rows)) {
+        await options.bus.publish(run.topic, run.messages);
+        options.metrics?.published(run.topic, run.messages.length);
+      }
       await session.query(
         'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1)',
         [rows.map((r) => r.id)],
@@ -87,6 +92,7 @@ export function startRelay(options: RelayOptions): Relay {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       options.logger.warn({ err: error, rows: rows.length }, 'relay publish failed; will retry');
+      options.metrics?.failed(rows.length);
       await session.query('update outbox set attempts = attempts + 1, last_error = $2 where id = any($1)', [
         rows.map((r) => r.id),
         message.slice(0, 2000),

@@ -1,12 +1,15 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Registry } from 'prom-client';
-import { OptimizeResult, topics } from '../../contracts/events.ts';
+import { processingFailureCodes } from '../../contracts/errors.ts';
+import { OptimizeResult, type OptimizeResult as Result, topics } from '../../contracts/events.ts';
 import type { Database } from '../../db/client.ts';
 import type { Bus, Subscription } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { counter } from '../../platform/metrics/registry.ts';
+import { type UploadMetrics, uploadMetrics } from '../../platform/metrics/uploads.ts';
 import { applyPartialResult } from './apply-partial.ts';
 import { applyOptimizeResult, resultsConsumer } from './apply-result.ts';
+import { appliedResultFacts } from './result-facts.ts';
 
 /**
  * Consumes worker results. A payload that fails the contract throws, so the bus retries it and finally
@@ -25,6 +28,7 @@ export function subscribeResults(
       'mediagate_media_dead_lettered_total',
       'Media marked failed because their optimize request was dead-lettered after every attempt',
     );
+  const funnel = registry && uploadMetrics(registry);
   return bus.subscribe(topics.optimizeResult, resultsConsumer, async (message) => {
     if (!Value.Check(OptimizeResult, message.payload)) {
       const first = [...Value.Errors(OptimizeResult, message.payload)][0];
@@ -40,6 +44,30 @@ export function subscribeResults(
     if (stage === 'progress') return;
     if (outcome === 'applied' && message.payload.error?.code === 'processing_dead_lettered')
       deadLettered?.inc();
+    if (outcome === 'applied' && stage === 'final' && funnel)
+      await countOutcome(db, funnel, message.payload, logger);
     logger.info({ mediaId: message.payload.mediaId, eventId: message.id, stage, outcome }, 'optimize result');
   });
+}
+
+const knownFailureCodes: ReadonlySet<string> = new Set(processingFailureCodes);
+
+/** The funnel's last steps; a metrics query that fails costs the metric, never the result. */
+async function countOutcome(db: Database, funnel: UploadMetrics, result: Result, logger: Logger) {
+  try {
+    const facts = await appliedResultFacts(db, result.mediaId);
+    if (!facts) return;
+    if (!result.success) {
+      // The worker is trusted, but a label must stay bounded whatever arrives on the bus.
+      const code = result.error?.code ?? 'processing_failed';
+      funnel.failed.inc({ kind: facts.kind, code: knownFailureCodes.has(code) ? code : 'other' });
+      return;
+    }
+    funnel.ready.inc({ kind: facts.kind });
+    if (facts.fromStatus === 'processing' && facts.secondsSinceCompletion !== null) {
+      funnel.timeToReady.observe({ kind: facts.kind }, facts.secondsSinceCompletion);
+    }
+  } catch (error) {
+    logger.warn({ err: error, mediaId: result.mediaId }, 'could not record the result in the metrics');
+  }
 }

@@ -68,6 +68,8 @@ async function completeClaimed(
     return undefined;
   }
   if (!(await recordVerdict(ctx, row, claim, verdict))) return undefined;
+  if (verdict.ok) ctx.metrics.completed.inc({ kind: row.kind });
+  else ctx.metrics.rejected.inc({ kind: row.kind, code: verdict.code });
   if (!verdict.ok) {
     // Queued for the sweeper in the same transaction; deleting now only saves the wait.
     await ctx.storage.delete([row.objectKey]).catch((error: unknown) => {

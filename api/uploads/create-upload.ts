@@ -29,7 +29,10 @@ export async function createUpload(
     );
   }
   const clone = body.sha256 ? await cloneOwnTwin(ctx, caller, body.sha256, body) : undefined;
-  if (clone) return clone;
+  if (clone) {
+    ctx.metrics.created.inc({ kind, outcome: 'deduplicated' });
+    return clone;
+  }
 
   const mediaId = randomUUID();
   const uploadId = randomUUID();
@@ -72,5 +75,6 @@ export async function createUpload(
   const partNumbers = Array.from({ length: partCount }, (_, i) => i + 1);
   const target = { objectKey, storageUploadId, expiresAt, sizeBytes: body.size, partSize };
   const parts = await presignParts(ctx, target, partNumbers);
+  ctx.metrics.created.inc({ kind, outcome: 'session' });
   return { mediaId, uploadId, partSize, partCount, parts: parts.parts, expiresAt: parts.expiresAt };
 }

@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import type { BusBacklog } from './backlog.ts';
 import {
   type Bus,
   type BusMessage,
@@ -8,6 +9,7 @@ import {
   type Subscription,
 } from './bus.ts';
 import type { DeadLetterAdmin } from './dead-letters.ts';
+import { createEmbeddedBacklog } from './embedded-backlog.ts';
 import { createEmbeddedDeadLetters, type Envelope } from './embedded-dead-letters.ts';
 
 const schema = 'bus';
@@ -28,7 +30,7 @@ export async function createEmbeddedBus(options: {
    * its own curve (base + 2^n·(1..2) s); below 1 s every retry comes after a constant second.
    */
   retryBaseDelayMs?: number;
-}): Promise<Bus & DeadLetterAdmin> {
+}): Promise<Bus & DeadLetterAdmin & BusBacklog> {
   const boss = new PgBoss({
     connectionString: options.connectionString,
     schema,
@@ -129,6 +131,7 @@ export async function createEmbeddedBus(options: {
     },
 
     ...createEmbeddedDeadLetters(boss, schema, groupQueues),
+    ...createEmbeddedBacklog(boss, schema, groupQueues),
   };
 }
 

@@ -1,8 +1,10 @@
 import { type Admin, Kafka, type logCreator, logLevel } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { BusBacklog } from './backlog.ts';
 import type { Bus, Subscription } from './bus.ts';
 import type { DeadLetterAdmin } from './dead-letters.ts';
+import { createKafkaBacklog } from './kafka-backlog.ts';
 import { kafkaConnection } from './kafka-connection.ts';
 import { createKafkaDeadLetters } from './kafka-dead-letters.ts';
 import { createRecordPublisher } from './kafka-producer.ts';
@@ -30,7 +32,7 @@ export async function createKafkaBus(
   config: Config['kafka'],
   logger: Logger,
   options: KafkaBusOptions = {},
-): Promise<Bus & DeadLetterAdmin> {
+): Promise<Bus & DeadLetterAdmin & BusBacklog> {
   if (config.heartbeatIntervalMs >= config.sessionTimeoutMs) {
     throw new Error(
       'Invalid configuration: KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (a third of it is usual)',
@@ -115,6 +117,7 @@ export async function createKafkaBus(
     },
 
     ...createKafkaDeadLetters({ kafka, admin, publisher, names, ensureTopics }),
+    ...createKafkaBacklog(admin, names),
   };
 }
 

@@ -12,12 +12,21 @@ export function problemOf(code: ErrorCode, detail?: string, errors?: Problem['er
   return { type: `${problemTypeBase}${code}`, title, status, code, detail: detail ?? title, errors };
 }
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The problem's stable code, for the request metrics (platform/metrics/http.ts). */
+    problemCode?: string;
+  }
+}
+
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  reply.problemCode = problem.code;
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 
 /** Every error leaves the process as problem+json with a stable code; nothing leaks a stack trace. */
 export function installProblemHandlers(app: FastifyInstance): void {
+  app.decorateReply('problemCode', undefined);
   app.setNotFoundHandler((request, reply) => {
     sendProblem(reply, problemOf('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
   });

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { ModerationMetrics } from '../metrics/moderation.ts';
 import { allowAllModerator } from './allow-all.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { createGenericHttpModerator } from './generic-http.ts';
@@ -16,6 +17,7 @@ export function createModerator(
   config: Config['moderation'],
   cache: VerdictCache,
   logger: Logger,
+  metrics?: ModerationMetrics,
 ): Moderator {
   const vendor = vendorOf(config);
   if (!vendor) {
@@ -25,7 +27,11 @@ export function createModerator(
     return allowAllModerator;
   }
   logger.info({ vendor: vendor.name }, 'moderation vendor configured');
-  const guarded = resilient(vendor, { timeoutMs: config.timeoutMs, breaker: new CircuitBreaker() });
+  const guarded = resilient(vendor, {
+    timeoutMs: config.timeoutMs,
+    breaker: new CircuitBreaker(),
+    metrics,
+  });
   return cachedModerator(guarded, cache, {
     onCacheError: (error) => logger.warn({ err: error }, 'verdict cache failed; asked the vendor'),
   });

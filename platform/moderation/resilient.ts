@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModerationMetrics } from '../metrics/moderation.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import {
   type ModerationInput,
@@ -19,6 +20,8 @@ export interface ResilienceOptions {
   retryAfterSeconds?: number;
   breaker?: CircuitBreaker;
   random?: () => number;
+  /** Each vendor call's latency and outcome, each 503, and the breaker's state. */
+  metrics?: ModerationMetrics;
 }
 
 class AttemptTimeout extends Error {
@@ -39,8 +42,11 @@ export function resilient(moderator: Moderator, options: ResilienceOptions = {})
   const fallbackRetryAfter = options.retryAfterSeconds ?? 5;
   const breaker = options.breaker ?? new CircuitBreaker();
   const random = options.random ?? Math.random;
+  const { metrics } = options;
+  metrics?.watchCircuit(moderator.name, () => breaker.state);
 
   const unavailable = (message: string, vendorRetryAfter: number | undefined, cause?: unknown) => {
+    metrics?.unavailable(moderator.name);
     const breakerWait = Math.ceil(breaker.retryAfterMs() / 1000);
     const seconds = Math.max(1, breakerWait > 0 ? breakerWait : (vendorRetryAfter ?? fallbackRetryAfter));
     return new ModerationUnavailableError(`${moderator.name}: ${message}`, seconds, { cause });
@@ -52,15 +58,19 @@ export function resilient(moderator: Moderator, options: ResilienceOptions = {})
       for (let attempt = 0; ; attempt++) {
         if (!breaker.tryAcquire())
           throw unavailable(`circuit ${breaker.state}, not calling the vendor`, undefined);
+        const started = performance.now();
         const outcome = await attemptWithTimeout(moderator, input, timeoutMs).then(
           (verdict) => ({ verdict }),
           (error: unknown) => ({ error }),
         );
+        const seconds = (performance.now() - started) / 1000;
         if ('verdict' in outcome) {
           breaker.succeeded();
+          metrics?.vendorCall(moderator.name, outcome.verdict.decision, seconds);
           return outcome.verdict;
         }
         const { error } = outcome;
+        metrics?.vendorCall(moderator.name, isTransient(error) ? 'transient_error' : 'error', seconds);
         if (!isTransient(error)) {
           // Not an outage (the vendor answered, or our own code failed): nothing against the vendor's health.
           breaker.succeeded();

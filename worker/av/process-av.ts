@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ProcessingFailureCode } from '../../contracts/errors.ts';
 import type { OptimizeRequest, OptimizeResult, ProcessedObject } from '../../contracts/events.ts';
 import type { Config } from '../../platform/config.ts';
+import type { TimeStep } from '../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { processAudio, retryAudioRendition } from '../audio/process-audio.ts';
 import type { MediaOutput } from '../ffmpeg/outputs.ts';
@@ -25,7 +26,7 @@ const renditionQualities = new Set(['low', 'medium', 'high']);
  * others stay published and the failure is reported with the final result.
  */
 export async function processAudioVisual(
-  deps: { config: Config; storage: ObjectStorage; signal?: AbortSignal },
+  deps: { config: Config; storage: ObjectStorage; signal?: AbortSignal; time?: TimeStep },
   request: OptimizeRequest,
   requestId: string,
   original: string,
@@ -41,13 +42,16 @@ export async function processAudioVisual(
   const enqueue = (work: () => Promise<void>) => {
     queue = queue.then(work);
   };
+  const time: TimeStep = deps.time ?? ((_step, work) => work());
   const onOutput = (output: MediaOutput) =>
     enqueue(async () => {
-      const object = await uploadOutput(
-        deps.storage,
-        deps.config.edgePublicUrl,
-        { mediaId: request.mediaId, requestId },
-        output,
+      const object = await time('upload', () =>
+        uploadOutput(
+          deps.storage,
+          deps.config.edgePublicUrl,
+          { mediaId: request.mediaId, requestId },
+          output,
+        ),
       );
       processed.push(object);
       const done = renditionQualities.has(object.quality) ? { [object.quality]: 1 } : undefined;
@@ -61,7 +65,7 @@ export async function processAudioVisual(
     enqueue(() => publish({ stage: 'progress', processed: [], progress: { [quality]: fraction } }));
   };
 
-  const events = { onOutput, onProgress };
+  const events = { onOutput, onProgress, timeStep: time };
   const result =
     request.kind === 'video'
       ? await processVideo(original, outDir, options, events)

@@ -6,6 +6,11 @@ export interface StepEvents<Step extends string> {
   onOutput?: (output: MediaOutput) => void;
   /** One step failed; its outputs are missing and the other steps go on. */
   onRenditionFailed?: (step: Step, error: unknown) => void;
+  /** Wraps each step's build, to time it (the worker's step metrics). */
+  timeStep?: (
+    step: Step,
+    build: () => Promise<MediaOutput | MediaOutput[]>,
+  ) => Promise<MediaOutput | MediaOutput[]>;
 }
 
 export interface StepResults<Step extends string> {
@@ -21,7 +26,8 @@ export function stepRunner<Step extends string>(events: StepEvents<Step>, signal
   const results: StepResults<Step> = { outputs: [], failures: [] };
   const attempt = async (step: Step, build: () => Promise<MediaOutput | MediaOutput[]>): Promise<boolean> => {
     try {
-      for (const output of [await build()].flat()) {
+      const built = events.timeStep ? events.timeStep(step, build) : build();
+      for (const output of [await built].flat()) {
         results.outputs.push(output);
         events.onOutput?.(output);
       }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { OptimizeRequest, ProcessedObject } from '../../contracts/events.ts';
 import { derivedObjectKey, edgeUrlFor } from '../../contracts/object-keys.ts';
 import type { Config } from '../../platform/config.ts';
+import type { TimeStep } from '../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { MediaRejectedError } from '../media-rejected-error.ts';
 import { ImageRejectedError } from './errors.ts';
@@ -10,37 +11,43 @@ import { readImageMetadata } from './metadata.ts';
 
 /** Builds the WebP ladder for one original and uploads it under keys owned by this request. */
 export async function processImage(
-  deps: { config: Config; storage: ObjectStorage },
+  deps: { config: Config; storage: ObjectStorage; time?: TimeStep },
   request: OptimizeRequest,
   requestId: string,
   original: string,
   workDir: string,
 ): Promise<{ processed: ProcessedObject[]; placeholder: string; metadata: Record<string, unknown> }> {
+  const time: TimeStep = deps.time ?? ((_step, work) => work());
   let ladder: Awaited<ReturnType<typeof buildImageLadder>>;
   let metadata: Record<string, unknown>;
   try {
-    [ladder, metadata] = await Promise.all([
-      buildImageLadder(original, workDir, deps.config.image),
-      readImageMetadata(original) as Promise<Record<string, unknown>>,
-    ]);
+    [ladder, metadata] = await time('transform', () =>
+      Promise.all([
+        buildImageLadder(original, workDir, deps.config.image),
+        readImageMetadata(original) as Promise<Record<string, unknown>>,
+      ]),
+    );
   } catch (error) {
     if (error instanceof ImageRejectedError) throw new MediaRejectedError(error.code, error.message);
     throw error;
   }
-  const processed = await Promise.all(
-    ladder.derivatives.map(async (d) => {
-      const key = derivedObjectKey(request.mediaId, requestId, d.quality, 'webp');
-      await deps.storage.put(key, createReadStream(d.path), d.contentType, d.bytes);
-      return {
-        quality: d.quality,
-        format: d.format,
-        key,
-        url: edgeUrlFor(deps.config.edgePublicUrl, key),
-        width: d.width,
-        height: d.height,
-        size: d.bytes,
-      };
-    }),
+  const derivatives = ladder.derivatives;
+  const processed = await time('upload', () =>
+    Promise.all(
+      derivatives.map(async (d) => {
+        const key = derivedObjectKey(request.mediaId, requestId, d.quality, 'webp');
+        await deps.storage.put(key, createReadStream(d.path), d.contentType, d.bytes);
+        return {
+          quality: d.quality,
+          format: d.format,
+          key,
+          url: edgeUrlFor(deps.config.edgePublicUrl, key),
+          width: d.width,
+          height: d.height,
+          size: d.bytes,
+        };
+      }),
+    ),
   );
   return { processed, placeholder: ladder.placeholder, metadata };
 }
