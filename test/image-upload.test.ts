@@ -159,7 +159,11 @@ describe('resuming, aborting and other users', () => {
     assert.equal((await alice().delete(`/v1/uploads/${created.body.uploadId}`)).status, 204);
     const state = await alice().get<UploadState>(`/v1/uploads/${created.body.uploadId}`);
     assert.equal(state.body.state, 'aborted');
-    const late = await putPart(created.body.parts[1]?.url ?? '', Buffer.from('a late part'));
+    // The part's own bytes: its URL is signed for their length, so only the missing upload can refuse them.
+    const late = await putPart(
+      created.body.parts[1]?.url ?? '',
+      photo.subarray(created.body.partSize, 2 * created.body.partSize),
+    );
     assert.equal(late.status, 404, 'storage no longer knows the upload');
     const complete = await alice().post<{ code: string }>(
       `/v1/uploads/${created.body.uploadId}/complete`,

@@ -128,7 +128,7 @@ describe('losing the database connection', () => {
     try {
       for (let round = 0; round < 3; round++) {
         await terminateBackends();
-        const [id] = await retryOnceUnavailable(() =>
+        const [id] = await retryWhileUnavailable(() =>
           enqueueEvents(api.database.db, [
             {
               aggregateId: crypto.randomUUID(),
@@ -156,12 +156,17 @@ async function pidOf(client: pg.Client): Promise<number> {
   return rows[0]?.pid ?? -1;
 }
 
-/** What a client told "503, retry" does: the pool may still hold a session whose goodbye is in transit. */
-async function retryOnceUnavailable<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!isDatabaseUnavailable(error)) throw error;
-    return work();
+/**
+ * What a client told "503, retry" does: the pool may still hold sessions whose goodbye is in transit (one per
+ * idle client on a busy machine), so it retries a few times, briefly.
+ */
+async function retryWhileUnavailable<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || attempt >= 10) throw error;
+      await sleep(50);
+    }
   }
 }
