@@ -89,6 +89,8 @@ export const ConfigSchema = Type.Object({
     widths: Type.Object({ low: Positive, medium: Positive, high: Positive }),
     thumbnailSize: Positive,
     webpQuality: Type.Integer({ minimum: 1, maximum: 100 }),
+    /** AVIF siblings of every WebP rung at this quality; 0 builds none. */
+    avifQuality: Type.Integer({ minimum: 0, maximum: 100 }),
     maxInputPixels: Positive,
     timeoutSeconds: Positive,
   }),
@@ -195,7 +197,9 @@ export function loadConfig(env: Env = process.env): Config {
       widths: { low: widths[0] ?? 360, medium: widths[1] ?? 720, high: widths[2] ?? 1440 },
       thumbnailSize: int(env, 'IMAGE_THUMBNAIL_SIZE', 256),
       webpQuality: int(env, 'IMAGE_WEBP_QUALITY', 80),
-      maxInputPixels: int(env, 'IMAGE_MAX_PIXELS', 100_000_000),
+      avifQuality: int(env, 'IMAGE_AVIF_QUALITY', 50),
+      // 12,000×9,000 phone panoramas (108 MP) are photos, not bombs.
+      maxInputPixels: int(env, 'IMAGE_MAX_PIXELS', 120_000_000),
       timeoutSeconds: int(env, 'IMAGE_TIMEOUT_SECONDS', 60),
     },
     stuckProcessingAfterSeconds: int(env, 'STUCK_PROCESSING_AFTER_SECONDS', 3600),

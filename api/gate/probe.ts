@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import ffprobeStatic from 'ffprobe-static';
 import sharp from 'sharp';
+import { HeifHeaderError, type ReadRange, readHeifHeader } from './heif-header.ts';
+import { sniffFamily } from './sniff.ts';
 
 export interface ProbeSummary {
   container: string;
@@ -109,9 +111,13 @@ function num(value: string | number | undefined): number | undefined {
 /**
  * Image headers sit at the front of the file, so the first bytes are enough to know size and format.
  * Nothing is decoded here, so sharp's own pixel limit is lifted: the gate judges the dimensions against
- * the configured limit and answers `image_too_large`, whatever the size of the bomb.
+ * the configured limit and answers `image_too_large`, whatever the size of the bomb. HEIF and AVIF keep
+ * their dimensions in a `meta` box that may sit anywhere, and libheif wants every item in reach, so their
+ * boxes are walked instead, by range reads past `head` when needed.
  */
-export async function probeImageHead(head: Buffer): Promise<ProbeSummary> {
+export async function probeImageHead(head: Buffer, size: number, read: ReadRange): Promise<ProbeSummary> {
+  const family = sniffFamily(head);
+  if (family === 'heif' || family === 'avif') return probeHeif(family, head, size, read);
   try {
     const meta = await sharp(head, { failOn: 'none', limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) throw new ProbeFailedError('the image has no dimensions');
@@ -126,5 +132,30 @@ export async function probeImageHead(head: Buffer): Promise<ProbeSummary> {
   } catch (error) {
     if (error instanceof ProbeFailedError) throw error;
     throw new ProbeFailedError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function probeHeif(
+  family: 'heif' | 'avif',
+  head: Buffer,
+  size: number,
+  read: ReadRange,
+): Promise<ProbeSummary> {
+  try {
+    const header = await readHeifHeader(head, size, read);
+    if (header.codec === 'other')
+      throw new ProbeFailedError(`unsupported ${family} item ${header.primaryType}`);
+    return {
+      container: family,
+      width: header.width,
+      height: header.height,
+      rotation: header.rotation,
+      hasAudio: false,
+      hasVideo: false,
+      streams: [{ type: 'image', codec: header.codec }],
+    };
+  } catch (error) {
+    if (error instanceof HeifHeaderError) throw new ProbeFailedError(error.message);
+    throw error;
   }
 }

@@ -73,7 +73,9 @@ async function judgeUpload(ctx: ApiContext, mediaId: string, subject: GateSubjec
   try {
     probe =
       subject.kind === 'image'
-        ? await probeImageHead(bytes)
+        ? await probeImageHead(bytes, head.size, (start, end) =>
+            ctx.storage.readRange(subject.objectKey, start, end),
+          )
         : await probeRemote(ctx, subject.objectKey, head.size);
     const judged = judgeProbe(ctx, subject.kind, probe);
     if (judged) return judged;

@@ -13,6 +13,7 @@ const options: ImageLadderOptions = {
   widths: { low: 360, medium: 720, high: 1440 },
   thumbnailSize: 256,
   webpQuality: 80,
+  avifQuality: 0,
   maxInputPixels: 100_000_000,
   timeoutSeconds: 60,
 };

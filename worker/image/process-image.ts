@@ -9,7 +9,11 @@ import { ImageRejectedError } from './errors.ts';
 import { buildImageLadder } from './ladder.ts';
 import { readImageMetadata } from './metadata.ts';
 
-/** Builds the WebP ladder for one original and uploads it under keys owned by this request. */
+/**
+ * Builds the ladder for one original and uploads it under keys owned by this request. AVIF siblings sit
+ * beside their WebP rung (`high.webp`, `high.avif`) so the edge finds one from the other; their variant
+ * rows are labelled `high-avif` because a media holds one row per quality label.
+ */
 export async function processImage(
   deps: { config: Config; storage: ObjectStorage; time?: TimeStep },
   request: OptimizeRequest,
@@ -23,7 +27,7 @@ export async function processImage(
   try {
     [ladder, metadata] = await time('transform', () =>
       Promise.all([
-        buildImageLadder(original, workDir, deps.config.image),
+        buildImageLadder(original, workDir, { ...deps.config.image, ffmpegPath: deps.config.ffmpegPath }),
         readImageMetadata(original) as Promise<Record<string, unknown>>,
       ]),
     );

@@ -168,3 +168,135 @@ function xmpPacket(gps: TestGps): string {
     '</rdf:RDF></x:xmpmeta>',
   ].join('');
 }
+
+/**
+ * An animation of `frames` frames, each a solid colour stepping round the hue circle, `delayMs` apart;
+ * `alpha` leaves a transparent border. GIF or animated WebP, as sharp writes them.
+ */
+export async function makeAnimation(
+  format: 'gif' | 'webp',
+  width: number,
+  height: number,
+  frames: number,
+  delayMs = 100,
+  alpha = false,
+): Promise<Buffer> {
+  const channels = 4;
+  const frame = width * height * channels;
+  const pixels = Buffer.alloc(frame * frames);
+  for (let f = 0; f < frames; f++) {
+    const [r, g, b] = [f * 67, f * 131 + 80, f * 29 + 160].map((v) => v % 256) as [number, number, number];
+    for (let i = 0; i < width * height; i++) {
+      const x = i % width;
+      const y = Math.floor(i / width);
+      const border = alpha && (x < width / 8 || y < height / 8);
+      pixels.set([r, g, b, border ? 0 : 255], f * frame + i * channels);
+    }
+  }
+  const image = sharp(pixels, { raw: { width, height: height * frames, channels, pageHeight: height } });
+  const delay = Array.from({ length: frames }, () => delayMs);
+  return format === 'gif'
+    ? image.gif({ delay, loop: 0 }).toBuffer()
+    : image.webp({ delay, loop: 0 }).toBuffer();
+}
+
+/** A solid `rgb` patch encoded in `profile`'s colour space (libvips converts from sRGB and embeds it). */
+export async function makeProfiledJpeg(
+  rgb: readonly [number, number, number],
+  profile: 'p3' | 'cmyk' | string,
+  size = 64,
+): Promise<Buffer> {
+  const [r, g, b] = rgb;
+  return sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } })
+    .withIccProfile(profile)
+    .jpeg({ quality: 95 })
+    .toBuffer();
+}
+
+/** A CMYK JPEG without an embedded profile, as print workflows export them. */
+export async function makeBareCmykJpeg(rgb: readonly [number, number, number], size = 64): Promise<Buffer> {
+  const [r, g, b] = rgb;
+  return sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } })
+    .toColourspace('cmyk')
+    .jpeg({ quality: 95 })
+    .toBuffer();
+}
+
+/** A 16-bit RGB PNG: a horizontal ramp using the full 0–65535 range in red, `value16` in green. */
+export async function makePng16(width: number, height: number, value16 = 32896): Promise<Buffer> {
+  const pixels = new Uint16Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    pixels[i * 3] = Math.round(((i % width) / Math.max(1, width - 1)) * 65535);
+    pixels[i * 3 + 1] = value16;
+    pixels[i * 3 + 2] = 0;
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
+}
+
+/** A large JPEG built as a stream by libvips, so even a 12,000×9,000 panorama never sits in memory raw. */
+export async function makeLargeJpeg(width: number, height: number): Promise<Buffer> {
+  return colourBlobsStreamed(width, height).jpeg({ quality: 80 }).toBuffer();
+}
+
+function colourBlobsStreamed(width: number, height: number): Sharp {
+  const seed = Buffer.alloc(8 * 6 * 3);
+  for (let i = 0; i < seed.length; i++) seed[i] = (i * 97 + 31) % 251;
+  return sharp(seed, { raw: { width: 8, height: 6, channels: 3 } }).resize(width, height, {
+    fit: 'fill',
+    kernel: 'cubic',
+  });
+}
+
+/**
+ * An Adobe RGB (1998) ICC v2 profile (matrix and gamma 563/256, D50 primaries as Adobe publishes them),
+ * written here because libvips ships only sRGB, P3 and CMYK profiles.
+ */
+export function adobeRgbProfile(): Buffer {
+  const s15 = (values: number[]) => {
+    const b = Buffer.alloc(values.length * 4);
+    values.forEach((v, i) => {
+      b.writeInt32BE(Math.round(v * 65536), i * 4);
+    });
+    return b;
+  };
+  const xyz = (values: number[]) => Buffer.concat([Buffer.from('XYZ \0\0\0\0', 'latin1'), s15(values)]);
+  const curve = Buffer.concat([Buffer.from('curv\0\0\0\0', 'latin1'), Buffer.from([0, 0, 0, 1, 0x02, 0x33])]);
+  const text = 'Adobe RGB (1998) test profile';
+  const desc = Buffer.alloc(12 + text.length + 1 + 8 + 3 + 67);
+  desc.write('desc', 0, 'latin1');
+  desc.writeUInt32BE(text.length + 1, 8);
+  desc.write(text, 12, 'latin1');
+  const tags: [string, Buffer][] = [
+    ['desc', desc],
+    ['wtpt', xyz([0.9642, 1, 0.82491])],
+    ['rXYZ', xyz([0.60974, 0.31111, 0.01947])],
+    ['gXYZ', xyz([0.20528, 0.62567, 0.06087])],
+    ['bXYZ', xyz([0.14919, 0.06322, 0.74457])],
+    ['rTRC', curve],
+    ['gTRC', curve],
+    ['bTRC', curve],
+    ['cprt', Buffer.concat([Buffer.from('text\0\0\0\0', 'latin1'), Buffer.from('none\0', 'latin1')])],
+  ];
+  const table = Buffer.alloc(4 + tags.length * 12);
+  table.writeUInt32BE(tags.length);
+  const bodies: Buffer[] = [];
+  let offset = 128 + table.length;
+  tags.forEach(([signature, body], i) => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    table.write(signature, 4 + i * 12, 'latin1');
+    table.writeUInt32BE(offset, 8 + i * 12);
+    table.writeUInt32BE(body.length, 12 + i * 12);
+    bodies.push(padded);
+    offset += padded.length;
+  });
+  const header = Buffer.alloc(128);
+  header.writeUInt32BE(offset, 0);
+  header.writeUInt32BE(0x02100000, 8);
+  header.write('mntrRGB XYZ ', 12, 'latin1');
+  header.write('acsp', 36, 'latin1');
+  s15([0.9642, 1, 0.82491]).copy(header, 68);
+  return Buffer.concat([header, table, ...bodies]);
+}
