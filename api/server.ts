@@ -11,6 +11,7 @@ import { requestTimeouts } from '../platform/http/timeouts.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import { instrumentHttp } from '../platform/metrics/http.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
+import { traceHttp } from '../platform/tracing/http-spans.ts';
 import type { ApiContext } from './context.ts';
 import { createApiReadiness, healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
@@ -41,6 +42,7 @@ export async function buildApiServer(
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('validation_failed', error.message)),
   });
+  traceHttp(app);
   installProblemHandlers(app);
   countDatabaseOutages(app, registry, 'api');
   instrumentHttp(app, registry, 'api');

@@ -26,6 +26,8 @@ import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
+import { tracedBus } from '../platform/tracing/consume.ts';
+import { acquireTracing } from '../platform/tracing/sdk.ts';
 import { startWorker } from '../worker/worker.ts';
 import { consumeInBackground } from './background-consumer.ts';
 
@@ -39,9 +41,10 @@ export interface Running {
  * before its consumers have joined their groups; `/readyz` says when they have.
  */
 export async function runApi(config: Config, logger: Logger): Promise<Running> {
+  const tracing = await acquireTracing(config.otel, 'api', logger);
   const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const storage = createS3Storage(config.s3);
-  const bus = await createBus(config, logger);
+  const bus = tracedBus(await createBus(config, logger));
   const readiness = createApiReadiness({ db: database.db, storage });
   const metrics = await acquireRoleMetrics(config, 'api', readiness, logger);
   const { registry } = metrics;
@@ -90,13 +93,15 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
       await bus.close();
       await database.close();
       await metrics.release();
+      await tracing.release();
     },
   };
 }
 
 /** Optimize requests in, derivatives out. Its only HTTP port is the metrics endpoint, with its probes. */
 export async function runWorker(config: Config, logger: Logger): Promise<Running> {
-  const bus = await createBus(config, logger);
+  const tracing = await acquireTracing(config.otel, 'worker', logger);
+  const bus = tracedBus(await createBus(config, logger));
   const storage = createS3Storage(config.s3);
   const clamd = config.clamav.host
     ? createClamd({ host: config.clamav.host, port: config.clamav.port })
@@ -114,6 +119,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<Running
       await consumer.stop();
       await bus.close();
       await metrics.release();
+      await tracing.release();
     },
   };
 }

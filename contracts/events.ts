@@ -44,6 +44,37 @@ export const ResultStage = Type.Union([
   Type.Literal('final'),
 ]);
 
+/** Where a record sits in Kafka; the offset is a decimal string (a 64-bit integer). */
+export const KafkaPosition = Type.Object({
+  topic: Type.String(),
+  partition: Type.Integer({ minimum: 0 }),
+  offset: Type.String({ pattern: '^[0-9]+$' }),
+});
+export type KafkaPosition = Static<typeof KafkaPosition>;
+
+/**
+ * How a worker ran one request, for operators (`GET /v1/ops/media/:id/trace`). Versioned and additive: a
+ * reader takes the fields it knows, so newer workers stay readable by older APIs; results without it stay valid.
+ */
+export const ExecutionReport = Type.Object({
+  version: Type.Integer({ minimum: 1 }),
+  worker: Type.Object({ hostname: Type.String(), pid: Type.Integer() }),
+  /** Where the worker read the request; absent on a bus without offsets (the embedded one). */
+  request: Type.Optional(KafkaPosition),
+  totalMs: Type.Integer({ minimum: 0 }),
+  /** Steps overlap where they run in parallel (an image's rungs and uploads). */
+  steps: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      startMs: Type.Integer({ minimum: 0 }),
+      ms: Type.Integer({ minimum: 0 }),
+      ok: Type.Boolean(),
+    }),
+    { maxItems: 200 },
+  ),
+});
+export type ExecutionReport = Static<typeof ExecutionReport>;
+
 export const OptimizeResult = Type.Object({
   mediaId: Type.String(),
   requestId: Type.String(),
@@ -59,6 +90,7 @@ export const OptimizeResult = Type.Object({
   placeholder: Type.Optional(Type.String()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   error: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
+  execution: Type.Optional(ExecutionReport),
 });
 export type OptimizeResult = Static<typeof OptimizeResult>;
 

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { topics } from './events.ts';
+import { KafkaPosition, topics } from './events.ts';
 import { Text, Timestamp } from './text.ts';
 
 export const OutboxRow = Type.Object({
@@ -13,6 +13,9 @@ export const OutboxRow = Type.Object({
   publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   attempts: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
+  traceId: Type.Union([Type.String(), Type.Null()], {
+    description: 'the trace the event continues (W3C trace id), null when it was written outside a trace',
+  }),
 });
 
 export const OutboxQuery = Type.Object(
@@ -55,10 +58,34 @@ export const ReplayResult = Type.Object({
   replayed: Type.Array(Type.Object({ id: Type.String(), replayOf: Type.String() })),
 });
 
+const Position = Type.Union([KafkaPosition, Type.Null()], {
+  description: 'topic, partition and offset of the record; null on the embedded bus',
+});
+
+/** One worker run that settled the media (a reprocess or a redrive adds another). */
+export const ProcessingRun = Type.Object({
+  requestId: Type.String(),
+  at: Type.String({ format: 'date-time', description: 'when the API applied the result' }),
+  outcome: Type.String({ description: 'the status the result moved the media to' }),
+  worker: Type.Union([Type.Object({ hostname: Type.String(), pid: Type.Integer() }), Type.Null()]),
+  totalMs: Type.Union([Type.Integer(), Type.Null()]),
+  steps: Type.Array(
+    Type.Object({ name: Type.String(), startMs: Type.Integer(), ms: Type.Integer(), ok: Type.Boolean() }),
+  ),
+  request: Position,
+  result: Position,
+});
+
 export const MediaTrace = Type.Object({
   media: Type.Record(Type.String(), Type.Unknown()),
+  /** The trace of the latest optimize request: complete → worker → ready, in the tracing backend. */
+  traceId: Type.Union([Type.String(), Type.Null()]),
   events: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   outbox: Type.Array(OutboxRow),
+  processing: Type.Array(ProcessingRun, {
+    description:
+      'per run: the worker, its step durations and the Kafka positions of request and result; empty for results from workers that did not report them',
+  }),
   variants: Type.Array(Type.Record(Type.String(), Type.Unknown())),
 });
 

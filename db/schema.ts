@@ -128,6 +128,8 @@ export const outbox = pgTable(
     payload: jsonb('payload').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull(),
     replayOf: uuid('replay_of'),
+    /** W3C trace context of the operation that wrote the event; the relay sends it as the `traceparent` header. */
+    traceparent: text('traceparent'),
     createdAt: createdAt(),
     publishedAt: timestamp('published_at', { withTimezone: true }),
     attempts: integer('attempts').notNull().default(0),

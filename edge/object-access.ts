@@ -29,25 +29,6 @@ export async function findReferences(pool: pg.Pool, key: string): Promise<Object
   }));
 }
 
-/**
- * A tiny TTL cache in front of the lookup: the edge answers most reads from memory, and a revocation
- * (delete, takedown, visibility change) is seen within the TTL.
- */
-export function cachedReferences(pool: pg.Pool, ttlMs: number, maxEntries = 50_000) {
-  const cache = new Map<string, { at: number; refs: ObjectReference[] }>();
-  return async (key: string): Promise<ObjectReference[]> => {
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (hit && now - hit.at < ttlMs) return hit.refs;
-    const refs = await findReferences(pool, key);
-    if (ttlMs > 0) {
-      if (cache.size >= maxEntries) cache.clear();
-      cache.set(key, { at: now, refs });
-    }
-    return refs;
-  };
-}
-
 export type AccessDecision = 'public' | 'private' | 'unknown' | 'gone' | 'denied' | 'login';
 
 const live = new Set(['processing', 'ready', 'failed']);
@@ -58,16 +39,22 @@ const live = new Set(['processing', 'ready', 'failed']);
  * the API issued for this key.
  */
 export function decideAccess(
-  refs: ObjectReference[],
+  refs: readonly ObjectReference[],
   viewer: { sub: string; admin: boolean } | undefined,
   tokenGrantsKey: boolean,
 ): AccessDecision {
   if (refs.length === 0) return 'unknown';
-  const alive = refs.filter((r) => live.has(r.status));
-  if (alive.length === 0) return 'gone';
-  if (alive.some((r) => !r.isOriginal && r.status === 'ready' && r.visibility === 'public')) return 'public';
+  // One pass, no intermediate arrays: this runs on every read.
+  let alive = false;
+  let owned = false;
+  for (const r of refs) {
+    if (!live.has(r.status)) continue;
+    if (!r.isOriginal && r.status === 'ready' && r.visibility === 'public') return 'public';
+    alive = true;
+    if (viewer !== undefined && r.ownerId === viewer.sub) owned = true;
+  }
+  if (!alive) return 'gone';
   if (tokenGrantsKey) return 'private';
   if (!viewer) return 'login';
-  if (viewer.admin || alive.some((r) => r.ownerId === viewer.sub)) return 'private';
-  return 'denied';
+  return viewer.admin || owned ? 'private' : 'denied';
 }

@@ -4,8 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { AppError } from '../contracts/errors.ts';
-import { AuthError, isAdmin, type VerifyToken } from '../platform/auth/jwt.ts';
-import { signUrlToken, verifyUrlToken } from '../platform/auth/url-token.ts';
+import type { VerifyToken } from '../platform/auth/jwt.ts';
+import { signUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
@@ -16,8 +16,11 @@ import type { Logger } from '../platform/logger.ts';
 import { instrumentEdgeReads } from '../platform/metrics/edge.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
-import { cachedReferences, decideAccess } from './object-access.ts';
+import { cachedUrlGrants, cachedViewers } from './credentials.ts';
+import { decideAccess } from './object-access.ts';
 import { hlsMasterKey, isPlaylist, rewritePlaylist } from './playlist.ts';
+import { cachedReferences } from './reference-cache.ts';
+import { reusedSignedUrls } from './signed-urls.ts';
 
 export interface EdgeDeps {
   config: Config;
@@ -37,14 +40,26 @@ export interface EdgeDeps {
 export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // A read is a redirect; logging each one would cost more than answering it. (A route log level would
+    // not do: it makes every request's child logger rebuild its log methods.)
+    disableRequestLogging: true,
     ...requestTimeouts(deps.config.httpRequestTimeoutMs),
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('object_not_found', error.message)),
   });
   installProblemHandlers(app);
   installValidators(app);
-  const references = cachedReferences(deps.pool, deps.config.edge.cacheTtlMs);
   const { config } = deps;
+  const ttlMs = config.edge.cacheTtlMs;
+  const references = cachedReferences(deps.pool, ttlMs);
+  const viewerOf = cachedViewers(deps.verify, { ttlMs });
+  const secret = config.auth.urlSigningSecret;
+  const grantOf = secret ? cachedUrlGrants(secret, { ttlMs }) : undefined;
+  const signedUrlOf = reusedSignedUrls(deps.storage, config.edge.signedUrlTtlSeconds);
+  // A cached redirect is a cached access decision: browsers and shared caches (a CDN in front of the edge)
+  // may keep one no longer than the edge keeps its own, or a revocation would wait for them.
+  const redirectMaxAge = Math.floor(ttlMs / 1000);
+  const publicCacheControl = `public, max-age=${redirectMaxAge}`;
 
   countDatabaseOutages(app, deps.registry, 'edge');
   instrumentEdgeReads(app, deps.registry);
@@ -54,61 +69,34 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     return reply.status(statusCode).send(body);
   });
 
-  // A read is a redirect; logging each one would cost more than answering it.
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  typed.get(
-    '/m/*',
-    { logLevel: 'warn', schema: { params: EdgeParams, querystring: EdgeQuery } },
-    async (request, reply) => {
-      const key = request.params['*'];
-      if (!isKeyShaped(key)) throw new AppError('object_not_found', 'No such object');
-      const token = request.query.token;
-      const tokenCheck =
-        token && config.auth.urlSigningSecret
-          ? verifyUrlToken(config.auth.urlSigningSecret, token, key, Math.floor(Date.now() / 1000))
-          : undefined;
-      if (tokenCheck && !tokenCheck.ok) {
-        throw new AppError(
-          tokenCheck.reason === 'expired' ? 'token_expired' : 'forbidden',
-          `URL token ${tokenCheck.reason}`,
-        );
+  typed.get('/m/*', { schema: { params: EdgeParams, querystring: EdgeQuery } }, async (request, reply) => {
+    const key = request.params['*'];
+    if (!isKeyShaped(key)) return sendProblem(reply, refusals.unknown);
+    const token = request.query.token;
+    const grant = token !== undefined && grantOf ? grantOf(token, key) : undefined;
+    const bearer = bearerToken(request);
+    const viewer = bearer === undefined ? undefined : await viewerOf(bearer);
+    const refs = await references(hlsMasterKey(key) ?? key);
+    const decision = decideAccess(refs, viewer, grant !== undefined);
+    if (decision === 'public') {
+      if (isPlaylist(key)) return answerPlaylist(deps, reply, key, undefined);
+      if (config.cdnBaseUrl) {
+        return reply.header('cache-control', publicCacheControl).redirect(`${config.cdnBaseUrl}/${key}`, 302);
       }
-      const viewer = await optionalViewer(deps.verify, bearerToken(request));
-      const decision = decideAccess(
-        await references(hlsMasterKey(key) ?? key),
-        viewer,
-        tokenCheck?.ok === true,
-      );
-
-      switch (decision) {
-        case 'unknown':
-          throw new AppError('object_not_found', 'No such object');
-        case 'gone':
-          throw new AppError('gone', 'The media was deleted or taken down');
-        case 'login':
-          throw new AppError('unauthenticated', 'Send a bearer token or use a signed URL');
-        case 'denied':
-          throw new AppError('forbidden', 'You may not read this object');
-        case 'public':
-          if (isPlaylist(key)) return answerPlaylist(deps, reply, key, undefined);
-          if (config.cdnBaseUrl) {
-            return reply
-              .header('cache-control', 'public, max-age=300')
-              .redirect(`${config.cdnBaseUrl}/${key}`, 302);
-          }
-          break;
-        case 'private':
-          if (isPlaylist(key)) {
-            const sub = viewer?.sub ?? (tokenCheck?.ok ? tokenCheck.grant.sub : 'anonymous');
-            return answerPlaylist(deps, reply, key, sub);
-          }
-          break;
-      }
-      const ttl = config.edge.signedUrlTtlSeconds;
-      const target = await deps.storage.presignGet(key, ttl, 'public');
-      return reply.header('cache-control', `private, max-age=${Math.max(0, ttl - 30)}`).redirect(target, 302);
-    },
-  );
+    } else if (decision === 'private') {
+      if (isPlaylist(key)) return answerPlaylist(deps, reply, key, viewer?.sub ?? grant?.sub ?? 'anonymous');
+    } else {
+      return sendProblem(reply, refusals[decision]);
+    }
+    const signed = await signedUrlOf(key);
+    // The redirect is cached no longer than the URL it names stays valid (less a margin for clock skew).
+    const maxAge = Math.max(
+      0,
+      Math.min(redirectMaxAge, Math.floor((signed.expiresAt - Date.now()) / 1000) - 30),
+    );
+    return reply.header('cache-control', `private, max-age=${maxAge}`).redirect(signed.url, 302);
+  });
   return app;
 }
 
@@ -128,6 +116,14 @@ const keyShape = /^(raw|derived)\/[A-Za-z0-9._\-/]{1,1000}$/;
 function isKeyShaped(key: string | undefined): key is string {
   return key !== undefined && keyShape.test(key) && !key.includes('..');
 }
+
+/** The answers to reads the edge refuses, made once: refusing is as hot a path as redirecting. */
+const refusals = {
+  unknown: problemOf('object_not_found', 'No such object'),
+  gone: problemOf('gone', 'The media was deleted or taken down'),
+  login: problemOf('unauthenticated', 'Send a bearer token or use a signed URL'),
+  denied: problemOf('forbidden', 'You may not read this object'),
+} as const;
 
 const maxPlaylistBytes = 1024 * 1024;
 
@@ -154,15 +150,4 @@ async function answerPlaylist(
     .type('application/vnd.apple.mpegurl')
     .header('cache-control', privateViewer ? 'private, max-age=60' : 'public, max-age=60')
     .send(rewritePlaylist(body, key, urlFor));
-}
-
-async function optionalViewer(verify: VerifyToken, token: string | undefined) {
-  if (!token) return undefined;
-  try {
-    const principal = await verify(token);
-    return { sub: principal.sub, admin: isAdmin(principal) };
-  } catch (error) {
-    if (error instanceof AuthError) throw new AppError(error.code, error.message);
-    throw error;
-  }
 }

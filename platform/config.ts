@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { devClientSettings } from './dev-env.ts';
+import { TracingSchema, tracingSettings } from './tracing/settings.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
@@ -118,6 +119,8 @@ export const ConfigSchema = Type.Object({
   clamav: Type.Object({ host: Type.Optional(Type.String()), port: Port }),
   ffmpegPath: Type.String(),
   ffprobePath: Type.Optional(Type.String()),
+  /** OpenTelemetry traces from the standard `OTEL_*` variables; absent → no tracing at all. */
+  otel: Type.Optional(TracingSchema),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -230,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     clamav: { host: env.CLAMAV_HOST, port: int(env, 'CLAMAV_PORT', 3310) },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH,
+    otel: tracingSettings(env),
   };
   const errors = [...Value.Errors(ConfigSchema, config)];
   if (errors.length > 0) {

@@ -48,6 +48,8 @@ export interface PlatformOptions {
    * process. S3_ENDPOINT still wins over both.
    */
   s3?: 'versity' | 'embedded';
+  /** An OTLP/HTTP endpoint (test/otlp-receiver.ts) the roles send their spans to, as JSON, within 200 ms. */
+  otlpEndpoint?: string;
 }
 
 /**
@@ -56,7 +58,12 @@ export interface PlatformOptions {
  * credentials) and KAFKA_BROKERS point the suite at existing servers instead.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const extraEnv = options.env ?? {};
+  const tracing = options.otlpEndpoint && {
+    OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+  };
+  const extraEnv = { ...tracing, ...options.env };
   const bus = options.bus ?? (process.env.MEDIAGATE_TEST_BUS === 'embedded' ? 'embedded' : 'kafka');
   const dir = await mkdtemp(join(tmpdir(), 'mediagate-test-'));
   await chmod(dir, 0o755);

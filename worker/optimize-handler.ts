@@ -14,9 +14,12 @@ import {
   type WorkerMetrics,
 } from '../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { activeTraceparent, inSpan, SpanKind } from '../platform/tracing/spans.ts';
+import { step } from '../platform/tracing/steps.ts';
 import { type PublishPartial, processAudioVisual } from './av/process-av.ts';
 import { downloadAndHash } from './download.ts';
 import { resultEventId } from './event-ids.ts';
+import { executionReport } from './execution-report.ts';
 import { processImage } from './image/process-image.ts';
 import { MediaRejectedError } from './media-rejected-error.ts';
 import { quarantineIfInfected } from './virus-scan.ts';
@@ -53,7 +56,7 @@ export function optimizeHandler(deps: WorkerDeps) {
     });
     const started = performance.now();
     const job = (deps.metrics ?? untimedWorker).job(request.kind);
-    const time: TimeStep = job.step;
+    const time: TimeStep = (name, work) => step(name, () => job.step(name, work));
     let outcome: JobOutcome = 'error';
     await mkdir(workDir, { recursive: true });
     const publish = publisher(deps.bus, request.mediaId, message);
@@ -83,7 +86,14 @@ export function optimizeHandler(deps: WorkerDeps) {
             ...partial,
           }),
         );
-        result = { mediaId: request.mediaId, requestId: message.id, success: true, sha256, ...built };
+        result = {
+          mediaId: request.mediaId,
+          requestId: message.id,
+          success: true,
+          sha256,
+          ...built,
+          execution: executionReport(message, started),
+        };
       } catch (error) {
         if (!(error instanceof MediaRejectedError)) throw error;
         result = {
@@ -94,9 +104,12 @@ export function optimizeHandler(deps: WorkerDeps) {
           sha256,
           metadata: {},
           error: { code: error.code, detail: error.message },
+          execution: executionReport(message, started),
         };
       }
-      await publish(resultEventId(message.id), result);
+      await inSpan(`send ${topics.optimizeResult}`, { kind: SpanKind.PRODUCER }, () =>
+        publish(resultEventId(message.id), result),
+      );
       outcome = 'done';
       log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
     } catch (error) {
@@ -161,7 +174,7 @@ async function reportDeadLettered(
   }
 }
 
-/** Results keep the request's trace context; the final one has an id derived from the request's. */
+/** Results continue the request's trace; the final one has an id derived from the request's. */
 function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
   return (id: string, payload: OptimizeResult) =>
     bus.publish(topics.optimizeResult, [
@@ -173,8 +186,14 @@ function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
         headers: {
           'event-type': 'media.optimize.result',
           'schema-version': eventSchemaVersion,
-          ...(request.headers.traceparent ? { traceparent: request.headers.traceparent } : {}),
+          ...traceHeader(request),
         },
       },
     ]);
+}
+
+/** The span publishing the result, or the request's own context when this worker does not trace. */
+function traceHeader(request: DeliveredMessage): { traceparent?: string } {
+  const traceparent = activeTraceparent() ?? request.headers.traceparent;
+  return traceparent ? { traceparent } : {};
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { topics } from '../contracts/events.ts';
-import type { Subscription } from '../platform/bus/bus.ts';
+import type { MessageHandler, Subscription } from '../platform/bus/bus.ts';
+import { recordSteps } from '../platform/tracing/steps.ts';
 import { optimizeHandler, type WorkerDeps } from './optimize-handler.ts';
 
 export const workerGroup = 'worker';
@@ -12,7 +13,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Subscription> {
   const subscription = await deps.bus.subscribe(
     topics.optimizeRequest,
     workerGroup,
-    optimizeHandler({ ...deps, signal: shutdown.signal }),
+    withStepTimeline(optimizeHandler({ ...deps, signal: shutdown.signal })),
     { concurrency: deps.config.worker.concurrency },
   );
   return {
@@ -22,4 +23,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Subscription> {
       await subscription.stop();
     },
   };
+}
+
+/** Each job records its own step times, which its result reports. */
+function withStepTimeline(handler: MessageHandler): MessageHandler {
+  return (message) => recordSteps(() => handler(message));
 }

@@ -4,6 +4,7 @@ import type { OutboxQuery, ReplayBody } from '../../contracts/ops.ts';
 import type { Database } from '../../db/client.ts';
 import { enqueueEvents } from '../../db/queries/outbox.ts';
 import { outbox } from '../../db/schema.ts';
+import { traceIdOf } from '../../platform/tracing/spans.ts';
 
 type OutboxRowDb = typeof outbox.$inferSelect;
 
@@ -19,6 +20,8 @@ export function outboxView(row: OutboxRowDb) {
     publishedAt: row.publishedAt?.toISOString() ?? null,
     attempts: row.attempts,
     lastError: row.lastError,
+    // Rows written before the column existed kept it among their headers.
+    traceId: traceIdOf(row.traceparent ?? row.headers.traceparent),
   };
 }
 
@@ -80,7 +83,7 @@ export async function replayOutbox(db: Database, body: ReplayBody) {
         eventType: o.eventType,
         payload: o.payload,
         replayOf: o.replayOf ?? o.id,
-        traceparent: o.headers.traceparent,
+        traceparent: o.traceparent ?? o.headers.traceparent,
       })),
     );
     return {

@@ -25,6 +25,7 @@ interface OutboxRow {
   event_type: string;
   payload: unknown;
   headers: Record<string, string>;
+  traceparent: string | null;
 }
 
 /** Any fixed number shared by every API instance; only the holder of this lock relays. */
@@ -69,7 +70,7 @@ export function startRelay(options: RelayOptions): Relay {
     while (running) {
       notified = false;
       const { rows } = await session.query<OutboxRow>(
-        `select id, aggregate_id, topic, event_type, payload, headers from outbox
+        `select id, aggregate_id, topic, event_type, payload, headers, traceparent from outbox
           where published_at is null order by seq limit $1`,
         [batchSize],
       );
@@ -145,7 +146,7 @@ function runsByTopic(rows: OutboxRow[]): { topic: string; messages: BusMessage[]
       key: row.aggregate_id,
       type: row.event_type,
       payload: row.payload,
-      headers: row.headers,
+      headers: row.traceparent ? { ...row.headers, traceparent: row.traceparent } : row.headers,
     };
     const last = runs.at(-1);
     if (last?.topic === row.topic) last.messages.push(message);

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { OptimizeResult } from '../../contracts/events.ts';
+import type { KafkaPosition, OptimizeResult } from '../../contracts/events.ts';
 import type { Database } from '../../db/client.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { queueForDeletion } from '../../db/queries/object-refs.ts';
@@ -26,7 +26,10 @@ export async function applyOptimizeResult(
   db: Database,
   eventId: string,
   result: OptimizeResult,
+  resultPosition?: KafkaPosition,
 ): Promise<'applied' | 'duplicate' | 'stale'> {
+  // How the worker ran it, kept on the transition for the ops trace view.
+  const report = result.execution ? { execution: result.execution, resultPosition } : {};
   return db.transaction(async (tx) => {
     const inserted = await tx
       .insert(processedEvent)
@@ -42,7 +45,7 @@ export async function applyOptimizeResult(
         from: 'processing',
         to: 'failed',
         actor: 'worker',
-        detail: { requestId: result.requestId, ...result.error },
+        detail: { requestId: result.requestId, ...result.error, ...report },
         patch: {
           failureCode: result.error?.code ?? 'processing_failed',
           failureDetail: result.error?.detail ?? '',
@@ -75,6 +78,7 @@ export async function applyOptimizeResult(
         variants: result.processed.length,
         ...(twin ? { deduplicatedFrom: twin.row.id } : {}),
         ...(result.failedOutputs?.length ? { failedOutputs: result.failedOutputs } : {}),
+        ...report,
       },
       patch: readyPatch(result, twin),
     });

@@ -39,7 +39,7 @@ export function subscribeResults(
     const stage = message.payload.stage ?? 'final';
     const outcome =
       stage === 'final'
-        ? await applyOptimizeResult(db, message.id, message.payload)
+        ? await applyOptimizeResult(db, message.id, message.payload, message.position)
         : await applyPartialResult(db, message.payload);
     if (stage === 'progress') return;
     if (outcome === 'applied' && message.payload.error?.code === 'processing_dead_lettered')

@@ -5,6 +5,7 @@ import type { CompleteUploadBody } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
+import { annotateActiveSpan, inSpan } from '../../platform/tracing/spans.ts';
 import type { ApiContext } from '../context.ts';
 import { type GateVerdict, runGate } from '../gate/run-gate.ts';
 import { assembleParts } from './assemble-parts.ts';
@@ -55,12 +56,18 @@ async function completeClaimed(
   let verdict: GateVerdict;
   try {
     row = await loadMedia(ctx.db, session.mediaId);
-    await assembleParts(ctx, session, body.parts);
-    verdict = await runGate(ctx, row.id, {
-      objectKey: row.objectKey,
-      contentType: row.contentType,
-      kind: row.kind,
-      declaredSize: row.sizeBytes,
+    const media = row;
+    annotateActiveSpan({ 'mediagate.media_id': media.id, 'mediagate.media_kind': media.kind });
+    await inSpan('assemble parts', {}, () => assembleParts(ctx, session, body.parts));
+    verdict = await inSpan('gate', {}, async (span) => {
+      const decided = await runGate(ctx, media.id, {
+        objectKey: media.objectKey,
+        contentType: media.contentType,
+        kind: media.kind,
+        declaredSize: media.sizeBytes,
+      });
+      span.setAttribute('mediagate.gate.verdict', decided.ok ? 'pass' : decided.code);
+      return decided;
     });
   } catch (error) {
     // Nothing was decided (missing parts, a vendor outage): the session reopens and completing again is safe.

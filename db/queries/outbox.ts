@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { eventSchemaVersion } from '../../contracts/events.ts';
+import { createMessageSpan } from '../../platform/tracing/spans.ts';
 import type { Queryable } from '../client.ts';
 import { outbox } from '../schema.ts';
 
@@ -12,10 +13,14 @@ export interface OutboxEvent {
   eventType: string;
   payload: unknown;
   replayOf?: string;
+  /** The trace the event continues; by default the one active where it is enqueued. */
   traceparent?: string;
 }
 
-/** Writes events in the caller's transaction; the relay is woken on commit. */
+/**
+ * Writes events in the caller's transaction; the relay is woken on commit. Each row keeps the trace context
+ * it was written in, so whoever consumes the event continues the trace of the request that caused it.
+ */
 export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
   const rows = events.map((e) => {
@@ -25,7 +30,6 @@ export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promi
       'event-type': e.eventType,
       'schema-version': eventSchemaVersion,
     };
-    if (e.traceparent) headers.traceparent = e.traceparent;
     if (e.replayOf) headers['replay-of'] = e.replayOf;
     return {
       id,
@@ -35,6 +39,7 @@ export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promi
       payload: e.payload,
       headers,
       replayOf: e.replayOf,
+      traceparent: e.traceparent ?? createMessageSpan(e.topic, id),
     };
   });
   await tx.insert(outbox).values(rows);

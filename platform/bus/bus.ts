@@ -17,6 +17,8 @@ export interface DeliveredMessage extends BusMessage {
   topic: string;
   /** 1 on first delivery. */
   attempt: number;
+  /** Where the bus read it, when the bus has offsets (Kafka: the record's topic, partition and offset). */
+  position?: { topic: string; partition: number; offset: string };
 }
 
 export type MessageHandler = (message: DeliveredMessage) => Promise<void>;

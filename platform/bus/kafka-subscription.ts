@@ -186,7 +186,7 @@ export async function startKafkaSubscription(
     const attempt = attemptOf(headers);
     let message: DeliveredMessage;
     try {
-      message = fromRecord(settings.topic, record, headers);
+      message = { ...fromRecord(settings.topic, record, headers), position: at };
     } catch (error) {
       // Undecodable: no attempt can succeed.
       return failures.deadLetter(record, headers, at, attempt, error);
