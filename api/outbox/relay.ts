@@ -67,39 +67,78 @@ export function startRelay(options: RelayOptions): Relay {
       notified = true;
       wake?.();
     });
+    // Batches are pipelined on the one session, whose queries run in the order they are sent: while batch N
+    // is on its way to the broker, the session marks batch N-1 and reads batch N+1 (all but N's rows), so the
+    // database's time hides behind the broker's. Sends stay one at a time and in order.
     while (running) {
       notified = false;
-      const { rows } = await session.query<OutboxRow>(
-        `select id, aggregate_id, topic, event_type, payload, headers, traceparent from outbox
-          where published_at is null order by seq limit $1`,
-        [batchSize],
-      );
-      if (rows.length > 0) await publishBatch(session, rows);
-      if (rows.length < batchSize) await waitForWork(pollIntervalMs);
+      let rows = await unpublished(session, []);
+      let marked: Promise<void> = Promise.resolve();
+      while (rows.length > 0) {
+        // Only a full batch says more rows are waiting.
+        const next = rows.length === batchSize ? unpublished(session, rows) : Promise.resolve([]);
+        next.catch(() => {});
+        const failure = await publish(rows);
+        if (failure !== undefined) {
+          // The read that raced ahead is dropped: this batch goes out again before anything after it.
+          await next.catch(() => {});
+          await marked;
+          await recordFailure(session, rows, failure);
+          await sleep(1000);
+          break;
+        }
+        const previous = marked;
+        marked = markPublished(session, rows);
+        // Awaited below; until then a failure must not count as unhandled.
+        marked.catch(() => {});
+        rows = running ? await next : [];
+        // Settled before that read was answered. A failed mark ends the leadership; its rows go out again.
+        await previous;
+      }
+      await marked;
+      await waitForWork(pollIntervalMs);
     }
   }
 
-  async function publishBatch(session: pg.Client, rows: OutboxRow[]): Promise<void> {
+  function unpublished(session: pg.Client, inFlight: OutboxRow[]): Promise<OutboxRow[]> {
+    return session
+      .query<OutboxRow>(
+        `select id, aggregate_id, topic, event_type, payload, headers, traceparent from outbox
+          where published_at is null and id <> all($2::uuid[]) order by seq limit $1`,
+        [batchSize, inFlight.map((r) => r.id)],
+      )
+      .then((result) => result.rows);
+  }
+
+  /** Undefined once the bus has durably accepted every row, else why it did not. */
+  async function publish(rows: OutboxRow[]): Promise<unknown> {
     try {
       // Consecutive rows of one topic go in one send; topic changes keep the overall order.
       for (const run of runsByTopic(rows)) {
         await options.bus.publish(run.topic, run.messages);
         options.metrics?.published(run.topic, run.messages.length);
       }
-      await session.query(
-        'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1)',
-        [rows.map((r) => r.id)],
-      );
+      return undefined;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
       options.logger.warn({ err: error, rows: rows.length }, 'relay publish failed; will retry');
       options.metrics?.failed(rows.length);
-      await session.query('update outbox set attempts = attempts + 1, last_error = $2 where id = any($1)', [
-        rows.map((r) => r.id),
-        message.slice(0, 2000),
-      ]);
-      await sleep(1000);
+      return error ?? new Error('publish failed');
     }
+  }
+
+  async function markPublished(session: pg.Client, rows: OutboxRow[]): Promise<void> {
+    await session.query(
+      'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1)',
+      [rows.map((r) => r.id)],
+    );
+  }
+
+  async function recordFailure(session: pg.Client, rows: OutboxRow[], error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    await session.query('update outbox set attempts = attempts + 1, last_error = $2 where id = any($1)', [
+      rows.map((r) => r.id),
+      message.slice(0, 2000),
+    ]);
   }
 
   const loop = (async () => {
