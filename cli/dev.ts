@@ -7,6 +7,7 @@ import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import type { Config } from '../platform/config.ts';
 import { type DevState, devEnvPath, readDevState, writeDevState } from '../platform/dev-env.ts';
 import type { Logger } from '../platform/logger.ts';
+import { acquireTracing } from '../platform/tracing/sdk.ts';
 import { runMigrate } from './migrate.ts';
 import { type Running, runApi, runEdge, runWorker } from './roles.ts';
 import { initStorage } from './storage.ts';
@@ -118,6 +119,9 @@ async function reusePort(host: string, saved: number | undefined, what: string, 
  * bus), then the worker, then S3 and PostgreSQL, which everything before them still uses while draining.
  */
 async function startRoles(config: Config, logger: Logger, stops: (() => Promise<void>)[]): Promise<void> {
+  // Acquired first, so the roles share a tracer named for dev and it is released last, after their spans.
+  const tracing = await acquireTracing(config.otel, 'dev', logger);
+  stops.push(tracing.release);
   const worker = await runWorker(config, logger.child({ component: 'worker' }));
   stops.push(worker.stop);
   const api = await runApi(config, logger.child({ component: 'api' }));

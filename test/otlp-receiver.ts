@@ -22,7 +22,9 @@ export interface OtlpReceiver {
   /** The base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`): exporters post to `/v1/traces` under it. */
   endpoint: string;
   spans: ReceivedSpan[];
-  /** Requests that were not a JSON trace export, which a real collector would refuse too. */
+  /** Protobuf exports (`http/protobuf`, the default protocol): counted, not decoded. */
+  protobufExports: number;
+  /** Requests that were not a trace export, which a real collector would refuse too. */
   refused: number;
   stop(): Promise<void>;
 }
@@ -38,16 +40,27 @@ type KeyValues = { key: string; value: AnyValue }[] | undefined;
 /**
  * A real OTLP/HTTP receiver, as small as a collector's trace endpoint can be: `POST /v1/traces` with an
  * `application/json` ExportTraceServiceRequest, answered with an empty ExportTraceServiceResponse. It keeps
- * every span it is sent, so a test can assert what a tracing backend would show.
+ * every span it is sent, so a test can assert what a tracing backend would show. Protobuf exports are
+ * accepted and counted only.
  */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
-  const receiver = { spans, refused: 0 };
+  const receiver = { spans, protobufExports: 0, refused: 0 };
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const json = request.headers['content-type']?.startsWith('application/json');
-    if (request.method !== 'POST' || request.url !== '/v1/traces' || !json) {
+    const type = request.headers['content-type'] ?? '';
+    if (request.method !== 'POST' || request.url !== '/v1/traces') {
+      receiver.refused++;
+      response.writeHead(404).end();
+      return;
+    }
+    if (type === 'application/x-protobuf' && chunks.length > 0) {
+      receiver.protobufExports++;
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      return;
+    }
+    if (!type.startsWith('application/json')) {
       receiver.refused++;
       response.writeHead(415).end();
       return;

@@ -17,7 +17,12 @@ let platform: Platform;
 
 before(async () => {
   receiver = await startOtlpReceiver();
-  platform = await startPlatform({ otlpEndpoint: receiver.endpoint, env: { LOG_LEVEL: 'info' } });
+  // Info level: the suite reads the roles' own log lines. The trace has the same shape with or without AVIF
+  // siblings, which only add encodes to the transform step.
+  platform = await startPlatform({
+    otlpEndpoint: receiver.endpoint,
+    env: { LOG_LEVEL: 'info', IMAGE_AVIF_QUALITY: '0' },
+  });
 });
 after(async () => {
   await platform?.stop();
