@@ -39,10 +39,10 @@ export async function processImage(
   const processed = await time('upload', () =>
     Promise.all(
       derivatives.map(async (d) => {
-        const key = derivedObjectKey(request.mediaId, requestId, d.quality, 'webp');
+        const key = derivedObjectKey(request.mediaId, requestId, d.quality, d.format);
         await deps.storage.put(key, createReadStream(d.path), d.contentType, d.bytes);
         return {
-          quality: d.quality,
+          quality: d.format === 'avif' ? `${d.quality}-avif` : d.quality,
           format: d.format,
           key,
           url: edgeUrlFor(deps.config.edgePublicUrl, key),
