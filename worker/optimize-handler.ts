@@ -14,7 +14,7 @@ import {
   type WorkerMetrics,
 } from '../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
-import { activeTraceparent, inSpan, SpanKind } from '../platform/tracing/spans.ts';
+import { inSpan, SpanKind, traceHeader } from '../platform/tracing/spans.ts';
 import { step } from '../platform/tracing/steps.ts';
 import { type PublishPartial, processAudioVisual } from './av/process-av.ts';
 import { downloadAndHash } from './download.ts';
@@ -186,14 +186,8 @@ function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
         headers: {
           'event-type': 'media.optimize.result',
           'schema-version': eventSchemaVersion,
-          ...traceHeader(request),
+          ...traceHeader(request.headers.traceparent),
         },
       },
     ]);
-}
-
-/** The span publishing the result, or the request's own context when this worker does not trace. */
-function traceHeader(request: DeliveredMessage): { traceparent?: string } {
-  const traceparent = activeTraceparent() ?? request.headers.traceparent;
-  return traceparent ? { traceparent } : {};
 }

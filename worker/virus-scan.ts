@@ -3,6 +3,7 @@ import { eventSchemaVersion, type OptimizeRequest, topics, type VirusDetected } 
 import type { Bus } from '../platform/bus/bus.ts';
 import type { Clamd } from '../platform/clamav/clamd.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { traceHeader } from '../platform/tracing/spans.ts';
 import { resultEventId } from './event-ids.ts';
 
 /**
@@ -30,7 +31,11 @@ export async function quarantineIfInfected(
       key: request.mediaId,
       type: 'media.virus.detected',
       payload,
-      headers: { 'event-type': 'media.virus.detected', 'schema-version': eventSchemaVersion },
+      headers: {
+        'event-type': 'media.virus.detected',
+        'schema-version': eventSchemaVersion,
+        ...traceHeader(),
+      },
     },
   ]);
   return true;

@@ -93,6 +93,15 @@ export function createMessageSpan(topic: string, messageId: string): string | un
   return carrier.traceparent;
 }
 
+/**
+ * The `traceparent` header for a message published now: the active span's, else `fallback` (the trace of
+ * the message being handled, when this process does not trace), else none.
+ */
+export function traceHeader(fallback?: string): { traceparent?: string } {
+  const traceparent = activeTraceparent() ?? fallback;
+  return traceparent ? { traceparent } : {};
+}
+
 /** The context a `traceparent` (from a message or a request) continues; the root context when absent or malformed. */
 export function contextFromTraceparent(traceparent: string | undefined): Context {
   if (!traceparent) return ROOT_CONTEXT;
