@@ -20,6 +20,8 @@ const options: ImageLadderOptions = {
   widths: { low: 360, medium: 720, high: 1440 },
   thumbnailSize: 256,
   webpQuality: 80,
+  // The raw sharp anchor builds WebP only; the AVIF siblings are measured by bench/image-formats.ts.
+  avifQuality: 0,
   maxInputPixels: 100_000_000,
   timeoutSeconds: 60,
 };
