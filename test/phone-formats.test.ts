@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import type { MediaView } from '../contracts/media.ts';
 import { MAX_ANIMATION_FRAMES } from '../worker/image/animation.ts';
-import { codedImage, gridHeic, heifEnc, writeHeic } from '../worker/image/test-heif.ts';
+import { codedImage, gridHeic, heifEnc } from '../worker/image/test-heif.ts';
+import { writeHeic } from '../worker/image/test-heif-writer.ts';
 import {
   makeAnimation,
   makeBareCmykJpeg,

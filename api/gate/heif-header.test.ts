@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
-import { codedImage, heifEnc, writeHeic } from '../../worker/image/test-heif.ts';
+import { codedImage, heifEnc } from '../../worker/image/test-heif.ts';
+import { writeHeic } from '../../worker/image/test-heif-writer.ts';
 import { HeifHeaderError, readHeifHeader } from './heif-header.ts';
 import { ProbeFailedError, probeImageHead } from './probe.ts';
 

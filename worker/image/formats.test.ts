@@ -11,7 +11,8 @@ import {
   type ImageLadder,
   type ImageLadderOptions,
 } from './ladder.ts';
-import { codedImage, gridHeic, heifEnc, writeHeic } from './test-heif.ts';
+import { codedImage, gridHeic, heifEnc } from './test-heif.ts';
+import { writeHeic } from './test-heif-writer.ts';
 import {
   adobeRgbProfile,
   makeAnimation,
