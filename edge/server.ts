@@ -16,6 +16,7 @@ import type { Logger } from '../platform/logger.ts';
 import { instrumentEdgeReads } from '../platform/metrics/edge.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { avifNegotiation } from './avif-negotiation.ts';
 import { cachedUrlGrants, cachedViewers } from './credentials.ts';
 import { decideAccess } from './object-access.ts';
 import { hlsMasterKey, isPlaylist, rewritePlaylist } from './playlist.ts';
@@ -52,6 +53,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   const { config } = deps;
   const ttlMs = config.edge.cacheTtlMs;
   const references = cachedReferences(deps.pool, ttlMs);
+  const negotiate = avifNegotiation(references);
   const viewerOf = cachedViewers(deps.verify, { ttlMs });
   const secret = config.auth.urlSigningSecret;
   const grantOf = secret ? cachedUrlGrants(secret, { ttlMs }) : undefined;
@@ -82,14 +84,20 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     if (decision === 'public') {
       if (isPlaylist(key)) return answerPlaylist(deps, reply, key, undefined);
       if (config.cdnBaseUrl) {
-        return reply.header('cache-control', publicCacheControl).redirect(`${config.cdnBaseUrl}/${key}`, 302);
+        const served = await negotiate(key, request.headers.accept);
+        if (served.varies) reply.header('vary', 'Accept');
+        return reply
+          .header('cache-control', publicCacheControl)
+          .redirect(`${config.cdnBaseUrl}/${served.key}`, 302);
       }
     } else if (decision === 'private') {
       if (isPlaylist(key)) return answerPlaylist(deps, reply, key, viewer?.sub ?? grant?.sub ?? 'anonymous');
     } else {
       return sendProblem(reply, refusals[decision]);
     }
-    const signed = await signedUrlOf(key);
+    const served = await negotiate(key, request.headers.accept);
+    if (served.varies) reply.header('vary', 'Accept');
+    const signed = await signedUrlOf(served.key);
     // The redirect is cached no longer than the URL it names stays valid (less a margin for clock skew).
     const maxAge = Math.max(
       0,
