@@ -11,6 +11,12 @@ import {
 import type { DeadLetterAdmin } from './dead-letters.ts';
 import { createEmbeddedBacklog } from './embedded-backlog.ts';
 import { createEmbeddedDeadLetters, type Envelope } from './embedded-dead-letters.ts';
+import {
+  defaultLease,
+  type EmbeddedSubscription,
+  type LeaseSettings,
+  startEmbeddedSubscription,
+} from './embedded-subscription.ts';
 
 const schema = 'bus';
 
@@ -19,7 +25,8 @@ const schema = 'bus';
  * installs. Each (topic, group) is a queue subscribed to the topic, so every group sees every message, as
  * with Kafka consumer groups. pg-boss gives retries with backoff and a dead-letter queue per queue
  * (`<queue>.dlq`); it does not keep per-key order, which the consumers do not rely on (they judge by status
- * and event id).
+ * and event id). A job is leased to the process running it (embedded-subscription.ts): a stop hands it back
+ * at once, a crash within the lease's bound.
  */
 export async function createEmbeddedBus(options: {
   connectionString: string;
@@ -30,27 +37,36 @@ export async function createEmbeddedBus(options: {
    * its own curve (base + 2^n·(1..2) s); below 1 s every retry comes after a constant second.
    */
   retryBaseDelayMs?: number;
+  /** Tests shorten the lease to see a crash recovered in seconds. */
+  lease?: LeaseSettings;
 }): Promise<Bus & DeadLetterAdmin & BusBacklog> {
+  const lease = options.lease ?? defaultLease;
+  // The supervisor retries jobs whose lease ran out; it looks as often as leases are renewed.
+  const superviseSeconds = Math.max(1, Math.round(lease.leaseSeconds / 3));
   const boss = new PgBoss({
     connectionString: options.connectionString,
     schema,
     max: 4,
     schedule: false,
+    superviseIntervalSeconds: superviseSeconds,
+    monitorIntervalSeconds: superviseSeconds,
   });
+  const subscriptions = new Map<string, Set<EmbeddedSubscription>>();
   let closing = false;
   // pg-boss attaches the whole pg client to its errors and repeats one per poll while the database is away;
   // one concise line per distinct failure a minute is what an operator can read. Once close() has begun,
   // connections ending are the shutdown itself, not a fault.
   let lastError = '';
   let lastErrorAt = 0;
-  boss.on('error', (error: unknown) => {
+  const report = (error: unknown) => {
     const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
     const summary = `${String(message ?? error)}${typeof code === 'string' ? ` (${code})` : ''}`;
     if (closing || (summary === lastError && Date.now() - lastErrorAt < 60_000)) return;
     lastError = summary;
     lastErrorAt = Date.now();
     options.logger.error({ err: { message: String(message ?? error), code } }, 'embedded bus error');
-  });
+  };
+  boss.on('error', report);
   await boss.start();
   const name = (topic: string) => `${options.topicPrefix}${topic}`;
   const baseDelayMs = options.retryBaseDelayMs ?? 1000;
@@ -85,6 +101,7 @@ export async function createEmbeddedBus(options: {
           queue,
           jobs.map((job) => ({ ...job, name: queue })),
         );
+        for (const subscription of subscriptions.get(queue) ?? []) subscription.wake();
       }
     },
 
@@ -92,40 +109,47 @@ export async function createEmbeddedBus(options: {
       const queue = queueOf(topic, group);
       const deadLetter = `${queue}.dlq`;
       await boss.createQueue(deadLetter).catch(ignoreExists);
-      await boss
-        .createQueue(queue, {
-          retryLimit: maxDeliveryAttempts - 1,
-          retryDelay: Math.max(1, Math.round(baseDelayMs / 1000)),
-          retryBackoff: baseDelayMs >= 1000,
-          expireInSeconds: 6 * 3600,
-          deadLetter,
-        })
-        .catch(ignoreExists);
+      const settings = {
+        retryLimit: maxDeliveryAttempts - 1,
+        retryDelay: Math.max(1, Math.round(baseDelayMs / 1000)),
+        retryBackoff: baseDelayMs >= 1000,
+        expireInSeconds: lease.leaseSeconds,
+        deadLetter,
+      };
+      // Copies: pg-boss writes its defaults into the object it is given.
+      await boss.createQueue(queue, { ...settings }).catch(ignoreExists);
+      // Queues made before leases existed expired their jobs after 6 hours: they take today's policy, and
+      // jobs a crashed process left active under it expire within one lease from now.
+      await boss.updateQueue(queue, { ...settings });
+      await boss.getDb().executeSql(
+        `update ${schema}.job set expire_seconds = ceil(extract(epoch from now() - started_on))::int + $2
+            where name = $1 and state = 'active' and expire_seconds > $2`,
+        [queue, lease.leaseSeconds],
+      );
       await boss.subscribe(name(topic), queue);
-      const ids: string[] = [];
-      for (let i = 0; i < (subscribeOptions.concurrency ?? 1); i++) {
-        let id: string | undefined;
-        id = await boss.work<Envelope>(
-          queue,
-          { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true },
-          async ([job]) => {
-            if (!job) return;
-            // A pg-boss worker sleeps out its polling interval after every job, even with more waiting (two
-            // jobs a second per worker); a worker that just got one fetches again at once.
-            if (id) boss.notifyWorker(id);
-            await handler({ ...job.data, topic, attempt: job.retryCount + 1 });
-          },
-        );
-        ids.push(id);
-      }
+      const subscription = startEmbeddedSubscription({
+        boss,
+        schema,
+        queue,
+        topic,
+        handler,
+        concurrency: subscribeOptions.concurrency ?? 1,
+        lease,
+        report,
+      });
+      const forQueue = subscriptions.get(queue) ?? new Set();
+      subscriptions.set(queue, forQueue.add(subscription));
       return {
         async stop() {
-          for (const id of ids) await boss.offWork({ id });
+          await subscription.stop();
+          forQueue.delete(subscription);
         },
       };
     },
 
     async close() {
+      // Subscriptions left open hand their jobs back before the connections go.
+      await Promise.all([...subscriptions.values()].flatMap((set) => [...set].map((s) => s.stop())));
       closing = true;
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
