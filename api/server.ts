@@ -7,7 +7,8 @@ import type { Principal, VerifyToken } from '../platform/auth/jwt.ts';
 import type { Readiness } from '../platform/health/readiness.ts';
 import { authenticate } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
-import { requestTimeouts } from '../platform/http/timeouts.ts';
+import { installBodyRules } from '../platform/http/request-body.ts';
+import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import { instrumentHttp } from '../platform/metrics/http.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
@@ -37,7 +38,7 @@ export async function buildApiServer(
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
-    ...requestTimeouts(ctx.config.httpRequestTimeoutMs),
+    ...serverOptions(ctx.config.httpRequestTimeoutMs),
     // A URL the router cannot decode (bad percent-encoding) still gets a problem+json answer.
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('validation_failed', error.message)),
@@ -47,6 +48,7 @@ export async function buildApiServer(
   countDatabaseOutages(app, registry, 'api');
   instrumentHttp(app, registry, 'api');
   installValidators(app);
+  installBodyRules(app);
   // Authentication runs before validation: an anonymous caller learns nothing about the schemas. The
   // matched route decides, not the raw target: `GET http://host/v1/media` routes like `/v1/media`.
   app.decorateRequest('principal', undefined);

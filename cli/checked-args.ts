@@ -1,15 +1,13 @@
 import { FormatRegistry, KindGuard, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { uuidPattern } from '../contracts/ids.ts';
+import { isTimestamp } from '../contracts/text.ts';
 
-// The HTTP routes check these formats through Fastify's validator; TypeBox's own checker knows none by itself.
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => uuid.test(value));
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set(
-    'date-time',
-    (value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)),
-  );
-}
+// The HTTP routes check these formats through Fastify's validator; TypeBox's own checker knows none by
+// itself. The rules are the contracts' own, so an id or a date the route refuses is refused here too.
+const uuid = new RegExp(uuidPattern);
+FormatRegistry.Set('uuid', (value) => uuid.test(value));
+FormatRegistry.Set('date-time', isTimestamp);
 
 /**
  * What an operator typed, checked against the same contract as the matching ops route, so that the CLI and

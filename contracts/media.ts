@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Uuid } from './ids.ts';
 import { int4Max } from './text.ts';
 
 export const mediaStatuses = [
@@ -22,7 +23,7 @@ export const Variant = Type.Object({
 
 export const MediaView = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
+    id: Uuid(),
     kind: Type.Union([Type.Literal('image'), Type.Literal('video'), Type.Literal('audio')]),
     status: Type.Union(mediaStatuses.map((s) => Type.Literal(s))),
     contentType: Type.String(),
@@ -49,7 +50,7 @@ export const MediaView = Type.Object(
 );
 export type MediaView = Static<typeof MediaView>;
 
-export const MediaParams = Type.Object({ mediaId: Type.String({ format: 'uuid' }) });
+export const MediaParams = Type.Object({ mediaId: Uuid() });
 
 export const MediaListQuery = Type.Object(
   {

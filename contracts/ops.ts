@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { KafkaPosition, topics } from './events.ts';
+import { Uuid } from './ids.ts';
 import { Text, Timestamp } from './text.ts';
 
 export const OutboxRow = Type.Object({
@@ -23,7 +24,7 @@ export const OutboxQuery = Type.Object(
     state: Type.Optional(
       Type.Union([Type.Literal('pending'), Type.Literal('published'), Type.Literal('all')]),
     ),
-    mediaId: Type.Optional(Type.String({ format: 'uuid' })),
+    mediaId: Type.Optional(Uuid()),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },
@@ -38,11 +39,8 @@ export const OutboxList = Type.Object({
 
 /** Exactly one selector: event ids, a media id, or a time range of original events. */
 export const ReplayBody = Type.Union([
-  Type.Object(
-    { ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }) },
-    { additionalProperties: false },
-  ),
-  Type.Object({ mediaId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  Type.Object({ ids: Type.Array(Uuid(), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  Type.Object({ mediaId: Uuid() }, { additionalProperties: false }),
   Type.Object(
     {
       from: Timestamp(),

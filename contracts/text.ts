@@ -21,22 +21,52 @@ export function isCleanText(value: string): boolean {
   return textRegExp.test(value);
 }
 
+/**
+ * Invisible characters: Unicode format characters (zero-width space and joiners, word joiner, BOM,
+ * interlinear annotations, tags…) and the other default-ignorables (Hangul fillers, variation selectors).
+ * `alice` and `alice\u200b` look the same in every log and console, so an identifier carries none.
+ */
+const invisible = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/** Text that names someone (a token's `sub`): clean, and nothing in it that a person cannot see. */
+export function isCleanIdentifier(value: string): boolean {
+  return isCleanText(value) && !invisible.test(value);
+}
+
 /** A client string that is stored or compared in PostgreSQL: bounded, printable, well-formed. */
 export function Text(options: StringOptions & { maxLength: number }) {
   return Type.String({ minLength: 1, ...options, pattern: textPattern });
 }
 
+const rfc3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+const earliest = Date.UTC(1970, 0, 1);
+const latest = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /**
- * A timestamp PostgreSQL and `Date` agree on: RFC 3339, years 1970–9999. Year 0000 passes the format but
- * not `timestamptz`.
+ * True for an RFC 3339 date-time whose INSTANT lies in 1970…9999 UTC, the range PostgreSQL `timestamptz`
+ * and `Date` agree on. The text alone is not enough: `9999-12-31T23:59:59-23:59` reads as 9999 but is a
+ * moment of year 10000 (PostgreSQL: "time zone displacement out of range"), a leap second (`23:59:60`)
+ * is valid RFC 3339 that `Date` cannot hold, and `Date.parse` alone would take `02-30` or `24:00`.
+ */
+export function isTimestamp(value: string): boolean {
+  const match = rfc3339.exec(value);
+  if (!match) return false;
+  const part = (index: number) => Number(match[index] ?? 0);
+  const [year, month, day] = [part(1), part(2), part(3)];
+  if (month < 1 || month > 12 || new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return false;
+  if (part(4) > 23 || part(5) > 59 || part(6) > 59 || part(7) > 23 || part(8) > 59) return false;
+  const instant = Date.parse(value.toUpperCase().replace(' ', 'T'));
+  return Number.isFinite(instant) && instant >= earliest && instant <= latest;
+}
+
+/**
+ * A timestamp a client sends: RFC 3339 within 1970…9999 UTC by the instant it denotes. Its `date-time`
+ * format is checked by `isTimestamp` wherever requests are validated (the API's Ajv, the CLI's checker),
+ * so every date field of every route gets the same rule.
  */
 export function Timestamp(options: StringOptions = {}) {
-  return Type.String({
-    maxLength: 40,
-    ...options,
-    format: 'date-time',
-    pattern: '^(19[7-9][0-9]|[2-9][0-9]{3})-',
-  });
+  return Type.String({ maxLength: 40, ...options, format: 'date-time' });
 }
 
 /** PostgreSQL `integer`: a cursor or position past it is a client error, not an overflow. */

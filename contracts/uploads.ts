@@ -1,8 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Uuid } from './ids.ts';
 import { MediaView } from './media.ts';
 import { Text } from './text.ts';
-
-const Uuid = Type.String({ format: 'uuid' });
 
 export const CreateUploadBody = Type.Object(
   {
@@ -20,8 +19,8 @@ export type CreateUploadBody = Static<typeof CreateUploadBody>;
 export const PartUrl = Type.Object({ partNumber: Type.Integer(), url: Type.String() });
 
 export const UploadSession = Type.Object({
-  mediaId: Uuid,
-  uploadId: Uuid,
+  mediaId: Uuid(),
+  uploadId: Uuid(),
   partSize: Type.Integer(),
   partCount: Type.Integer(),
   parts: Type.Array(PartUrl),
@@ -31,7 +30,7 @@ export type UploadSession = Static<typeof UploadSession>;
 
 export const DeduplicatedUpload = Type.Object({ deduplicated: Type.Literal(true), media: MediaView });
 
-export const UploadParams = Type.Object({ uploadId: Uuid });
+export const UploadParams = Type.Object({ uploadId: Uuid() });
 
 export const PartNumbersBody = Type.Object(
   {
@@ -50,8 +49,8 @@ export const PartUrls = Type.Object({
 });
 
 export const UploadState = Type.Object({
-  uploadId: Uuid,
-  mediaId: Uuid,
+  uploadId: Uuid(),
+  mediaId: Uuid(),
   state: Type.Union([
     Type.Literal('open'),
     Type.Literal('completing'),

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Uuid } from './ids.ts';
 import { Text } from './text.ts';
 
 /**
@@ -10,7 +11,7 @@ export const ModerationWebhookBody = Type.Object(
   {
     eventId: Text({ maxLength: 200 }),
     vendor: Text({ maxLength: 100 }),
-    mediaId: Type.String({ format: 'uuid' }),
+    mediaId: Uuid(),
     verdict: Type.Union([Type.Literal('allowed'), Type.Literal('rejected')]),
     categories: Type.Optional(
       Type.Array(

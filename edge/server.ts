@@ -10,7 +10,7 @@ import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import { bearerToken } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
-import { requestTimeouts } from '../platform/http/timeouts.ts';
+import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import type { Logger } from '../platform/logger.ts';
 import { instrumentEdgeReads } from '../platform/metrics/edge.ts';
@@ -44,7 +44,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     // A read is a redirect; logging each one would cost more than answering it. (A route log level would
     // not do: it makes every request's child logger rebuild its log methods.)
     disableRequestLogging: true,
-    ...requestTimeouts(deps.config.httpRequestTimeoutMs),
+    ...serverOptions(deps.config.httpRequestTimeoutMs),
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('object_not_found', error.message)),
   });

@@ -72,6 +72,8 @@ export const ConfigSchema = Type.Object({
     issuer: Type.Optional(Type.String()),
     audience: Type.Optional(Type.String()),
     urlSigningSecret: Type.Optional(Type.String({ minLength: 16 })),
+    /** Tokens whose `exp` lies further ahead than this are refused: no credential lives for ever. */
+    maxLifetimeSeconds: Positive,
   }),
   uploads: Type.Object({
     partSizeBytes: Type.Integer({ minimum: 5 * 1024 * 1024 }),
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       urlSigningSecret: env.URL_SIGNING_SECRET ?? env.JWT_SECRET,
+      maxLifetimeSeconds: int(env, 'JWT_MAX_LIFETIME_SECONDS', 30 * 24 * 3600),
     },
     uploads: {
       partSizeBytes: int(env, 'UPLOAD_PART_SIZE_BYTES', 8 * 1024 * 1024),

@@ -1,6 +1,6 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import buildGetJwks from 'get-jwks';
-import { isCleanText } from '../../contracts/text.ts';
+import { isCleanIdentifier } from '../../contracts/text.ts';
 import type { Config } from '../config.ts';
 
 export interface Principal {
@@ -54,6 +54,7 @@ export function createTokenVerifier(auth: Config['auth']): VerifyToken {
     throw new Error('Missing configuration: one of JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL is required');
   }
   return async (token) => {
+    refuseInvalidUtf8(token);
     let claims: Record<string, unknown>;
     try {
       claims = await verify(token);
@@ -63,10 +64,54 @@ export function createTokenVerifier(auth: Config['auth']): VerifyToken {
       }
       throw new AuthError('unauthenticated', error instanceof Error ? error.message : 'Invalid token');
     }
+    checkLifetime(claims, auth.maxLifetimeSeconds, Date.now() / 1000);
     const sub = checkedSubject(claims.sub);
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [];
     return { sub, roles };
   };
+}
+
+/** How far ahead of our clock an issuer's may run before its `iat` reads as a token from the future. */
+export const clockSkewSeconds = 60;
+
+/**
+ * `exp` bounds a token's life only if it is a real moment in reach: `1e400` parses to Infinity and 10^30
+ * is as good as never, both of which the signature check lets through. A token that claims to be issued
+ * in the future comes from a broken or forged clock.
+ */
+function checkLifetime(claims: Record<string, unknown>, maxLifetimeSeconds: number, now: number): void {
+  const { exp, iat } = claims;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+    throw new AuthError('unauthenticated', "The token's exp must be a finite number of seconds");
+  }
+  if (exp > now + maxLifetimeSeconds + clockSkewSeconds) {
+    throw new AuthError(
+      'unauthenticated',
+      `The token's exp is more than ${maxLifetimeSeconds} seconds ahead (JWT_MAX_LIFETIME_SECONDS)`,
+    );
+  }
+  if (
+    iat !== undefined &&
+    (typeof iat !== 'number' || !Number.isFinite(iat) || iat > now + clockSkewSeconds)
+  ) {
+    throw new AuthError('unauthenticated', "The token's iat must be a finite time no later than now");
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The verifier decodes the header and payload leniently, bytes that are not UTF-8 becoming U+FFFD, so two
+ * different signed payloads could read as one `sub`. A token is JSON in UTF-8 or it is nothing.
+ */
+function refuseInvalidUtf8(token: string): void {
+  for (const segment of token.split('.', 2)) {
+    try {
+      strictUtf8.decode(Buffer.from(segment, 'base64url'));
+    } catch {
+      throw new AuthError('unauthenticated', "The token's header or payload is not valid UTF-8");
+    }
+  }
 }
 
 /** Longest `sub` accepted; identity providers use far shorter ids (UUIDs, `auth0|…`, e-mail addresses). */
@@ -75,7 +120,8 @@ export const maxSubjectLength = 255;
 /**
  * `sub` is the user id every row is owned by and every query scoped by, so it must be stored exactly as
  * given: PostgreSQL turns a lone surrogate into U+FFFD (two users would become one), cannot hold NUL, and
- * cannot index a key of a few kilobytes. Such a token names no user we could keep apart from another.
+ * cannot index a key of a few kilobytes; and a sub with a zero-width or filler character reads, in every
+ * log and console, as the user it imitates. Such a token names no user we could keep apart from another.
  */
 function checkedSubject(sub: unknown): string {
   if (typeof sub !== 'string' || sub === '') {
@@ -84,10 +130,10 @@ function checkedSubject(sub: unknown): string {
   if (sub.length > maxSubjectLength) {
     throw new AuthError('unauthenticated', `The token's sub is longer than ${maxSubjectLength} characters`);
   }
-  if (!sub.isWellFormed() || !isCleanText(sub)) {
+  if (!sub.isWellFormed() || !isCleanIdentifier(sub)) {
     throw new AuthError(
       'unauthenticated',
-      "The token's sub must be well-formed Unicode without control or bidi characters",
+      "The token's sub must be well-formed Unicode without control, bidi or invisible characters",
     );
   }
   return sub;

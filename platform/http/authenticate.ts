@@ -13,11 +13,23 @@ const bearerHeader = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
+  // Node keeps the first of repeated Authorization headers and drops the rest; a proxy may keep the last.
+  if (authorizationHeaders(request.raw.rawHeaders) > 1) {
+    throw new AppError('unauthenticated', 'Send exactly one Authorization header');
+  }
   const match = bearerHeader.exec(header);
   if (!match?.[1]) {
     throw new AppError('unauthenticated', 'Malformed Authorization header: send exactly "Bearer <token>"');
   }
   return match[1];
+}
+
+function authorizationHeaders(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === 'authorization') count++;
+  }
+  return count;
 }
 
 /** Resolves the caller or throws a 401 problem; routes never see an unauthenticated request. */

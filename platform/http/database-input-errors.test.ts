@@ -32,6 +32,16 @@ const refusals: [
   ['22003', 'an integer past int4', (v) => sql`select ${v}::int4`, '2147483648'],
   ['22008', 'year 0000', (v) => sql`select ${v}::timestamptz`, '0000-01-01T00:00:00Z'],
   ['22007', 'a month 13', (v) => sql`select ${v}::timestamptz`, '2024-13-01'],
+  [
+    '22009',
+    'a time zone offset past ±15:59',
+    (v) => sql`select ${v}::timestamptz`,
+    '9999-12-31T23:59:59-23:59',
+  ],
+  ['22015', 'an interval past its range', (v) => sql`select ${v}::interval`, '200000000 years'],
+  ['22001', 'text longer than its column', (v) => sql`insert into short values (${v})`, 'abcd'],
+  ['22025', 'a LIKE pattern ending in its escape', (v) => sql`select 'ab' like ${v}`, 'a\\'],
+  ['2201B', 'a malformed regular expression', (v) => sql`select 'a' ~ ${v}`, '('],
   ['54000', 'a key too large for a btree index', (v) => sql`insert into keyed values (${v})`, ''],
 ];
 
@@ -44,6 +54,7 @@ before(async () => {
   });
   pool = new pg.Pool({ connectionString: postgres.url });
   await pool.query('create table keyed (k text primary key)');
+  await pool.query('create table short (v varchar(3))');
   const db = drizzle(pool);
   app = Fastify();
   installProblemHandlers(app);

@@ -4,6 +4,7 @@ import type { Problem } from '../../contracts/problem.ts';
 import { ModerationUnavailableError } from '../moderation/moderation.ts';
 import { isMissingBucket } from '../storage/missing-bucket.ts';
 import { StorageUnavailableError } from '../storage/object-storage.ts';
+import { clientErrorCode } from './client-status.ts';
 import { isDatabaseUnavailable, sendOutage } from './database-errors.ts';
 import { databaseInputError } from './database-input-errors.ts';
 
@@ -52,7 +53,6 @@ export function installProblemHandlers(app: FastifyInstance): void {
       }));
       return sendProblem(reply, problemOf('validation_failed', error.message, errors));
     }
-    if (error.statusCode === 429) return sendProblem(reply, problemOf('rate_limited', error.message));
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, problemOf('unsupported_media_type', 'Send the body as application/json'));
     }
@@ -71,8 +71,18 @@ export function installProblemHandlers(app: FastifyInstance): void {
       request.log.warn({ err: error }, 'database refused a request value the schema let through');
       return sendProblem(reply, problemOf('validation_failed', refusedInput));
     }
-    // Any other request Fastify itself refused (a bad Content-Length, a charset) is the client's, not a 500.
-    if (error.statusCode === 400) return sendProblem(reply, problemOf('validation_failed', error.message));
+    // Any other request refused with a 4xx — by Fastify (a bad Content-Length), a plugin (@fastify/send's
+    // 403 for `/docs/static/..`, the rate limiter) — is the client's: its catalogue code, never a 500.
+    const refused = clientErrorCode(error.statusCode);
+    if (refused) {
+      request.log.info(
+        { statusCode: error.statusCode, reason: error.message, code: refused },
+        'request refused',
+      );
+      // Fastify's own messages are written for clients; a plugin's may name files or internals.
+      const detail = error.code?.startsWith('FST_') || refused === 'rate_limited' ? error.message : undefined;
+      return sendProblem(reply, problemOf(refused, detail));
+    }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, problemOf('internal_error', 'An internal error occurred; it has been logged'));
   });

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { isTimestamp } from '../../contracts/text.ts';
 
 /** Enough to fix a request by hand; a body of a million unknown keys must not echo back a million errors. */
 export const maxReportedErrors = 20;
@@ -20,6 +21,8 @@ export function installValidators(app: FastifyInstance): void {
       strict: false,
     });
     addFormats.default(ajv);
+    // A date-time is judged by the instant it denotes, as the CLI judges it (contracts/text.ts).
+    ajv.addFormat('date-time', isTimestamp);
     return ajv;
   };
   const strict = make(false);

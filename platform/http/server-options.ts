@@ -1,0 +1,16 @@
+import { answerClientError } from './client-errors.ts';
+import { requestTimeouts } from './timeouts.ts';
+
+/**
+ * Server options the api and the edge share. `return503OnClosing: false`: during a graceful shutdown a
+ * request that arrives on a keep-alive connection still in use is served (with `Connection: close`)
+ * rather than refused with Fastify's bare 503; the listener is already closed, so no new connection
+ * comes, and the role stops once those requests have drained.
+ */
+export function serverOptions(requestTimeoutMs: number) {
+  return {
+    ...requestTimeouts(requestTimeoutMs),
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false,
+  };
+}
