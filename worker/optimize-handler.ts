@@ -63,7 +63,7 @@ export function optimizeHandler(deps: WorkerDeps) {
     try {
       const original = join(workDir, 'original');
       const { sha256 } = await time('download', () =>
-        downloadAndHash(deps.storage, request.objectKey, original),
+        downloadAndHash(deps.storage, request.objectKey, original, deps.signal),
       );
       const { clamd } = deps;
       if (
@@ -95,7 +95,8 @@ export function optimizeHandler(deps: WorkerDeps) {
           execution: executionReport(message, started),
         };
       } catch (error) {
-        if (!(error instanceof MediaRejectedError)) throw error;
+        // After a shutdown, whatever a step made of the abort, the request goes back to the bus untouched.
+        if (!(error instanceof MediaRejectedError) || deps.signal?.aborted) throw error;
         result = {
           mediaId: request.mediaId,
           requestId: message.id,
@@ -135,7 +136,7 @@ async function build(
 ) {
   if (request.kind === 'image') {
     return processImage(
-      { config: deps.config, storage: deps.storage, time },
+      { config: deps.config, storage: deps.storage, time, signal: deps.signal },
       request,
       requestId,
       original,

@@ -18,7 +18,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Subscription> {
   );
   return {
     async stop() {
-      // Kill running encodes first: their messages are not committed, so another worker redoes them.
+      // Cancel running jobs first (encodes killed, transfers aborted, each job's files closed and removed);
+      // the bus then hands their messages back, so another worker redoes them.
       shutdown.abort();
       await subscription.stop();
     },

@@ -41,8 +41,15 @@ export interface ObjectStorage {
   head(key: string): Promise<ObjectHead | undefined>;
   readRange(key: string, start: number, endInclusive: number): Promise<Buffer>;
   presignGet(key: string, expiresInSeconds: number, audience: UrlAudience): Promise<string>;
-  getStream(key: string): Promise<Readable>;
-  put(key: string, body: Readable | Buffer, contentType: string, size: number): Promise<void>;
+  /** `signal` cancels the request, the body included: the worker's shutdown. */
+  getStream(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  put(
+    key: string,
+    body: Readable | Buffer,
+    contentType: string,
+    size: number,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   delete(keys: string[]): Promise<void>;
   /** Every object under a prefix, page by page: for the orphan scan. */
   listKeys(prefix: string): AsyncIterable<{ key: string; lastModified: Date }>;

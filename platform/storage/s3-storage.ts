@@ -39,8 +39,13 @@ export function createS3Client(s3: Config['s3'], endpoint = s3.endpoint): S3Clie
     // Clients PUT parts with plain HTTP; a checksum the SDK would add to presigned URLs cannot be honoured.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Without a logger the SDK writes to the console, e.g. a warning for every upload a shutdown cancels;
+    // every failure reaches the caller as an error, which logs it where it matters.
+    logger: silentSdkLogger,
   });
 }
+
+const silentSdkLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 export function createS3Storage(s3: Config['s3']): ObjectStorage {
   const client = createS3Client(s3);
@@ -153,12 +158,14 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
       return getSignedUrl(signer(audience), new GetObjectCommand({ Bucket, Key: key }), { expiresIn });
     },
 
-    async getStream(key) {
-      const out = await guard(client.send(new GetObjectCommand({ Bucket, Key: key })));
+    async getStream(key, options = {}) {
+      const out = await guard(
+        client.send(new GetObjectCommand({ Bucket, Key: key }), { abortSignal: options.signal }),
+      );
       return out.Body as Readable;
     },
 
-    async put(key, body, contentType, size) {
+    async put(key, body, contentType, size, options = {}) {
       await guard(
         client.send(
           new PutObjectCommand({
@@ -168,6 +175,7 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
             ContentType: contentType,
             ContentLength: size,
           }),
+          { abortSignal: options.signal },
         ),
       );
     },

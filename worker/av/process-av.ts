@@ -37,11 +37,8 @@ export async function processAudioVisual(
   const options = { ffmpegPath: deps.config.ffmpegPath, signal: deps.signal };
   const processed: ProcessedObject[] = [];
   const lastProgress = new Map<string, number>();
-  // Uploads and reports run in order behind the encoder, so partial results arrive in the order made.
-  let queue: Promise<void> = Promise.resolve();
-  const enqueue = (work: () => Promise<void>) => {
-    queue = queue.then(work);
-  };
+  const queue = outputQueue(deps.signal);
+  const { enqueue } = queue;
   const time: TimeStep = deps.time ?? ((_step, work) => work());
   const onOutput = (output: MediaOutput) =>
     enqueue(async () => {
@@ -51,6 +48,7 @@ export async function processAudioVisual(
           deps.config.edgePublicUrl,
           { mediaId: request.mediaId, requestId },
           output,
+          deps.signal,
         ),
       );
       processed.push(object);
@@ -66,28 +64,35 @@ export async function processAudioVisual(
   };
 
   const events = { onOutput, onProgress, timeStep: time };
-  const result =
-    request.kind === 'video'
-      ? await processVideo(original, outDir, options, events)
-      : await processAudio(original, outDir, options, events);
   const failedOutputs: (FailedOutput & { code: ProcessingFailureCode })[] = [];
-  for (const failure of result.failures) {
-    if (!renditionQualities.has(failure.step)) {
-      failedOutputs.push({ quality: failure.step, code: 'output_failed', detail: describe(failure.error) });
-      continue;
+  let result: Awaited<ReturnType<typeof processVideo | typeof processAudio>>;
+  try {
+    result =
+      request.kind === 'video'
+        ? await processVideo(original, outDir, options, events)
+        : await processAudio(original, outDir, options, events);
+    for (const failure of result.failures) {
+      if (!renditionQualities.has(failure.step)) {
+        failedOutputs.push({ quality: failure.step, code: 'output_failed', detail: describe(failure.error) });
+        continue;
+      }
+      try {
+        const quality = failure.step as 'low' | 'medium' | 'high';
+        const retried =
+          request.kind === 'video'
+            ? await retryVideoRendition(original, outDir, quality, options, onProgress)
+            : await retryAudioRendition(original, outDir, quality, options, onProgress);
+        onOutput(retried);
+      } catch (error) {
+        if (deps.signal?.aborted) throw error;
+        failedOutputs.push({ quality: failure.step, code: 'rendition_failed', detail: describe(error) });
+      }
     }
-    try {
-      const quality = failure.step as 'low' | 'medium' | 'high';
-      const retried =
-        request.kind === 'video'
-          ? await retryVideoRendition(original, outDir, quality, options, onProgress)
-          : await retryAudioRendition(original, outDir, quality, options, onProgress);
-      onOutput(retried);
-    } catch (error) {
-      failedOutputs.push({ quality: failure.step, code: 'rendition_failed', detail: describe(error) });
-    }
+  } finally {
+    // Whatever ended the encodes, the uploads they started end first: their files live in `workDir`.
+    await queue.drained();
   }
-  await queue;
+  queue.throwIfFailed();
   const { probe } = result;
   const metadata = {
     container: probe.container,
@@ -99,6 +104,33 @@ export async function processAudioVisual(
     audioCodec: probe.audio?.codec,
   };
   return { processed, metadata: JSON.parse(JSON.stringify(metadata)), failedOutputs };
+}
+
+/**
+ * Uploads and reports run one at a time, in order, behind the encoder, so partial results arrive in the
+ * order made. The first failure (or the shutdown) skips the rest and is kept for the end, never left as a
+ * rejection nobody awaits: that would end the process while encodes run.
+ */
+function outputQueue(signal: AbortSignal | undefined) {
+  let tail: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  return {
+    enqueue(work: () => Promise<void>): void {
+      tail = tail.then(async () => {
+        if (failure || signal?.aborted) return;
+        try {
+          await work();
+        } catch (error) {
+          failure = { error };
+        }
+      });
+    },
+    drained: () => tail,
+    throwIfFailed(): void {
+      signal?.throwIfAborted();
+      if (failure) throw failure.error;
+    },
+  };
 }
 
 function describe(error: unknown): string {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { settleAll } from '../settle-all.ts';
 import { type MediaOutput, type OutputFile, writeAtomically } from './outputs.ts';
 import { ffprobeFile, type MediaProbe } from './probe.ts';
 import { type FfmpegToolOptions, runFfmpeg } from './run-ffmpeg.ts';
@@ -59,7 +60,7 @@ interface Variant {
 async function segment(source: HlsSource, packageDir: string, options: FfmpegToolOptions): Promise<Variant> {
   const dir = join(packageDir, source.quality);
   await mkdir(dir);
-  const [probe] = await Promise.all([
+  const [probe] = await settleAll([
     ffprobeFile(source.path, options),
     runFfmpeg(
       [

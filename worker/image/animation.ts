@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { FfmpegError, runFfmpeg } from '../ffmpeg/run-ffmpeg.ts';
+import { settleAll } from '../settle-all.ts';
 import { secondsLeft } from './deadline.ts';
 import {
   ImageRejectedError,
@@ -85,7 +86,7 @@ export async function buildAnimatedLadder(
 
   const moving: Promise<ImageDerivative[]> = asVideo
     ? shortMp4(inputPath, outDir, rungWidth(options.widths.medium), width, height, options, deadline)
-    : Promise.all(
+    : settleAll(
         (['low', 'medium', 'high'] as const).map(async (quality) => {
           const path = join(outDir, `${quality}.webp`);
           const info = await sharp(inputPath, {
@@ -124,6 +125,7 @@ export async function buildAnimatedLadder(
 function classify(error: unknown): unknown {
   if (error instanceof ImageRejectedError) return error;
   if (error instanceof FfmpegError) {
+    if (error.reason === 'aborted') return error;
     if (error.reason === 'timeout') return timedOut(error);
     return new ImageRejectedError('image_undecodable', `GIF could not be converted: ${error.message}`, {
       cause: error,
@@ -154,7 +156,7 @@ async function shortMp4(
       ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-movflags', '+faststart'],
       ...['-map_metadata', '-1', path],
     ],
-    { ffmpegPath: options.ffmpegPath, timeoutMs: secondsLeft(deadline) * 1000 },
+    { ffmpegPath: options.ffmpegPath, timeoutMs: secondsLeft(deadline) * 1000, signal: options.signal },
   );
   const { size } = await stat(path);
   return [

@@ -22,6 +22,7 @@ export async function decodeHevcToPng(
   header: Metadata,
   workDir: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<string> {
   const output = join(workDir, 'decoded.png');
   const alpha = header.hasAlpha === true;
@@ -30,16 +31,25 @@ export async function decodeHevcToPng(
     ? ['heif-convert', ['--quiet', inputPath, output]]
     : ['heif-thumbnailer', ['-p', '-s', String(longest), inputPath, output]];
   await new Promise<void>((resolve, reject) => {
-    execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
-      if (!error) return resolve();
-      if (error.killed) return reject(timedOut(error));
-      // ENOENT is a worker without libheif's tools: ours to fix, so retried, not blamed on the upload.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(error);
-      const reason = String(stderr).trim().split('\n').pop() || `${command} failed`;
-      reject(
-        new ImageRejectedError('image_undecodable', `HEIC could not be decoded: ${reason}`, { cause: error }),
-      );
-    });
+    execFile(
+      command,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', signal },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        // Shutdown, not the upload's fault: the job goes back to the bus.
+        if (signal?.aborted) return reject(signal.reason);
+        if (error.killed) return reject(timedOut(error));
+        // ENOENT is a worker without libheif's tools: ours to fix, so retried, not blamed on the upload.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(error);
+        const reason = String(stderr).trim().split('\n').pop() || `${command} failed`;
+        reject(
+          new ImageRejectedError('image_undecodable', `HEIC could not be decoded: ${reason}`, {
+            cause: error,
+          }),
+        );
+      },
+    );
   });
   // heif-convert names one file per top-level image when there are several; the primary's is its index.
   const pages = header.pages ?? 1;

@@ -1,6 +1,7 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Channels, type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
+import { settleAll } from '../settle-all.ts';
 import { buildAnimatedLadder, isAnimated } from './animation.ts';
 import { secondsLeft } from './deadline.ts';
 import { ImageRejectedError, rejectionFromDecodeError, rejectionFromEncodeError } from './errors.ts';
@@ -25,6 +26,11 @@ export interface ImageLadderOptions {
   timeoutSeconds: number;
   /** ffmpeg turns long GIFs into MP4; `ffmpeg` from PATH when unset. */
   ffmpegPath?: string;
+  /**
+   * Shutdown: kills the helper processes (libheif, ffmpeg) and starts no further pipeline. libvips cannot
+   * be interrupted, so a pipeline already running finishes first, within `timeoutSeconds`.
+   */
+  signal?: AbortSignal;
 }
 
 export type ImageFormat = 'webp' | 'avif';
@@ -106,10 +112,13 @@ export async function buildImageLadder(
 ): Promise<ImageLadder> {
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   const header = await probe(inputPath, options);
+  options.signal?.throwIfAborted();
   if (isAnimated(header)) return buildAnimatedLadder(inputPath, header, outDir, options, deadline);
   const source = await openSource(inputPath, header, outDir, options, deadline);
+  options.signal?.throwIfAborted();
   const plan = planLadder(source.size, options);
   const pixels = await decodeOnce(source, plan.intermediate, options, deadline);
+  options.signal?.throwIfAborted();
   const fromPixels = () =>
     sharp(pixels.data, { raw: pixels.raw }).timeout({ seconds: secondsLeft(deadline) });
   const formats: ImageFormat[] = options.avifQuality > 0 ? ['webp', 'avif'] : ['webp'];
@@ -124,7 +133,7 @@ export async function buildImageLadder(
     const { width, height } = plan.rungs[encoded];
     const info = await encode(fromPixels().resize(width, height, { fit: 'fill' }), format, encoded);
     const first = output(outDir, encoded, format);
-    await Promise.all(copies.map((copy) => copyFile(first, output(outDir, copy, format))));
+    await settleAll(copies.map((copy) => copyFile(first, output(outDir, copy, format))));
     return rungs.map((quality) => derivative(quality, format, info, output(outDir, quality, format)));
   };
   const encodeThumbnail = async (format: ImageFormat): Promise<ImageDerivative[]> => {
@@ -187,7 +196,13 @@ async function openSource(
   if (options.maxInputPixels > 0 && pixelCount > options.maxInputPixels) {
     throw new ImageRejectedError('image_too_large', 'image has more pixels than allowed');
   }
-  const path = await decodeHevcToPng(inputPath, header, workDir, secondsLeft(deadline) * 1000);
+  const path = await decodeHevcToPng(
+    inputPath,
+    header,
+    workDir,
+    secondsLeft(deadline) * 1000,
+    options.signal,
+  );
   return { path, autoOrient: false, size: { width: header.width, height: header.height } };
 }
 

@@ -1,10 +1,11 @@
-import { createReadStream } from 'node:fs';
 import type { OptimizeRequest, ProcessedObject } from '../../contracts/events.ts';
 import { derivedObjectKey, edgeUrlFor } from '../../contracts/object-keys.ts';
 import type { Config } from '../../platform/config.ts';
 import type { TimeStep } from '../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { MediaRejectedError } from '../media-rejected-error.ts';
+import { settleAll } from '../settle-all.ts';
+import { uploadFile } from '../upload-file.ts';
 import { ImageRejectedError } from './errors.ts';
 import { buildImageLadder } from './ladder.ts';
 import { readImageMetadata } from './metadata.ts';
@@ -15,7 +16,7 @@ import { readImageMetadata } from './metadata.ts';
  * rows are labelled `high-avif` because a media holds one row per quality label.
  */
 export async function processImage(
-  deps: { config: Config; storage: ObjectStorage; time?: TimeStep },
+  deps: { config: Config; storage: ObjectStorage; time?: TimeStep; signal?: AbortSignal },
   request: OptimizeRequest,
   requestId: string,
   original: string,
@@ -26,8 +27,12 @@ export async function processImage(
   let metadata: Record<string, unknown>;
   try {
     [ladder, metadata] = await time('transform', () =>
-      Promise.all([
-        buildImageLadder(original, workDir, { ...deps.config.image, ffmpegPath: deps.config.ffmpegPath }),
+      settleAll([
+        buildImageLadder(original, workDir, {
+          ...deps.config.image,
+          ffmpegPath: deps.config.ffmpegPath,
+          signal: deps.signal,
+        }),
         readImageMetadata(original) as Promise<Record<string, unknown>>,
       ]),
     );
@@ -37,10 +42,10 @@ export async function processImage(
   }
   const derivatives = ladder.derivatives;
   const processed = await time('upload', () =>
-    Promise.all(
+    settleAll(
       derivatives.map(async (d) => {
         const key = derivedObjectKey(request.mediaId, requestId, d.quality, d.format);
-        await deps.storage.put(key, createReadStream(d.path), d.contentType, d.bytes);
+        await uploadFile(deps.storage, { ...d, key }, deps.signal);
         return {
           quality: d.format === 'avif' ? `${d.quality}-avif` : d.quality,
           format: d.format,
