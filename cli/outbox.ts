@@ -2,6 +2,7 @@ import { listOutbox, replayOutbox } from '../api/ops/outbox-ops.ts';
 import { OutboxQuery, ReplayBody } from '../contracts/ops.ts';
 import { connectDatabase } from '../db/client.ts';
 import { type Config, requireSetting } from '../platform/config.ts';
+import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { flag, option } from './args.ts';
 import { checked } from './checked-args.ts';
 
@@ -20,7 +21,8 @@ export async function runOutbox(config: Config, args: string[]): Promise<unknown
   }
   if (action === 'replay') {
     const body = checked(ReplayBody, replaySelector(rest), usage);
-    return withDatabase(config, (db) => replayOutbox(db, body));
+    const storage = createS3Storage(config.s3);
+    return withDatabase(config, (db) => replayOutbox({ db, config, storage }, body));
   }
   throw new Error(usage);
 }

@@ -18,7 +18,6 @@ export const errorCatalogue = {
   not_acceptable: { status: 406, title: 'No representation matches the Accept headers' },
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
-  position_reserved: { status: 409, title: "Gallery slot 0 is reserved for the owner's video" },
   upload_not_open: { status: 409, title: 'The upload is no longer open' },
   upload_completing: { status: 409, title: 'Another completion of this upload is in progress; retry shortly' },
   upload_expired: { status: 410, title: 'The upload session has expired' },

@@ -54,6 +54,17 @@ export type ReplayBody = Static<typeof ReplayBody>;
 
 export const ReplayResult = Type.Object({
   replayed: Type.Array(Type.Object({ id: Type.String(), replayOf: Type.String() })),
+  skipped: Type.Array(
+    Type.Object({
+      mediaId: Type.String(),
+      reason: Type.Union(
+        ['media_deleted', 'media_rejected', 'media_missing', 'object_missing'].map((r) => Type.Literal(r)),
+      ),
+    }),
+    {
+      description: 'media whose events were not replayed: retired, gone, or their original no longer stored',
+    },
+  ),
 });
 
 const Position = Type.Union([KafkaPosition, Type.Null()], {

@@ -9,7 +9,12 @@ import { getMedia } from './read-media.ts';
 
 const retired: ('deleted' | 'rejected')[] = ['deleted', 'rejected'];
 
-/** Moves a media to `position` (others shift, gaps close) and/or changes its visibility. */
+/**
+ * Moves a media to `position` (others shift, gaps close) and/or changes its visibility. A move is clamped
+ * to what the gallery allows rather than refused: a position past the end means the end, and slot 0
+ * stays the video's (an image asked there lands in slot 1, a video asked elsewhere stays put). The answer
+ * is the media as stored, so its `position` is always the one it holds.
+ */
 export async function updateMedia(
   ctx: ApiContext,
   caller: Principal,

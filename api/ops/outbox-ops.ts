@@ -1,10 +1,14 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
+import { type OptimizeRequest, topics } from '../../contracts/events.ts';
 import type { OutboxQuery, ReplayBody } from '../../contracts/ops.ts';
 import type { Database } from '../../db/client.ts';
-import { enqueueEvents } from '../../db/queries/outbox.ts';
-import { outbox } from '../../db/schema.ts';
+import { enqueueEvents, type OutboxEvent } from '../../db/queries/outbox.ts';
+import { media, outbox } from '../../db/schema.ts';
+import type { Config } from '../../platform/config.ts';
+import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { traceIdOf } from '../../platform/tracing/spans.ts';
+import { edgeUrl } from '../media/urls.ts';
 
 type OutboxRowDb = typeof outbox.$inferSelect;
 
@@ -56,38 +60,103 @@ export async function listOutbox(db: Database, query: OutboxQuery) {
   };
 }
 
+export interface ReplayDeps {
+  db: Database;
+  config: Pick<Config, 'edgePublicUrl'>;
+  storage: Pick<ObjectStorage, 'head'>;
+}
+
+export type SkipReason = 'media_deleted' | 'media_rejected' | 'media_missing' | 'object_missing';
+
 /**
  * A replay is a new event (new id, `replay_of` = the original) so consumers that already processed the
  * original process it again. Replays of replays point at the first original.
+ *
+ * An optimize request is rebuilt from its media's CURRENT row, not copied: since the original was written
+ * the media may have been linked to a twin's objects (its own raw object deleted) or otherwise moved, and
+ * the old key would only fail on every attempt and land in the DLQ. Events of media that are deleted,
+ * rejected, gone, or whose original is no longer in storage are not replayed but reported in `skipped`;
+ * one request per media is enough, however many originals the selector matched.
  */
-export async function replayOutbox(db: Database, body: ReplayBody) {
-  return db.transaction(async (tx) => {
-    const where =
-      'ids' in body
-        ? inArray(outbox.id, body.ids)
-        : 'mediaId' in body
-          ? and(eq(outbox.aggregateId, body.mediaId), isNull(outbox.replayOf))
-          : and(
-              gte(outbox.createdAt, new Date(body.from)),
-              lte(outbox.createdAt, new Date(body.to)),
-              isNull(outbox.replayOf),
-              body.topic ? eq(outbox.topic, body.topic) : undefined,
-            );
-    const originals = await tx.select().from(outbox).where(where).orderBy(asc(outbox.seq)).limit(10_000);
-    if (originals.length === 0) throw new AppError('not_found', 'No outbox events match the selector');
-    const ids = await enqueueEvents(
-      tx,
-      originals.map((o) => ({
-        aggregateId: o.aggregateId,
-        topic: o.topic,
-        eventType: o.eventType,
-        payload: o.payload,
-        replayOf: o.replayOf ?? o.id,
-        traceparent: o.traceparent ?? o.headers.traceparent,
-      })),
-    );
-    return {
-      replayed: ids.map((id, i) => ({ id, replayOf: originals[i]?.replayOf ?? originals[i]?.id ?? '' })),
-    };
-  });
+export async function replayOutbox(deps: ReplayDeps, body: ReplayBody) {
+  const where =
+    'ids' in body
+      ? inArray(outbox.id, body.ids)
+      : 'mediaId' in body
+        ? and(eq(outbox.aggregateId, body.mediaId), isNull(outbox.replayOf))
+        : and(
+            gte(outbox.createdAt, new Date(body.from)),
+            lte(outbox.createdAt, new Date(body.to)),
+            isNull(outbox.replayOf),
+            body.topic ? eq(outbox.topic, body.topic) : undefined,
+          );
+  const originals = await deps.db.select().from(outbox).where(where).orderBy(asc(outbox.seq)).limit(10_000);
+  if (originals.length === 0) throw new AppError('not_found', 'No outbox events match the selector');
+  const current = await currentMedia(deps, [...new Set(originals.map((o) => o.aggregateId))]);
+  const skipped = new Map<string, SkipReason>();
+  const requested = new Set<string>();
+  const events: OutboxEvent[] = [];
+  for (const original of originals) {
+    const found = current.get(original.aggregateId);
+    if (!found || found.reason) {
+      skipped.set(original.aggregateId, found?.reason ?? 'media_missing');
+      continue;
+    }
+    const { row } = found;
+    const isRequest = original.topic === topics.optimizeRequest;
+    if (isRequest && requested.has(row.id)) continue;
+    if (isRequest) requested.add(row.id);
+    events.push({
+      aggregateId: original.aggregateId,
+      topic: original.topic,
+      eventType: original.eventType,
+      payload: isRequest ? optimizeRequestOf(deps.config, row) : original.payload,
+      replayOf: original.replayOf ?? original.id,
+      traceparent: original.traceparent ?? original.headers.traceparent,
+    });
+  }
+  const ids = await deps.db.transaction((tx) => enqueueEvents(tx, events));
+  return {
+    replayed: ids.map((id, i) => ({ id, replayOf: events[i]?.replayOf ?? '' })),
+    skipped: [...skipped].map(([mediaId, reason]) => ({ mediaId, reason })),
+  };
+}
+
+type MediaRow = typeof media.$inferSelect;
+
+/** The media rows the events name, each with why its events cannot be replayed, if they cannot. */
+async function currentMedia(deps: ReplayDeps, ids: string[]) {
+  const rows = await deps.db.select().from(media).where(inArray(media.id, ids));
+  const keys = [...new Set(rows.filter((row) => !retired(row)).map((row) => row.objectKey))];
+  const missing = new Set<string>();
+  // A few HEADs at a time: a range replay may name thousands of media.
+  for (let i = 0; i < keys.length; i += 16) {
+    const batch = keys.slice(i, i + 16);
+    const heads = await Promise.all(batch.map((key) => deps.storage.head(key)));
+    batch.forEach((key, j) => {
+      if (heads[j] === undefined) missing.add(key);
+    });
+  }
+  return new Map(rows.map((row) => [row.id, { row, reason: skipReasonOf(row, missing) }]));
+}
+
+const retired = (row: MediaRow) => row.status === 'deleted' || row.status === 'rejected';
+
+function skipReasonOf(row: MediaRow, missingKeys: Set<string>): SkipReason | undefined {
+  if (row.status === 'deleted') return 'media_deleted';
+  if (row.status === 'rejected') return 'media_rejected';
+  if (missingKeys.has(row.objectKey)) return 'object_missing';
+  return undefined;
+}
+
+function optimizeRequestOf(config: ReplayDeps['config'], row: MediaRow): OptimizeRequest {
+  return {
+    mediaId: row.id,
+    bucket: row.bucket,
+    objectKey: row.objectKey,
+    kind: row.kind,
+    contentType: row.contentType,
+    canonicalUrl: edgeUrl(config, row.objectKey),
+    probe: row.probe ?? {},
+  };
 }

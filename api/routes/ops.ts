@@ -50,15 +50,19 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
     {
       schema: {
         tags: ['ops'],
-        summary: 'Replay events as new events (by ids, media id or time range)',
+        summary:
+          'Replay events as new events (by ids, media id or time range); optimize requests are rebuilt from the media as it is now, retired media skipped',
         body: ReplayBody,
         response: { 200: ReplayResult, ...errors },
       },
     },
     async (request) => {
       const principal = await admin(request);
-      const result = await replayOutbox(ctx.db, request.body);
-      request.log.info({ actor: principal.sub, replayed: result.replayed.length }, 'outbox replay');
+      const result = await replayOutbox(ctx, request.body);
+      request.log.info(
+        { actor: principal.sub, replayed: result.replayed.length, skipped: result.skipped.length },
+        'outbox replay',
+      );
       return result;
     },
   );
