@@ -6,8 +6,11 @@ import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import type { Config } from '../platform/config.ts';
 import { type DevState, devEnvPath, readDevState, writeDevState } from '../platform/dev-env.ts';
+import { createReadiness } from '../platform/health/readiness.ts';
 import type { Logger } from '../platform/logger.ts';
+import { acquireRoleMetrics, defaultMetricsPorts } from '../platform/metrics/endpoint.ts';
 import { acquireTracing } from '../platform/tracing/sdk.ts';
+import { lockDataDir } from './dev-lock.ts';
 import { runMigrate } from './migrate.ts';
 import { type Running, runApi, runEdge, runWorker } from './roles.ts';
 import { initStorage } from './storage.ts';
@@ -19,10 +22,18 @@ import { initStorage } from './storage.ts';
  * second start comes back on the same data and the tokens already handed out keep working.
  */
 export async function runDev(base: Config, logger: Logger): Promise<Running> {
-  // Checked before anything starts: a taken port should cost the user one line, not a PostgreSQL start.
-  await assertPortFree(base.host, base.apiPort, 'API', 'API_PORT');
-  await assertPortFree(base.host, base.edgePort, 'edge', 'EDGE_PORT');
   await mkdir(base.dataDir, { recursive: true });
+  // Checked before anything starts: a second dev on this data, or a taken port, should cost the user one
+  // line, not a PostgreSQL start and its noise on the way down.
+  const lock = lockDataDir(base.dataDir);
+  try {
+    await assertPortFree(base.host, base.apiPort, 'API', 'API_PORT');
+    await assertPortFree(base.host, base.edgePort, 'edge', 'EDGE_PORT');
+    await assertPortFree(base.host, metricsPortOf(base), 'metrics', 'METRICS_PORT');
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const previous = readDevState(base.dataDir);
   const state: DevState = {
     jwtSecret: base.auth.jwtSecret ?? previous.jwtSecret ?? randomBytes(32).toString('hex'),
@@ -32,7 +43,7 @@ export async function runDev(base: Config, logger: Logger): Promise<Running> {
     apiPort: base.apiPort,
     edgePort: base.edgePort,
   };
-  const stops: (() => Promise<void>)[] = [];
+  const stops: (() => Promise<void>)[] = [async () => lock.release()];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
@@ -122,12 +133,24 @@ async function startRoles(config: Config, logger: Logger, stops: (() => Promise<
   // Acquired first, so the roles share a tracer named for dev and it is released last, after their spans.
   const tracing = await acquireTracing(config.otel, 'dev', logger);
   stops.push(tracing.release);
+  // Taken before the roles, which share it: one endpoint for the process, on dev's port.
+  const metrics = await acquireRoleMetrics(
+    { host: config.host, metricsPort: metricsPortOf(config) },
+    'dev',
+    createReadiness(),
+    logger,
+  );
+  stops.push(metrics.release);
   const worker = await runWorker(config, logger.child({ component: 'worker' }));
   stops.push(worker.stop);
   const api = await runApi(config, logger.child({ component: 'api' }));
   stops.push(api.stop);
   const edge = await runEdge(config, logger.child({ component: 'edge' }));
   stops.push(edge.stop);
+}
+
+function metricsPortOf(config: Config): number {
+  return config.metricsPort ?? defaultMetricsPorts.dev;
 }
 
 export function devBanner(config: Config): string {

@@ -8,8 +8,12 @@ import type { Config } from '../platform/config.ts';
 export function startFailure(error: unknown, config?: Config): string {
   const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
   if (code === 'EADDRINUSE' && typeof port === 'number') {
-    const setting =
-      port === config?.apiPort ? 'API_PORT' : port === config?.edgePort ? 'EDGE_PORT' : undefined;
+    const settings = {
+      API_PORT: config?.apiPort,
+      EDGE_PORT: config?.edgePort,
+      METRICS_PORT: config?.metricsPort,
+    };
+    const setting = Object.entries(settings).find(([, value]) => value === port)?.[0];
     const what = setting ? `${setting} is ${port}` : `port ${port}`;
     return `port ${port} is already in use (${what}): stop what holds it, or set ${setting ?? 'the port'} to a free port`;
   }

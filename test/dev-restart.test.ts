@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { uploadFile } from '../cli/upload.ts';
 import type { MediaView } from '../contracts/media.ts';
 import { makeJpegWithGps } from '../worker/image/test-images.ts';
+import { makeH264Clip } from '../worker/video/test-fixtures.ts';
+import { apiClient, uploadBytes } from './client.ts';
+import type { Platform } from './harness.ts';
 import { readThroughEdge } from './photos.ts';
 import { freePort } from './ports.ts';
 
@@ -22,7 +25,7 @@ const cli = fileURLToPath(new URL('../bin/mediagate.ts', import.meta.url));
 
 // The suite may be pointed at external servers; a newcomer's shell has none of that.
 const operatorSettings =
-  /^(DATABASE_URL|S3_|KAFKA_|JWT_|URL_SIGNING_SECRET|JWKS_URL|API_PORT|EDGE_PORT|DATA_DIR)/;
+  /^(DATABASE_URL|S3_|KAFKA_|JWT_|URL_SIGNING_SECRET|JWKS_URL|API_PORT|EDGE_PORT|METRICS_PORT|DATA_DIR)/;
 const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !operatorSettings.test(name)),
 );
@@ -73,15 +76,20 @@ async function interrupt(run: Run): Promise<{ code: number | null; ms: number }>
 const errorLines = (lines: string[]) => lines.filter((line) => /error|"level":[56]0/i.test(line));
 
 let dir: string;
-let env: { DATA_DIR: string; API_PORT: string; EDGE_PORT: string };
+let env: { DATA_DIR: string; API_PORT: string; EDGE_PORT: string; METRICS_PORT: string };
 let running: Run | undefined;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mediagate-dev-'));
   // As root, PostgreSQL runs as the `postgres` user, which must be able to reach DATA_DIR.
   await chmod(dir, 0o755);
-  const [apiPort, edgePort] = [await freePort(), await freePort()];
-  env = { DATA_DIR: join(dir, 'data'), API_PORT: String(apiPort), EDGE_PORT: String(edgePort) };
+  const [apiPort, edgePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  env = {
+    DATA_DIR: join(dir, 'data'),
+    API_PORT: String(apiPort),
+    EDGE_PORT: String(edgePort),
+    METRICS_PORT: String(metricsPort),
+  };
 });
 
 after(async () => {
@@ -95,6 +103,12 @@ after(async () => {
 describe('npm start, Ctrl-C, npm start: the same data comes back', () => {
   let media: MediaView;
   let bytesBefore: Buffer | undefined;
+  let interruptedVideo: string | undefined;
+  const client = async () => {
+    const token = mediagate(['token', '--sub', 'newcomer'], { DATA_DIR: env.DATA_DIR });
+    assert.equal(await token.exited, 0, token.lines.join('\n'));
+    return apiClient({ apiUrl: `http://127.0.0.1:${env.API_PORT}` } as Platform, token.lines.at(-1));
+  };
 
   test('a first start serves an upload through to ready', async () => {
     running = mediagate(['dev'], env);
@@ -113,10 +127,38 @@ describe('npm start, Ctrl-C, npm start: the same data comes back', () => {
     bytesBefore = read.bytes;
   });
 
-  test('Ctrl-C stops it cleanly, without an error line', async () => {
+  test('a second dev on the same DATA_DIR is told at once, in one line, whatever its ports', async () => {
+    const ports = { API_PORT: await freePort(), EDGE_PORT: await freePort(), METRICS_PORT: await freePort() };
+    const second = mediagate(['dev'], {
+      ...env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    });
+    assert.equal(await second.exited, 1);
+    assert.equal(second.lines.length, 1, second.lines.join('\n'));
+    assert.match(
+      second.lines[0] ?? '',
+      /^mediagate dev is already running in .+ \(pid \d+\): stop it or use another DATA_DIR$/,
+    );
+  });
+
+  test('Ctrl-C while a video is being processed stops it cleanly, without an error line', async () => {
     assert.ok(running);
+    const api = await client();
+    const clip = await makeH264Clip(dir, 'clip.mp4', {
+      width: 1280,
+      height: 720,
+      seconds: 12,
+      faststart: true,
+    });
+    const { mediaId, complete } = await uploadBytes(api, await readFile(clip), 'video/mp4', 'clip.mp4');
+    assert.equal(complete.status, 202, JSON.stringify(complete.body));
+    // The poster is published first: from then on the worker is encoding and uploading renditions.
+    const midJob = await api.waitForMedia(mediaId, (m) => m.variants.length > 0 || m.status !== 'processing');
+    assert.equal(midJob.status, 'processing', 'interrupted while the job runs');
+    interruptedVideo = mediaId;
+
     const { code, ms } = await interrupt(running);
-    console.log(`dev stopped ${ms} ms after SIGINT`);
+    console.log(`dev stopped ${ms} ms after SIGINT, mid-job`);
     assert.equal(code, 0, running.lines.slice(-20).join('\n'));
     assert.deepEqual(errorLines(running.lines), []);
   });
@@ -141,6 +183,15 @@ describe('npm start, Ctrl-C, npm start: the same data comes back', () => {
     assert.equal(read.status, 302);
     assert.ok(read.bytes && bytesBefore && read.bytes.equals(bytesBefore));
 
+    // The job the Ctrl-C interrupted was handed back, so it resumes at once.
+    assert.ok(interruptedVideo);
+    const resumed = await (await client()).waitForMedia(
+      interruptedVideo,
+      (m) => m.status !== 'processing',
+      90_000,
+    );
+    assert.equal(resumed.status, 'ready', JSON.stringify(resumed.failure));
+
     const { code } = await interrupt(running);
     assert.equal(code, 0);
     assert.deepEqual(errorLines(running.lines), []);
@@ -159,6 +210,21 @@ describe('what a user is told', () => {
         assert.equal(run.lines.length, 1, run.lines.join('\n'));
         assert.match(run.lines[0] ?? '', new RegExp(`port ${taken} .*set ${setting}`));
       }
+    } finally {
+      squatter.close();
+    }
+  });
+
+  test('a taken METRICS_PORT: one line naming it, before anything starts', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as { port: number }).port;
+    try {
+      const run = mediagate(['dev'], { ...env, METRICS_PORT: String(taken) });
+      assert.equal(await run.exited, 1);
+      assert.deepEqual(run.lines, [
+        `port ${taken} (metrics) is already in use: stop what holds it, or set METRICS_PORT to a free port`,
+      ]);
     } finally {
       squatter.close();
     }

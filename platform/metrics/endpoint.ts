@@ -6,10 +6,16 @@ import type { Config } from '../config.ts';
 import { combineReadiness, type Readiness, readinessResponse } from '../health/readiness.ts';
 import type { Logger } from '../logger.ts';
 
-export type MetricsRole = 'api' | 'worker' | 'edge';
+/** `dev` is the process running all three roles, which share its one endpoint. */
+export type MetricsRole = 'api' | 'worker' | 'edge' | 'dev';
 
 /** Each role has its own default, so the three roles can run on one host without setting anything. */
-export const defaultMetricsPorts: Record<MetricsRole, number> = { api: 9464, worker: 9465, edge: 9466 };
+export const defaultMetricsPorts: Record<MetricsRole, number> = {
+  api: 9464,
+  worker: 9465,
+  edge: 9466,
+  dev: 9464,
+};
 
 export interface RoleMetrics {
   registry: Registry;
@@ -28,7 +34,7 @@ interface Endpoint {
 /**
  * One Prometheus endpoint per process, never on a public port: `GET /metrics`, plus `/healthz` and `/readyz`
  * for the roles in the process (the worker has no other HTTP port). Roles that share a process
- * (`mediagate dev`) share the endpoint and its registry; the first role's port wins, and the endpoint
+ * (`mediagate dev`, which takes it first, as `dev`) share the endpoint and its registry; the first one's port wins, and the endpoint
  * closes when the last role releases it. Module state on purpose: it stands for the process itself.
  */
 let endpoint: Promise<Endpoint> | undefined;
@@ -98,9 +104,10 @@ async function openEndpoint(host: string, port: number, role: MetricsRole): Prom
   } catch (error) {
     server.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const whose =
+        role === 'dev' ? 'the metrics endpoint of mediagate dev' : `the ${role} role's metrics endpoint`;
       throw new Error(
-        `METRICS_PORT ${port} (the ${role} role's metrics endpoint) is in use: set METRICS_PORT to a free ` +
-          'port, or 0 for any free port',
+        `METRICS_PORT ${port} (${whose}) is in use: set METRICS_PORT to a free port, or 0 for any free port`,
       );
     }
     throw error;
