@@ -19,7 +19,10 @@ export const errorCatalogue = {
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   upload_not_open: { status: 409, title: 'The upload is no longer open' },
-  upload_completing: { status: 409, title: 'Another completion of this upload is in progress; retry shortly' },
+  upload_completing: {
+    status: 409,
+    title: 'Another completion of this upload is in progress; retry shortly',
+  },
   upload_expired: { status: 410, title: 'The upload session has expired' },
   gone: { status: 410, title: 'The media was deleted or taken down' },
   payload_too_large: { status: 413, title: 'The declared size exceeds the limit for this kind' },
