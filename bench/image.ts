@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { rgbaToThumbHash } from 'thumbhash';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
@@ -10,11 +9,11 @@ import { downloadAndHash } from '../worker/download.ts';
 import { buildImageLadder, type ImageLadderOptions } from '../worker/image/ladder.ts';
 import { processImage } from '../worker/image/process-image.ts';
 import { makePhotoLikeJpeg, type PhotoOptions, printTable, timeInterleaved } from './lib.ts';
+import { rawSharpLadder } from './raw-sharp.ts';
 
-// Compares the worker with the straightforward sharp code for the same outputs (one pipeline per output,
-// all started at once, each decoding the file again), at two depths: the ladder alone, and the worker's
-// whole job on the photo (streamed download with SHA-256 from an S3 server, EXIF metadata, the ladder,
-// uploads of every derivative), which is what a worker's throughput is.
+// Compares the worker with the straightforward sharp code for the same outputs (bench/raw-sharp.ts), at two
+// depths: the ladder alone, and the worker's whole job on the photo (streamed download with SHA-256 from an
+// S3 server, EXIF metadata, the ladder, uploads of every derivative), which is what a worker's throughput is.
 
 const options: ImageLadderOptions = {
   widths: { low: 360, medium: 720, high: 1440 },
@@ -36,33 +35,6 @@ const inputs: { label: string; width: number; height: number; photo: PhotoOption
     iterations: 5,
   },
 ];
-
-async function rawSharpLadder(input: string, outDir: string): Promise<string> {
-  const webp = { quality: options.webpQuality };
-  const placeholder = sharp(input)
-    .rotate()
-    .resize(100, 100, { fit: 'inside' })
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-    .then(({ data, info }) => Buffer.from(rgbaToThumbHash(info.width, info.height, data)).toString('base64'));
-  await Promise.all([
-    ...Object.entries(options.widths).map(([quality, width]) =>
-      sharp(input)
-        .rotate()
-        .resize({ width, withoutEnlargement: true })
-        .webp(webp)
-        .toFile(join(outDir, `${quality}.webp`)),
-    ),
-    sharp(input)
-      .rotate()
-      .resize(options.thumbnailSize, options.thumbnailSize, { fit: 'cover', position: 'attention' })
-      .webp(webp)
-      .toFile(join(outDir, 'thumbnail.webp')),
-    placeholder,
-  ]);
-  return placeholder;
-}
 
 const workDir = await mkdtemp(join(tmpdir(), 'bench-image-'));
 const s3 = await startEmbeddedS3({
@@ -134,7 +106,7 @@ try {
       {
         ours: () => buildImageLadder(input, ours, options),
         job: () => workerJob(key, join(workDir, 'job'), run++),
-        sharp: () => rawSharpLadder(input, baseline),
+        sharp: () => rawSharpLadder(input, baseline, options),
       },
       iterations,
     );

@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 import { option, positional } from '../cli/args.ts';
-import { devBanner, runDev } from '../cli/dev.ts';
-import { runDlq } from '../cli/dlq.ts';
-import { runMigrate } from '../cli/migrate.ts';
-import { runOutbox } from '../cli/outbox.ts';
-import { type Running, runApi, runEdge, runWorker } from '../cli/roles.ts';
 import { startFailure } from '../cli/start-failure.ts';
 import { runStorage } from '../cli/storage.ts';
 import { runToken } from '../cli/token.ts';
 import { uploadFile } from '../cli/upload.ts';
+import type { Running } from '../cli/worker-role.ts';
 import { signDevToken } from '../platform/auth/jwt.ts';
 import { type Config, loadConfig, loadDevClientConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -64,27 +60,37 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+// Commands load what they run, and only that: a worker process never holds the API's or the database
+// layer's modules (drizzle's ESM graph alone leaves ~150 MB of heap behind).
 async function main(): Promise<void> {
   switch (command) {
-    case 'dev':
+    case 'dev': {
+      const { devBanner, runDev } = await import('../cli/dev.ts');
       return serve(() => runDev(config, logger), devBanner(config));
-    case 'api':
+    }
+    case 'api': {
+      const { runApi } = await import('../cli/roles.ts');
       return serve(() => runApi(config, logger));
-    case 'worker':
+    }
+    case 'worker': {
+      const { runWorker } = await import('../cli/worker-role.ts');
       return serve(() => runWorker(config, logger));
-    case 'edge':
+    }
+    case 'edge': {
+      const { runEdge } = await import('../cli/roles.ts');
       return serve(() => runEdge(config, logger));
+    }
     case 'migrate':
-      await runMigrate(config);
+      await (await import('../cli/migrate.ts')).runMigrate(config);
       process.stdout.write('migrations applied\n');
       return;
     case 'storage':
       process.stdout.write(`${await runStorage(config, args)}\n`);
       return;
     case 'outbox':
-      return printJson(await runOutbox(config, args));
+      return printJson(await (await import('../cli/outbox.ts')).runOutbox(config, args));
     case 'dlq':
-      return printJson(await runDlq(config, args));
+      return printJson(await (await import('../cli/dlq.ts')).runDlq(config, args));
     case 'token':
       process.stdout.write(`${runToken(config, args)}\n`);
       return;

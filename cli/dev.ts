@@ -12,8 +12,9 @@ import { acquireRoleMetrics, defaultMetricsPorts } from '../platform/metrics/end
 import { acquireTracing } from '../platform/tracing/sdk.ts';
 import { lockDataDir } from './dev-lock.ts';
 import { runMigrate } from './migrate.ts';
-import { type Running, runApi, runEdge, runWorker } from './roles.ts';
+import { runApi, runEdge } from './roles.ts';
 import { initStorage } from './storage.ts';
+import { type Running, runWorker } from './worker-role.ts';
 
 /**
  * `npm start`: the whole platform in one process on embedded PostgreSQL, an in-process S3 server and the

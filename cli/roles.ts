@@ -12,7 +12,6 @@ import { postgresVerdictCache } from '../db/queries/verdict-cache.ts';
 import { buildEdgeServer } from '../edge/server.ts';
 import { createTokenVerifier } from '../platform/auth/jwt.ts';
 import { createBus } from '../platform/bus/create-bus.ts';
-import { createClamd } from '../platform/clamav/clamd.ts';
 import { type Config, requireSetting } from '../platform/config.ts';
 import { databaseProbe, storageProbe } from '../platform/health/dependency-probes.ts';
 import { createReadiness } from '../platform/health/readiness.ts';
@@ -21,20 +20,13 @@ import { registerBusGauges } from '../platform/metrics/bus.ts';
 import { acquireRoleMetrics } from '../platform/metrics/endpoint.ts';
 import { moderationMetrics } from '../platform/metrics/moderation.ts';
 import { registerOutboxGauges, relayMetrics } from '../platform/metrics/outbox.ts';
-import { workerMetrics } from '../platform/metrics/pipeline.ts';
 import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
-import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { tracedBus } from '../platform/tracing/consume.ts';
 import { acquireTracing } from '../platform/tracing/sdk.ts';
-import { startWorker } from '../worker/worker.ts';
 import { consumeInBackground } from './background-consumer.ts';
-
-export interface Running {
-  url?: string;
-  stop(): Promise<void>;
-}
+import { type Running, reportMissingBucket } from './worker-role.ts';
 
 /**
  * The control plane: REST, the outbox relay, the results consumer and the storage sweeper. It listens
@@ -98,32 +90,6 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
   };
 }
 
-/** Optimize requests in, derivatives out. Its only HTTP port is the metrics endpoint, with its probes. */
-export async function runWorker(config: Config, logger: Logger): Promise<Running> {
-  const tracing = await acquireTracing(config.otel, 'worker', logger);
-  const bus = tracedBus(await createBus(config, logger));
-  const storage = createS3Storage(config.s3);
-  const clamd = config.clamav.host
-    ? createClamd({ host: config.clamav.host, port: config.clamav.port })
-    : undefined;
-  if (!clamd) logger.warn('virus scanning is OFF: CLAMAV_HOST is not set');
-  const readiness = createReadiness();
-  readiness.addCheck('storage', storageProbe(storage));
-  const metrics = await acquireRoleMetrics(config, 'worker', readiness, logger);
-  reportMissingBucket(storage, logger);
-  const consumer = consumeInBackground('optimize consumer', readiness, logger, () =>
-    startWorker({ config, storage, bus, logger, clamd, metrics: workerMetrics(metrics.registry) }),
-  );
-  return {
-    async stop() {
-      await consumer.stop();
-      await bus.close();
-      await metrics.release();
-      await tracing.release();
-    },
-  };
-}
-
 export async function runEdge(config: Config, logger: Logger): Promise<Running> {
   const database = connectDatabase(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20);
   const storage = createS3Storage(config.s3);
@@ -153,15 +119,4 @@ export async function runEdge(config: Config, logger: Logger): Promise<Running> 
       await metrics.release();
     },
   };
-}
-
-/**
- * A missing bucket is an operator's mistake, so it is said at start, naming the bucket and the remedy,
- * rather than first surfacing as failed uploads. The role still starts: `/readyz` stays false until the
- * bucket exists.
- */
-function reportMissingBucket(storage: ObjectStorage, logger: Logger): void {
-  void storageProbe(storage)().then((problem) => {
-    if (problem) logger.error({ bucket: storage.bucket }, problem);
-  });
 }

@@ -1,0 +1,217 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { option } from '../cli/args.ts';
+import { signDevToken } from '../platform/auth/jwt.ts';
+import { loadConfig } from '../platform/config.ts';
+import { makePhotoLikeJpeg, printTable } from './lib.ts';
+import { type LoadStack, startDevStack, startFleetStack } from './load-stack.ts';
+import { type RssSeries, sampleRss } from './process-rss.ts';
+import { rawSharpLadder } from './raw-sharp.ts';
+
+// Whole-system photo throughput, black box: concurrent uploaders send 2 MP photos through the API (create,
+// PUT the part to storage, complete) and wait for each to be ready, against `npm start` (`--stack dev`) or
+// the roles as separate processes (`--stack fleet --workers 2 [--bus kafka]`). The anchor, in the same run
+// on the same files: raw sharp building the same ladder, as many at once as there are uploaders. Reports
+// images/min of both, complete→ready p50/p95 (from the media's own status timestamps) and the RSS of each
+// process over the run.
+//
+//   npm run bench:load -- [--stack dev|fleet] [--workers 2] [--bus embedded|kafka] [--uploaders 8]
+//                         [--images 160] [--distinct 16] [--env K=V,…]
+
+const args = process.argv.slice(2);
+const stackKind = option(args, '--stack') ?? 'dev';
+const uploaders = Number(option(args, '--uploaders') ?? 8);
+const total = Number(option(args, '--images') ?? 160);
+const distinct = Number(option(args, '--distinct') ?? 16);
+const workers = Number(option(args, '--workers') ?? 2);
+const bus = option(args, '--bus') === 'kafka' ? 'kafka' : 'embedded';
+/** `--env K=V,K=V`: settings for the stack's processes only (say MALLOC_ARENA_MAX=2), not the raw sharp anchor. */
+const stackEnv = Object.fromEntries(
+  (option(args, '--env') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+const warmup = uploaders * 2;
+const ladder = loadConfig({}).image;
+
+const workDir = await mkdtemp(join(tmpdir(), 'bench-load-'));
+// Distinct photos (other seeds), so nothing is deduplicated and no encoder meets the same pixels twice.
+const photos = await Promise.all(
+  Array.from({ length: distinct }, (_, i) => makePhotoLikeJpeg(1600, 1200, { seed: i + 1 })),
+);
+const files = await Promise.all(
+  photos.map(async (bytes, i) => {
+    const path = join(workDir, `photo-${i}.jpg`);
+    await writeFile(path, bytes);
+    return path;
+  }),
+);
+
+/** Images/min of raw sharp doing the ladder on the same files, `uploaders` at a time. */
+async function rawSharpPerMinute(count: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: uploaders }, async (_, lane) => {
+      const out = join(workDir, `sharp-${lane}`);
+      await mkdir(out, { recursive: true });
+      for (let i = next++; i < count; i = next++)
+        await rawSharpLadder(files[i % files.length] as string, out, ladder);
+    }),
+  );
+  return (count * 60_000) / (performance.now() - started);
+}
+
+interface Uploaded {
+  mediaId: string;
+  status: string;
+}
+
+async function call<T>(
+  url: string,
+  token: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** One photo through the client flow, then polled (every 50 ms) until it leaves `processing`. */
+async function uploadOne(stack: LoadStack, token: string, bytes: Buffer): Promise<Uploaded> {
+  const created = await call<{ mediaId: string; uploadId: string; parts: { url: string }[] }>(
+    `${stack.apiUrl}/v1/uploads`,
+    token,
+    {
+      method: 'POST',
+      body: JSON.stringify({ filename: 'photo.jpg', contentType: 'image/jpeg', size: bytes.length }),
+    },
+  );
+  if (created.status !== 201)
+    throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const [part] = created.body.parts;
+  const put = await fetch(part?.url ?? '', { method: 'PUT', body: new Uint8Array(bytes) });
+  await put.arrayBuffer();
+  const etag = put.headers.get('etag') ?? '';
+  const completed = await call(`${stack.apiUrl}/v1/uploads/${created.body.uploadId}/complete`, token, {
+    method: 'POST',
+    body: JSON.stringify({ parts: [{ partNumber: 1, etag }] }),
+  });
+  if (completed.status !== 202) throw new Error(`complete answered ${completed.status}`);
+  for (;;) {
+    const media = await call<{ status: string }>(`${stack.apiUrl}/v1/media/${created.body.mediaId}`, token);
+    if (media.body.status !== 'processing')
+      return { mediaId: created.body.mediaId, status: media.body.status };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function runUploads(
+  stack: LoadStack,
+  count: number,
+  offset: number,
+): Promise<{ perMinute: number; media: Uploaded[] }> {
+  const media: Uploaded[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: uploaders }, async (_, lane) => {
+      // One user per uploader: the per-user limits stay per user, as with real clients.
+      const token = signDevToken(stack.jwtSecret, { sub: `loader-${lane}`, roles: [] }, 3600);
+      for (let i = next++; i < count; i = next++) {
+        media.push(await uploadOne(stack, token, photos[(offset + i) % photos.length] as Buffer));
+      }
+    }),
+  );
+  return { perMinute: (count * 60_000) / (performance.now() - started), media };
+}
+
+/** complete→ready from the media's own transitions (processing at, ready at), as the ops trace records them. */
+async function completeToReadyMs(stack: LoadStack, media: Uploaded[]): Promise<number[]> {
+  const admin = signDevToken(stack.jwtSecret, { sub: 'bench-ops', roles: ['admin'] }, 3600);
+  const latencies: number[] = [];
+  for (const { mediaId } of media) {
+    const trace = await call<{ events: { toStatus: string; at: string }[] }>(
+      `${stack.apiUrl}/v1/ops/media/${mediaId}/trace`,
+      admin,
+    );
+    if (trace.status !== 200)
+      throw new Error(`trace answered ${trace.status}: ${JSON.stringify(trace.body)}`);
+    const at = (status: string) => Date.parse(trace.body.events.find((e) => e.toStatus === status)?.at ?? '');
+    latencies.push(at('ready') - at('processing'));
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN;
+
+function rssRows(series: RssSeries[]): string[][] {
+  return [
+    ['process', 'start MB', 'max MB', 'end MB', 'over the run (every 5 s)'],
+    ...series.map(({ name, samples }) => [
+      name,
+      String(samples[0] ?? 0),
+      String(Math.max(...samples)),
+      String(samples.at(-1) ?? 0),
+      samples.filter((_, i) => i % 5 === 0).join(' '),
+    ]),
+  ];
+}
+
+const progress = (line: string) => process.stderr.write(`  ${line}\n`);
+
+const stack =
+  stackKind === 'fleet' ? await startFleetStack(workers, bus, stackEnv) : await startDevStack(stackEnv);
+// Ctrl-C still stops what the bench started (PostgreSQL, the roles).
+process.once('SIGINT', () => void stack.stop().finally(() => process.exit(130)));
+try {
+  console.log(
+    `${stackKind === 'fleet' ? `fleet: api, edge, ${workers} workers, ${bus} bus` : 'npm start (mediagate dev)'}; ` +
+      `${uploaders} uploaders, ${total} photos of 1600×1200 (${distinct} distinct); ` +
+      `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, ${availableParallelism()} CPUs`,
+  );
+  const warm = await runUploads(stack, warmup, 0);
+  progress(`warm-up: ${warm.perMinute.toFixed(0)} images/min`);
+  await rawSharpPerMinute(uploaders);
+  const sharpBefore = await rawSharpPerMinute(total / 2);
+  progress(`raw sharp: ${sharpBefore.toFixed(0)} images/min`);
+  const rss = sampleRss(stack.processes);
+  const run = await runUploads(stack, total, warmup);
+  const series = rss.stop();
+  progress(`mediagate: ${run.perMinute.toFixed(0)} images/min`);
+  const sharpAfter = await rawSharpPerMinute(total / 2);
+  progress(`raw sharp: ${sharpAfter.toFixed(0)} images/min`);
+  const failed = run.media.filter((m) => m.status !== 'ready');
+  if (failed.length > 0)
+    throw new Error(`${failed.length} uploads did not become ready: ${JSON.stringify(failed[0])}`);
+  const latencies = await completeToReadyMs(stack, run.media);
+  const sharpPerMinute = (sharpBefore + sharpAfter) / 2;
+  printTable([
+    ['', 'images/min', 'vs raw sharp', 'complete→ready p50', 'p95'],
+    [
+      'mediagate',
+      run.perMinute.toFixed(0),
+      `${(run.perMinute / sharpPerMinute).toFixed(2)}x`,
+      `${percentile(latencies, 0.5)} ms`,
+      `${percentile(latencies, 0.95)} ms`,
+    ],
+    [
+      'raw sharp',
+      `${sharpPerMinute.toFixed(0)} (${sharpBefore.toFixed(0)}, ${sharpAfter.toFixed(0)})`,
+      '',
+      '',
+      '',
+    ],
+  ]);
+  console.log('');
+  printTable(rssRows(series));
+} finally {
+  await stack.stop();
+  await rm(workDir, { recursive: true, force: true });
+}
