@@ -58,7 +58,7 @@ export function toMediaView(
     url: row.displayKey ? url(row.displayKey) : originalUrl(config, viewer, row),
     thumbnailUrl: row.thumbnailKey ? url(row.thumbnailKey) : null,
     placeholder: row.placeholder,
-    variants: (retired ? [] : variants).map((v) => ({
+    variants: (retired ? [] : variants.filter(namedInView)).map((v) => ({
       quality: v.quality,
       format: v.format,
       width: v.width,
@@ -73,4 +73,12 @@ export function toMediaView(
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+/**
+ * AVIF siblings of the WebP rungs are not views of their own: the edge sends a client that accepts AVIF to
+ * the sibling of the WebP URL it asked for, so the view names each rung once, as WebP.
+ */
+function namedInView(variant: VariantRow): boolean {
+  return variant.format !== 'avif';
 }

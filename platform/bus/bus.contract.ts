@@ -53,10 +53,9 @@ export function runBusContract(
         await sleep(1000); // a duplicate would arrive about now
         assert.equal(seen.length, sent.length);
         for (const m of sent) {
-          assert.deepEqual(
-            seen.find((s) => s.id === m.id),
-            { ...m, topic, attempt: 1 },
-          );
+          // Where the bus has one (Kafka), the record's position rides along for tracing; it is not content.
+          const { position: _position, ...delivered } = seen.find((s) => s.id === m.id) ?? {};
+          assert.deepEqual(delivered, { ...m, topic, attempt: 1 });
         }
       }),
     );
