@@ -27,7 +27,10 @@ const alice = () => apiClient(platform, platform.token('alice'));
 
 before(async () => {
   // Sessions live 4 seconds here, so one test can watch the sweeper expire one.
-  platform = await startPlatform({ env: { UPLOAD_SESSION_TTL_SECONDS: '4' } });
+  // One user creates hundreds of sessions here; the per-user creation limit is another suite's subject.
+  platform = await startPlatform({
+    env: { UPLOAD_SESSION_TTL_SECONDS: '4', UPLOAD_CREATE_PER_MINUTE: '100000' },
+  });
   database = connectDatabase(platform.env.DATABASE_URL ?? '');
 });
 after(async () => {

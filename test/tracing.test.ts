@@ -89,6 +89,11 @@ describe('one trace from complete to ready, across the api and worker processes'
       (s) => s.traceId === traceId && s.name === 'process optimize.result',
       'of the results consumer in the same trace',
     );
+    // The worker's job span ends after it sent the result, so its export can trail the api's.
+    await spanWhere(
+      (s) => s.traceId === traceId && s.name === 'process optimize.request',
+      'of the worker job in the same trace',
+    );
     spans = receiver.spans.filter((s) => s.traceId === traceId);
     const services = new Set(spans.map((s) => s.service));
     assert.deepEqual([...services].sort(), ['mediagate-api', 'mediagate-worker']);

@@ -19,14 +19,22 @@ before(async () => {
 });
 after(() => platform?.stop());
 
-const put = async (url: string, bytes: number) =>
-  (await fetch(url, { method: 'PUT', body: new Uint8Array(bytes) })).status;
+/** Storage may answer 403 and close before a large body is all sent: a reset connection is a refusal too. */
+const put = async (url: string, bytes: number): Promise<number | 'reset'> => {
+  try {
+    return (await fetch(url, { method: 'PUT', body: new Uint8Array(bytes) })).status;
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+    throw error;
+  }
+};
 
 test('Versity refuses a part PUT of another length than the part URL was signed for', async () => {
   const session: UploadSession = await openSession(apiClient(platform, alice), { size: 1000 });
   const url = session.parts[0]?.url ?? '';
   assert.match(url, /X-Amz-SignedHeaders=content-length%3Bhost/);
-  assert.equal(await put(url, 20 * mib), 403, '20 MiB into a 1,000-byte upload');
+  assert.ok([403, 'reset'].includes(await put(url, 20 * mib)), '20 MiB into a 1,000-byte upload');
   assert.equal(await put(url, 999), 403);
   assert.equal(await put(url, 1000), 200);
   const state = await send(platform.apiUrl, 'GET', `/v1/uploads/${session.uploadId}`, { token: alice });
