@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { buildImageLadder, type ImageLadderOptions } from '../worker/image/ladder.ts';
 import { heifEnc } from '../worker/image/test-heif.ts';
 import { makePhotoLikeJpeg, printTable, timeInterleaved } from './lib.ts';
+import { rawSharpLadder } from './raw-sharp.ts';
 
 // Two figures issue 14 asks for, run by `npm run bench:image` after the JPEG table:
 // 1. A 12 MP HEIC through the worker's ladder (libheif decode to PNG, then the ladder) against the same
@@ -120,29 +121,6 @@ async function avifSavings(): Promise<void> {
   console.log(
     `AVIF at matched SSIM: ${(100 * (1 - avifTotal / webpTotal)).toFixed(0)}% fewer bytes than WebP q${options.webpQuality} over the three rungs.`,
   );
-}
-
-/**
- * The anchor: the straightforward sharp code for the same WebP ladder, one pipeline per output, all
- * started at once (as bench/image.ts measures JPEGs against), here on the decoded PNG.
- */
-async function rawSharpLadder(input: string, outDir: string, opts: ImageLadderOptions): Promise<unknown> {
-  const webp = { quality: opts.webpQuality };
-  return Promise.all([
-    ...Object.entries(opts.widths).map(([quality, width]) =>
-      sharp(input)
-        .rotate()
-        .resize({ width, withoutEnlargement: true })
-        .webp(webp)
-        .toFile(join(outDir, `${quality}.webp`)),
-    ),
-    sharp(input)
-      .rotate()
-      .resize(opts.thumbnailSize, opts.thumbnailSize, { fit: 'cover', position: 'attention' })
-      .webp(webp)
-      .toFile(join(outDir, 'thumbnail.webp')),
-    sharp(input).rotate().resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer(),
-  ]);
 }
 
 function luma(pixels: Buffer, channels: number): Float64Array {
