@@ -44,7 +44,7 @@ export interface Trace {
   media: { objectKey: string; ownerId: string; status: string; sha256: string | null };
   events: { fromStatus: string | null; toStatus: string; detail: Record<string, unknown> | null }[];
   outbox: unknown[];
-  variants: { objectKey: string; quality: string }[];
+  variants: { objectKey: string; quality: string; format: string; bytes: number }[];
 }
 
 export async function trace(platform: Platform, mediaId: string): Promise<Trace> {

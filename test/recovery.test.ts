@@ -89,7 +89,11 @@ async function readyTimes(uploads: Upload[]): Promise<number[]> {
     assert.equal(media.status, 'ready', JSON.stringify(media.failure));
     const trace = await traceMedia(platform, upload.session.mediaId);
     const qualities = trace.variants.map((v) => v.quality);
-    assert.deepEqual(qualities.toSorted(), ['high', 'low', 'medium', 'thumbnail'], 'one set of variants');
+    assert.deepEqual(
+      qualities.toSorted(),
+      ['high', 'high-avif', 'low', 'low-avif', 'medium', 'medium-avif', 'thumbnail', 'thumbnail-avif'],
+      'one set of variants (each WebP rung and its AVIF sibling)',
+    );
     assert.equal(trace.outbox.length, 1);
     const requestId = trace.outbox[0]?.id;
     assert.ok(
