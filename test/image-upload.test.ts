@@ -160,11 +160,18 @@ describe('resuming, aborting and other users', () => {
     const state = await alice().get<UploadState>(`/v1/uploads/${created.body.uploadId}`);
     assert.equal(state.body.state, 'aborted');
     // The part's own bytes: its URL is signed for their length, so only the missing upload can refuse them.
+    // Storage may answer before it has read the body and close the connection: the client then sees a reset.
     const late = await putPart(
       created.body.parts[1]?.url ?? '',
       photo.subarray(created.body.partSize, 2 * created.body.partSize),
+    ).then(
+      (reply) => reply.status,
+      (error: { cause?: { code?: string } }) => error.cause?.code,
     );
-    assert.equal(late.status, 404, 'storage no longer knows the upload');
+    assert.ok(
+      [404, 'ECONNRESET', 'EPIPE'].includes(late ?? ''),
+      `storage no longer knows the upload: ${late}`,
+    );
     const complete = await alice().post<{ code: string }>(
       `/v1/uploads/${created.body.uploadId}/complete`,
       {},
