@@ -3,11 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { Registry } from 'prom-client';
-import { buildEdgeServer } from '../edge/server.ts';
-import { createTokenVerifier } from '../platform/auth/jwt.ts';
-import { createReadiness } from '../platform/health/readiness.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
 
 /**
@@ -21,21 +16,12 @@ let ports: { api: number; edge: number };
 before(async () => {
   api = await startInProcessApi({ env: { HTTP_REQUEST_TIMEOUT_MS: '2000' } });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
-  edge = await buildEdgeServer({
-    config: api.config,
-    pool: api.database.pool,
-    storage: api.ctx.storage,
-    verify: createTokenVerifier(api.config.auth),
-    logger: pino({ level: 'silent' }),
-    readiness: createReadiness(),
-    registry: new Registry(),
-  });
+  edge = await api.buildEdge();
   await edge.listen({ port: 0, host: '127.0.0.1' });
   const portOf = (app: FastifyInstance) => (app.server.address() as { port: number }).port;
   ports = { api: portOf(api.app), edge: portOf(edge) };
 });
 after(async () => {
-  await edge?.close();
   await api?.stop();
 });
 

@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { Registry } from 'prom-client';
-import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
-import { createReadiness } from '../platform/health/readiness.ts';
+import { signDevToken } from '../platform/auth/jwt.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
-import { buildEdgeServer } from './server.ts';
 
 /**
  * The edge parses its own paths and query: whatever a stranger puts there is a 4xx, never a 5xx, and never
@@ -17,19 +13,10 @@ let api: InProcessApi;
 let edge: FastifyInstance;
 before(async () => {
   api = await startInProcessApi({ env: { HTTP_REQUEST_TIMEOUT_MS: '1000' } });
-  edge = await buildEdgeServer({
-    config: api.config,
-    pool: api.database.pool,
-    storage: api.ctx.storage,
-    verify: createTokenVerifier(api.config.auth),
-    logger: pino({ level: 'silent' }),
-    readiness: createReadiness(),
-    registry: new Registry(),
-  });
+  edge = await api.buildEdge();
   await edge.listen({ port: 0, host: '127.0.0.1' });
 });
 after(async () => {
-  await edge?.close();
   await api?.stop();
 });
 

@@ -3,16 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { retireMedia } from '../api/media/delete-media.ts';
 import { media, mediaVariant } from '../db/schema.ts';
-import { createTokenVerifier } from '../platform/auth/jwt.ts';
 import { signUrlToken } from '../platform/auth/url-token.ts';
-import { createReadiness } from '../platform/health/readiness.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
 import { cachedReferences } from './reference-cache.ts';
-import { buildEdgeServer } from './server.ts';
 
 /**
  * The edge answers from memory (who may read a key, verified credentials, presigned URLs), and still keeps
@@ -34,18 +29,9 @@ before(async () => {
       CDN_BASE_URL: cdn,
     },
   });
-  edge = await buildEdgeServer({
-    config: api.config,
-    pool: api.database.pool,
-    storage: api.ctx.storage,
-    verify: createTokenVerifier(api.config.auth),
-    logger: pino({ level: 'silent' }),
-    readiness: createReadiness(),
-    registry: new Registry(),
-  });
+  edge = await api.buildEdge();
 });
 after(async () => {
-  await edge?.close();
   await api?.stop();
 });
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KafkaBrokerHandle, startKafka } from '../deploy/kafka/broker.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
@@ -33,7 +33,7 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-const cacheDir = process.env.MEDIAGATE_CACHE_DIR ?? join(homedir(), '.cache', 'mediagate');
+const cacheDir = loadConfig().cacheDir;
 
 export interface PlatformOptions {
   env?: Record<string, string>;

@@ -12,9 +12,11 @@ import { migrateDatabase } from '../db/migrate.ts';
 import { postgresVerdictCache } from '../db/queries/verdict-cache.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
+import { buildEdgeServer } from '../edge/server.ts';
 import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
 import { createEmbeddedBus } from '../platform/bus/embedded-bus.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
+import { createReadiness } from '../platform/health/readiness.ts';
 import { moderationMetrics } from '../platform/metrics/moderation.ts';
 import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
@@ -38,6 +40,8 @@ export interface InProcessApi {
   token(sub: string, options?: { admin?: boolean; ttlSeconds?: number }): string;
   /** `inject()` with a bearer token for `sub` (or none when sub is undefined). */
   call(sub: string | undefined, options: InjectOptions): Promise<LightMyRequestResponse>;
+  /** The edge on the same database, storage and token secret; closed by `stop()`. */
+  buildEdge(): Promise<FastifyInstance>;
   /** Stores `bytes` as a complete upload: create, PUT every part through its presigned URL. */
   upload(sub: string, bytes: Buffer, contentType: string, filename?: string): Promise<UploadedSession>;
   stop(): Promise<void>;
@@ -169,6 +173,19 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
           parts.push({ partNumber: part.partNumber, etag: put.headers.get('etag') ?? '' });
         }
         return { mediaId: session.mediaId, uploadId: session.uploadId, parts };
+      },
+      async buildEdge() {
+        const edge = await buildEdgeServer({
+          config,
+          pool: database.pool,
+          storage,
+          verify: createTokenVerifier(config.auth),
+          logger,
+          readiness: createReadiness(),
+          registry: new Registry(),
+        });
+        stops.push(() => edge.close());
+        return edge;
       },
       stop,
     };

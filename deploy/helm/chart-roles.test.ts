@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { uploadFile } from '../../cli/upload.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
+import { loadConfig } from '../../platform/config.ts';
 import { freePort } from '../../test/ports.ts';
 import { startKafka } from '../kafka/broker.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-postgres.ts';
@@ -26,7 +27,7 @@ import {
 } from './manifests.ts';
 
 const cli = fileURLToPath(new URL('../../bin/mediagate.ts', import.meta.url));
-const cacheDir = process.env.MEDIAGATE_CACHE_DIR ?? join(homedir(), '.cache', 'mediagate');
+const cacheDir = loadConfig().cacheDir;
 
 interface Started {
   container: RoleContainer;

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../platform/config.ts';
 import type { DeployedRole } from '../role-env.ts';
 import { ensureHelmBinary } from './helm-binary.ts';
 
@@ -26,7 +27,7 @@ export interface RoleContainer {
 }
 
 export function helm(): Promise<string> {
-  return ensureHelmBinary(process.env.MEDIAGATE_CACHE_DIR ?? join(homedir(), '.cache', 'mediagate'));
+  return ensureHelmBinary(loadConfig().cacheDir);
 }
 
 /** `helm <args>` with `values` as a values file; stdout, or the command's own words on failure. */
