@@ -5,6 +5,8 @@ export const topics = {
   optimizeRequest: 'optimize.request',
   optimizeResult: 'optimize.result',
   virusDetected: 'virus.detected',
+  /** The public lifecycle (`contracts/lifecycle.ts`), for apps and the webhook dispatcher. */
+  mediaLifecycle: 'lifecycle',
 } as const;
 export type Topic = (typeof topics)[keyof typeof topics];
 
