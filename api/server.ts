@@ -21,6 +21,7 @@ import type { RouteDeps } from './routes/route-deps.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { storageOpsRoutes } from './routes/storage-ops.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
 declare module 'fastify' {
@@ -87,6 +88,7 @@ export async function buildApiServer(
   await app.register(statsRoutes, deps);
   await app.register(storageOpsRoutes, deps);
   await app.register(webhookRoutes, deps);
+  await app.register(webhookEndpointRoutes, deps);
   await app.register(healthRoutes, { readiness });
   return app;
 }

@@ -1,3 +1,4 @@
+import { startModerationRepoll } from '../api/moderation/repoll-sweep.ts';
 import { registerStuckMediaGauge } from '../api/ops/stuck-media.ts';
 import { readOutboxBacklog } from '../api/outbox/backlog.ts';
 import { startRelay } from '../api/outbox/relay.ts';
@@ -6,6 +7,9 @@ import { subscribeVirusReports } from '../api/results/virus-consumer.ts';
 import { createApiReadiness } from '../api/routes/health.ts';
 import { buildApiServer } from '../api/server.ts';
 import { startGarbageSweeper } from '../api/storage/garbage-sweeper.ts';
+import { readWebhookQueue } from '../api/webhooks/deliveries.ts';
+import { startDispatcher } from '../api/webhooks/dispatcher.ts';
+import { subscribeWebhookFanOut } from '../api/webhooks/fan-out.ts';
 import { topics } from '../contracts/events.ts';
 import { connectDatabase } from '../db/client.ts';
 import { postgresVerdictCache } from '../db/queries/verdict-cache.ts';
@@ -21,6 +25,8 @@ import { acquireRoleMetrics } from '../platform/metrics/endpoint.ts';
 import { moderationMetrics } from '../platform/metrics/moderation.ts';
 import { registerOutboxGauges, relayMetrics } from '../platform/metrics/outbox.ts';
 import { uploadMetrics } from '../platform/metrics/uploads.ts';
+import { registerWebhookGauges, webhookMetrics } from '../platform/metrics/webhooks.ts';
+import { asyncVideoModeration } from '../platform/moderation/async-video.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
 import { tracedBus } from '../platform/tracing/consume.ts';
@@ -66,6 +72,13 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
     logger,
     metrics: relayMetrics(registry),
   });
+  registerWebhookGauges(registry, () => readWebhookQueue(database.db));
+  const dispatcher = startDispatcher({
+    db: database.db,
+    settings: config.webhooks,
+    logger,
+    metrics: webhookMetrics(registry),
+  });
   const consumers = [
     consumeInBackground('results consumer', readiness, logger, () =>
       subscribeResults(database.db, bus, logger, registry),
@@ -73,14 +86,21 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
     consumeInBackground('virus consumer', readiness, logger, () =>
       subscribeVirusReports(database.db, bus, logger),
     ),
+    consumeInBackground('webhook fan-out', readiness, logger, () =>
+      subscribeWebhookFanOut(database.db, bus, logger, dispatcher.wake),
+    ),
   ];
   const sweeper = startGarbageSweeper(database.db, storage, logger);
+  const asyncVideo = asyncVideoModeration(config.moderation);
+  const repoll = asyncVideo && startModerationRepoll(ctx, asyncVideo);
   return {
     url,
     async stop() {
       await app.close();
       sweeper.stop();
+      repoll?.stop();
       await relay.stop();
+      await dispatcher.stop();
       for (const consumer of consumers) await consumer.stop();
       await bus.close();
       await database.close();

@@ -53,6 +53,14 @@ export const errorCatalogue = {
   moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
   moderation_job_unknown: { status: 409, title: 'No moderation job of this media matches the verdict' },
+  webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint' },
+  webhook_delivery_not_found: { status: 404, title: 'No such delivery for this webhook endpoint' },
+  webhook_url_invalid: { status: 400, title: 'A webhook endpoint needs an http(s) URL without credentials' },
+  webhook_url_forbidden: {
+    status: 422,
+    title: 'The webhook URL resolves to a private, loopback or otherwise unreachable-by-policy address',
+  },
+  webhook_url_unresolvable: { status: 422, title: 'The webhook URL host does not resolve' },
   internal_error: { status: 500, title: 'Internal error' },
   // Why processing failed, as the worker reports it and the media view shows it (`failure.code`).
   media_empty: { status: 422, title: 'The file is empty' },

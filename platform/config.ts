@@ -119,6 +119,17 @@ export const ConfigSchema = Type.Object({
     webhookSecret: Type.Optional(Type.String({ minLength: 16 })),
   }),
   clamav: Type.Object({ host: Type.Optional(Type.String()), port: Port }),
+  /** Outgoing webhooks (api/webhooks): the dispatcher's pace, retry schedule and SSRF rule. */
+  webhooks: Type.Object({
+    allowPrivateNetworks: Type.Boolean(),
+    timeoutMs: Positive,
+    concurrency: Positive,
+    pollIntervalMs: Positive,
+    /** The first retry's cap; the whole schedule (5 s … 10 h, ≥ 24 h in all) scales with it. */
+    retryBaseMs: Positive,
+    /** An endpoint whose every attempt failed for this long is disabled. */
+    disableAfterMs: Positive,
+  }),
   ffmpegPath: Type.String(),
   ffprobePath: Type.Optional(Type.String()),
   /** OpenTelemetry traces from the standard `OTEL_*` variables; absent → no tracing at all. */
@@ -234,6 +245,14 @@ export function loadConfig(env: Env = process.env): Config {
       webhookSecret: env.MODERATION_WEBHOOK_SECRET,
     },
     clamav: { host: env.CLAMAV_HOST, port: int(env, 'CLAMAV_PORT', 3310) },
+    webhooks: {
+      allowPrivateNetworks: bool(env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, false),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000),
+      concurrency: int(env, 'WEBHOOK_CONCURRENCY', 16),
+      pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000),
+      retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000),
+      disableAfterMs: int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3600 * 1000),
+    },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH,
     otel: tracingSettings(env),
