@@ -52,6 +52,7 @@ export const errorCatalogue = {
   database_unavailable: { status: 503, title: 'The database is unavailable, retry later' },
   moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
+  webhook_token_invalid: { status: 401, title: 'The callback URL carries no token this server issued' },
   moderation_job_unknown: { status: 409, title: 'No moderation job of this media matches the verdict' },
   webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint' },
   webhook_delivery_not_found: { status: 404, title: 'No such delivery for this webhook endpoint' },

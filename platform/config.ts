@@ -117,6 +117,14 @@ export const ConfigSchema = Type.Object({
     thresholds: Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 })),
     timeoutMs: Positive,
     webhookSecret: Type.Optional(Type.String({ minLength: 16 })),
+    /** Long videos judged by Sightengine's asynchronous video API; off while minSeconds is unset. */
+    async: Type.Object({
+      minSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      callbackBaseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+      /** SigV4 presigned URLs live at most 7 days. */
+      urlTtlSeconds: Type.Integer({ minimum: 60, maximum: 604_800 }),
+      repollAfterSeconds: Positive,
+    }),
   }),
   clamav: Type.Object({ host: Type.Optional(Type.String()), port: Port }),
   /** Outgoing webhooks (api/webhooks): the dispatcher's pace, retry schedule and SSRF rule. */
@@ -243,6 +251,12 @@ export function loadConfig(env: Env = process.env): Config {
       thresholds: thresholds(env.MODERATION_THRESHOLDS ?? ''),
       timeoutMs: int(env, 'MODERATION_TIMEOUT_MS', 2500),
       webhookSecret: env.MODERATION_WEBHOOK_SECRET,
+      async: {
+        minSeconds: env.MODERATION_ASYNC_MIN_SECONDS ? Number(env.MODERATION_ASYNC_MIN_SECONDS) : undefined,
+        callbackBaseUrl: env.MODERATION_CALLBACK_BASE_URL,
+        urlTtlSeconds: int(env, 'MODERATION_ASYNC_URL_TTL_SECONDS', 21_600),
+        repollAfterSeconds: int(env, 'MODERATION_ASYNC_REPOLL_AFTER_SECONDS', 900),
+      },
     },
     clamav: { host: env.CLAMAV_HOST, port: int(env, 'CLAMAV_PORT', 3310) },
     webhooks: {

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { ModerationMetrics } from '../metrics/moderation.ts';
 import { allowAllModerator } from './allow-all.ts';
+import { asyncVideoModeration } from './async-video.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { createGenericHttpModerator } from './generic-http.ts';
 import type { Moderator } from './moderation.ts';
@@ -42,11 +43,13 @@ function vendorOf(config: Config['moderation']): Moderator | undefined {
     const { apiUser, apiSecret, baseUrl } = config.sightengine;
     if (!apiUser || !apiSecret)
       throw new Error('Missing configuration: SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET');
+    const video = asyncVideoModeration(config);
     return createSightengineModerator({
       apiUser,
       apiSecret,
       baseUrl,
       thresholds: { ...sightengineDefaultThresholds, ...config.thresholds },
+      video: video && { client: video.client, callbackUrl: video.callbackUrl },
     });
   }
   if (config.vendor === 'http') {

@@ -9,6 +9,11 @@ export interface ModerationInput {
   images: { contentType: string; bytes: Buffer }[];
   /** A short-lived presigned GET, for vendors that fetch the media themselves. */
   url?: string;
+  /**
+   * A long video the vendor may judge asynchronously from `url` (then `images` is empty): the verdict
+   * is `pending` and arrives at the vendor's callback.
+   */
+  deferred?: boolean;
 }
 
 export type ModerationCategory = { name: string; score: number };

@@ -1,5 +1,7 @@
 import axios from 'axios';
+import { type CallbackClaim, formatJobRef, mintNonce } from './callback-token.ts';
 import { type ModerationInput, ModerationVendorError, type Moderator } from './moderation.ts';
+import type { SightengineVideoClient } from './sightengine-video.ts';
 import { maxScores, scoreTable, type Thresholds, verdictFromScores } from './thresholds.ts';
 import { toVendorError } from './vendor-error.ts';
 
@@ -37,6 +39,8 @@ export interface SightengineOptions {
   baseUrl?: string;
   models?: readonly string[];
   thresholds?: Thresholds;
+  /** Deferred (long) videos go to the asynchronous video API, with a callback URL minted per job. */
+  video?: { client: SightengineVideoClient; callbackUrl: (claim: CallbackClaim) => string };
 }
 
 type Media = { blob: Blob; filename: string } | { url: string };
@@ -75,6 +79,12 @@ export function createSightengineModerator(options: SightengineOptions): Moderat
   return {
     name,
     async judge(input, judgeOptions) {
+      if (input.deferred && input.kind === 'video' && input.url && options.video) {
+        const nonce = mintNonce();
+        const callbackUrl = options.video.callbackUrl({ mediaId: input.mediaId, nonce });
+        const vendorMediaId = await options.video.client.submit(input.url, callbackUrl, judgeOptions?.signal);
+        return { decision: 'pending', vendorJobId: formatJobRef({ vendorMediaId, nonce }) };
+      }
       const media = mediaToSend(input);
       if (media.length === 0) return { decision: 'allow' };
       const scores = await Promise.all(media.map((m) => check(m, judgeOptions?.signal)));
@@ -123,7 +133,7 @@ export function sightengineScores(reply: Record<string, unknown>): Record<string
   return scoreTable(scores);
 }
 
-function describeFailure(body: unknown): string | undefined {
+export function describeFailure(body: unknown): string | undefined {
   const error = (body as Reply | undefined)?.error;
   if (!error || typeof error !== 'object') return undefined;
   return `${String(error.type ?? 'error')}: ${String(error.message ?? '')}`;

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Fault, FaultQueue } from './faults.ts';
+import { type SightengineVideoJobs, videoJobs } from './sightengine-video-double.ts';
 
 /**
  * A Sightengine double on loopback speaking its wire format: POST /1.0/check.json as multipart/form-data
  * (media or url, models, api_user, api_secret), answering `{status:'success', request, <model>: {...},
  * media}` or `{status:'failure', request, error:{type, code, message}}`. Scores start low; an image carries
  * the scores the test wants as markers (see sightengineImage), written as paths in the reply's own shape.
+ * Under /1.0/video/ it speaks the asynchronous video API (sightengine-video-double.ts).
  */
 export interface SightengineDouble {
   /** Pass as the moderator's baseUrl (ends in /1.0, like the real one). */
@@ -19,6 +21,8 @@ export interface SightengineDouble {
   readonly requests: { models: string[]; mediaType?: string; mediaBytes?: number; url?: string }[];
   /** Queues faults for the next requests, in order. */
   fail(...faults: Fault[]): void;
+  /** The asynchronous video API: its jobs, their plans, and a way to wait for their callbacks. */
+  video: SightengineVideoJobs;
   close(): Promise<void>;
 }
 
@@ -39,8 +43,12 @@ export async function startSightengineDouble(): Promise<SightengineDouble> {
   const apiSecret = randomBytes(16).toString('hex');
   const faults = new FaultQueue(() => failure('api_error', 2, 'injected failure'));
   const requests: SightengineDouble['requests'] = [];
+  const video = videoJobs({ apiUser, apiSecret }, videoFrame, send);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith('/1.0/video/')) {
+      return video.handle(req, res, req.method === 'POST' ? await readForm(req) : undefined);
+    }
     if (req.method !== 'POST' || req.url?.split('?')[0] !== '/1.0/check.json') {
       return send(res, 404, failure('request_error', 404, 'unknown endpoint'));
     }
@@ -92,6 +100,7 @@ export async function startSightengineDouble(): Promise<SightengineDouble> {
     },
     requests,
     fail: (...list) => faults.push(...list),
+    video: video.api,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -176,14 +185,26 @@ const templates: Record<string, { key: string; build: () => Record<string, unkno
 
 function applyMarkers(reply: Record<string, unknown>, text: string): void {
   for (const match of text.matchAll(/sightengine-double:([\w.-]+)=([\d.]+);/g)) {
-    const path = (match[1] ?? '').split('.');
-    let node = reply;
-    for (const key of path.slice(0, -1)) {
-      if (!node[key] || typeof node[key] !== 'object') node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    node[path.at(-1) ?? ''] = Number(match[2]);
+    applyScore(reply, match[1] ?? '', Number(match[2]));
   }
+}
+
+function applyScore(reply: Record<string, unknown>, dotted: string, score: number): void {
+  const path = dotted.split('.');
+  let node = reply;
+  for (const key of path.slice(0, -1)) {
+    if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1) ?? ''] = score;
+}
+
+/** One video frame's model sections, low everywhere but the scores asked for. */
+function videoFrame(scores: Record<string, number>): Record<string, unknown> {
+  const frame: Record<string, unknown> = {};
+  for (const template of Object.values(templates)) frame[template.key] = template.build();
+  for (const [path, score] of Object.entries(scores)) applyScore(frame, path, score);
+  return frame;
 }
 
 function requestInfo(operations: number) {
