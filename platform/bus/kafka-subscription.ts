@@ -66,8 +66,9 @@ const resumeAt = 64;
  * handler that runs for an hour therefore costs no heartbeat, no rebalance and no redelivery.
  *
  * When the group rebalances, the offsets of finished records are committed before the member rejoins, while the
- * old assignment still stands, so a partition that moves takes no finished work with it; only a handler still
- * running when the partition moves is repeated by its next owner.
+ * old assignment still stands, and no record starts until the new assignment is known, so a partition that
+ * moves takes no finished work with it; only a handler still running when the rebalance began is repeated by
+ * the partition's next owner.
  *
  * Retry topics are shared by every group of the topic, so each retry record names its group. A retry record
  * that is not due yet holds its partition: the records behind it on that retry topic are due no sooner, as each
@@ -204,6 +205,7 @@ export async function startKafkaSubscription(
     }
     if (!(await slots.acquire(stopping.signal))) return false;
     try {
+      if (!(await membership.settled(stopping.signal)) || state.epoch !== epoch) return false;
       await handler(message);
       return true;
     } catch (error) {
