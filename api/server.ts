@@ -16,6 +16,7 @@ import { traceHttp } from '../platform/tracing/http-spans.ts';
 import type { ApiContext } from './context.ts';
 import { createApiReadiness, healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
+import { liveStatusRoute, mediaEventRoutes } from './routes/media-events.ts';
 import { opsRoutes } from './routes/ops.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -55,7 +56,9 @@ export async function buildApiServer(
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url ?? '';
-    if (route.startsWith('/v1/') && !route.startsWith('/v1/webhooks/')) {
+    // A browser's EventSource sends no headers: the live status stream checks its ?token= itself.
+    const byStreamToken = route === liveStatusRoute && request.headers.authorization === undefined;
+    if (route.startsWith('/v1/') && !route.startsWith('/v1/webhooks/') && !byStreamToken) {
       request.principal = await authenticate(request, verify);
     }
   });
@@ -84,6 +87,7 @@ export async function buildApiServer(
   };
   await app.register(uploadRoutes, deps);
   await app.register(mediaRoutes, deps);
+  await app.register(mediaEventRoutes, { ...deps, registry });
   await app.register(opsRoutes, deps);
   await app.register(statsRoutes, deps);
   await app.register(storageOpsRoutes, deps);

@@ -44,12 +44,17 @@ export const errorCatalogue = {
   moderation_rejected: { status: 422, title: 'The content breaks the content policy' },
   malware: { status: 422, title: 'The file carries malware' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  too_many_streams: { status: 429, title: 'Too many live status streams are open for this user' },
   storage_unavailable: { status: 503, title: 'Object storage is unavailable, retry later' },
   storage_bucket_missing: {
     status: 503,
     title: 'The storage bucket does not exist; an operator must create it',
   },
   database_unavailable: { status: 503, title: 'The database is unavailable, retry later' },
+  live_status_busy: {
+    status: 503,
+    title: 'This API instance holds all the live status streams it allows; retry later',
+  },
   moderation_unavailable: { status: 503, title: 'Moderation is unavailable, complete again later' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
   webhook_token_invalid: { status: 401, title: 'The callback URL carries no token this server issued' },

@@ -100,6 +100,15 @@ export const ConfigSchema = Type.Object({
   worker: Type.Object({ concurrency: Positive, tempDir: Type.String() }),
   /** A media `processing` for longer than this is listed as stuck in ops and counted in a metric. */
   stuckProcessingAfterSeconds: Positive,
+  /** `GET /v1/media/:id/events` (Server-Sent Events): one database poller per process for every stream. */
+  liveStatus: Type.Object({
+    pollMs: Positive,
+    heartbeatMs: Positive,
+    retryMs: Positive,
+    maxStreams: Positive,
+    maxStreamsPerUser: Positive,
+    tokenTtlSeconds: Positive,
+  }),
   edge: Type.Object({
     signedUrlTtlSeconds: Positive,
     viewTokenTtlSeconds: Positive,
@@ -228,6 +237,14 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutSeconds: int(env, 'IMAGE_TIMEOUT_SECONDS', 60),
     },
     stuckProcessingAfterSeconds: int(env, 'STUCK_PROCESSING_AFTER_SECONDS', 3600),
+    liveStatus: {
+      pollMs: int(env, 'SSE_POLL_MS', 500),
+      heartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 15_000),
+      retryMs: int(env, 'SSE_RETRY_MS', 2000),
+      maxStreams: int(env, 'SSE_MAX_STREAMS', 2000),
+      maxStreamsPerUser: int(env, 'SSE_MAX_STREAMS_PER_USER', 10),
+      tokenTtlSeconds: int(env, 'SSE_TOKEN_TTL_SECONDS', 3600),
+    },
     worker: {
       concurrency: int(env, 'WORKER_CONCURRENCY', 2),
       tempDir: resolve(env.WORKER_TEMP_DIR ?? `${dataDir}/tmp`),

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { registerBusGauges } from './bus.ts';
 import { instrumentEdgeReads } from './edge.ts';
 import { instrumentHttp } from './http.ts';
+import { liveStatusMetrics } from './live-status.ts';
 import { countDatabaseOutages } from './http-outages.ts';
 import { moderationMetrics } from './moderation.ts';
 import { registerOutboxGauges, relayMetrics } from './outbox.ts';
@@ -25,6 +26,7 @@ function catalogue(): Registry {
   instrumentEdgeReads(app, registry);
   uploadMetrics(registry);
   moderationMetrics(registry);
+  liveStatusMetrics(registry);
   workerMetrics(registry);
   relayMetrics(registry);
   registerOutboxGauges(registry, unread);
