@@ -1,5 +1,8 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { registerContractFormats } from './formats.ts';
 import { Uuid } from './ids.ts';
+
+registerContractFormats();
 
 /**
  * The public lifecycle of a media, for the apps built on mediagate: published on the `media.lifecycle`
@@ -37,13 +40,29 @@ const Reason = Type.Object(
   { additionalProperties: false },
 );
 
-const LifecycleVariant = Type.Object({
+export const LifecycleVariant = Type.Object({
   quality: Type.String(),
   format: Type.String(),
   width: Type.Union([Type.Integer(), Type.Null()]),
   height: Type.Union([Type.Integer(), Type.Null()]),
   bytes: Type.Integer(),
 });
+export type LifecycleVariant = Static<typeof LifecycleVariant>;
+
+export const RejectedBy = Type.Union([
+  Type.Literal('gate'),
+  Type.Literal('moderation'),
+  Type.Literal('malware'),
+]);
+export type RejectedBy = Static<typeof RejectedBy>;
+/** `expiry`: an upload never completed within its session's lifetime. */
+export const DeletedBy = Type.Union([
+  Type.Literal('owner'),
+  Type.Literal('operator'),
+  Type.Literal('takedown'),
+  Type.Literal('expiry'),
+]);
+export type DeletedBy = Static<typeof DeletedBy>;
 
 function event<T extends LifecycleEventType, D extends TSchema>(type: T, data: D) {
   return Type.Object(
@@ -68,14 +87,14 @@ export const MediaRejectedEvent = event(
   Type.Object({
     ...Subject,
     reason: Reason,
-    by: Type.Union([Type.Literal('gate'), Type.Literal('moderation'), Type.Literal('malware')]),
+    by: RejectedBy,
   }),
 );
 export const MediaDeletedEvent = event(
   'media.deleted',
   Type.Object({
     ...Subject,
-    by: Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('takedown')]),
+    by: DeletedBy,
   }),
 );
 export const MediaUpdatedEvent = event(

@@ -134,6 +134,7 @@ test('a takedown is gone on every path within the window', async () => {
         objectKey: `raw/${m.id}/x`,
         actor: 'moderation',
         to: 'rejected',
+        by: 'moderation',
         detail: { reason: 'takedown' },
       }),
     );

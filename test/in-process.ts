@@ -14,6 +14,7 @@ import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { buildEdgeServer } from '../edge/server.ts';
 import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
+import type { Bus } from '../platform/bus/bus.ts';
 import { createEmbeddedBus } from '../platform/bus/embedded-bus.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
 import { createReadiness } from '../platform/health/readiness.ts';
@@ -37,6 +38,8 @@ export interface InProcessApi {
   /** The PostgreSQL superuser-equivalent URL, for tests that terminate backends or inspect rows. */
   databaseUrl: string;
   s3Endpoint: string;
+  /** The embedded bus the API's outbox would be relayed to, for tests that run a consumer on it. */
+  bus: Bus;
   token(sub: string, options?: { admin?: boolean; ttlSeconds?: number }): string;
   /** `inject()` with a bearer token for `sub` (or none when sub is undefined). */
   call(sub: string | undefined, options: InjectOptions): Promise<LightMyRequestResponse>;
@@ -146,6 +149,7 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
       database,
       databaseUrl: pg.url,
       s3Endpoint: s3.endpoint,
+      bus,
       token,
       call,
       async upload(sub, bytes, contentType, filename = 'file') {

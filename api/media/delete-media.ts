@@ -1,8 +1,9 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
+import type { DeletedBy, RejectedBy } from '../../contracts/lifecycle.ts';
 import type { Queryable } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
-import { transitionMedia } from '../../db/queries/media-status.ts';
+import { type Destination, transitionMedia } from '../../db/queries/media-status.ts';
 import { media, mediaVariant, storageGarbage } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
@@ -33,6 +34,7 @@ export async function deleteMedia(ctx: ApiContext, caller: Principal, mediaId: s
       objectKey: row.objectKey,
       actor: caller.sub,
       to: 'deleted',
+      by: 'owner',
       detail: { reason: 'deleted_by_owner' },
     });
     await renumberGallery(tx, caller.sub);
@@ -45,15 +47,14 @@ export async function deleteMedia(ctx: ApiContext, caller: Principal, mediaId: s
   });
 }
 
-export interface Retirement {
+/** `deleted` (by its owner, an operator, a takedown), or `rejected` when taken down (moderation, malware). */
+export type Retirement = {
   mediaId: string;
   objectKey: string;
   actor: string;
-  /** `deleted` by its owner, or `rejected` when taken down (moderation, malware). */
-  to: 'deleted' | 'rejected';
   detail: Record<string, unknown>;
   failure?: { code: string; detail: string };
-}
+} & ({ to: 'deleted'; by: DeletedBy } | { to: 'rejected'; by: RejectedBy });
 
 /**
  * Retires a media: moves it to `deleted` or `rejected`, and queues every key it
@@ -61,7 +62,9 @@ export interface Retirement {
  * was already retired.
  */
 export async function retireMedia(tx: Queryable, r: Retirement): Promise<boolean> {
+  const destination: Destination = r.to === 'deleted' ? { to: r.to, by: r.by } : { to: r.to, by: r.by };
   const moved = await transitionMedia(tx, {
+    ...destination,
     mediaId: r.mediaId,
     from: [
       'awaiting_upload',
@@ -70,7 +73,6 @@ export async function retireMedia(tx: Queryable, r: Retirement): Promise<boolean
       'failed',
       ...(r.to === 'deleted' ? (['rejected'] as const) : []),
     ],
-    to: r.to,
     actor: r.actor,
     detail: r.detail,
     patch: {

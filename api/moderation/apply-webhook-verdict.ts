@@ -58,6 +58,7 @@ export async function applyWebhookVerdict(
       objectKey: row.objectKey,
       actor: `moderation:${body.vendor}`,
       to: 'rejected',
+      by: 'moderation',
       detail: { eventId: body.eventId, vendorJobId: body.vendorJobId, categories: body.categories },
       failure: {
         code: 'moderation_rejected',

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { OptimizeResult } from '../../contracts/events.ts';
 import type { Database } from '../../db/client.ts';
+import { announce, announcedVariants, subjectOf } from '../../db/queries/lifecycle.ts';
 import { media, mediaVariant } from '../../db/schema.ts';
 
 /** Better outputs win the display pointer as they arrive: a higher rendition replaces a lower one. */
@@ -10,7 +11,9 @@ const thumbnailQualities = new Set(['poster', 'thumbnail']);
 /**
  * Applies a progress update or a partial result of a running job. Only a media still `processing` takes
  * them: a late partial after the final result (possible on buses without per-key order) changes nothing.
- * Idempotent without an event ledger: variants are upserted by quality and progress is overwritten.
+ * Idempotent without an event ledger: variants are upserted by quality and progress is overwritten; a
+ * rendition is announced (`media.variant.ready`) only when it is new or replaces another, so a redelivered
+ * partial announces nothing twice.
  */
 export async function applyPartialResult(db: Database, result: OptimizeResult): Promise<'applied' | 'stale'> {
   return db.transaction(async (tx) => {
@@ -20,6 +23,12 @@ export async function applyPartialResult(db: Database, result: OptimizeResult): 
       .where(and(eq(media.id, result.mediaId), eq(media.status, 'processing')))
       .for('update');
     if (!row) return 'stale';
+    const held = await tx
+      .select({ quality: mediaVariant.quality, key: mediaVariant.objectKey })
+      .from(mediaVariant)
+      .where(eq(mediaVariant.mediaId, row.id));
+    const heldKeys = new Map(held.map((v) => [v.quality, v.key]));
+    const stored = result.processed.filter((output) => heldKeys.get(output.quality) !== output.key);
     let displayKey = row.displayKey;
     let displayQuality = row.displayKey ? qualityOf(row.displayKey) : undefined;
     let thumbnailKey = row.thumbnailKey;
@@ -63,6 +72,13 @@ export async function applyPartialResult(db: Database, result: OptimizeResult): 
         updatedAt: sql`now()`,
       })
       .where(eq(media.id, row.id));
+    await announce(
+      tx,
+      announcedVariants(stored.map((output) => ({ ...output, bytes: output.size }))).map((variant) => ({
+        type: 'media.variant.ready',
+        data: { ...subjectOf(row), variant },
+      })),
+    );
     return 'applied';
   });
 }

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { KafkaPosition, OptimizeResult } from '../../contracts/events.ts';
 import type { Database } from '../../db/client.ts';
+import { announcedVariants } from '../../db/queries/lifecycle.ts';
 import { transitionMedia } from '../../db/queries/media-status.ts';
 import { queueForDeletion } from '../../db/queries/object-refs.ts';
 import { copyVariants, lockVerifiedTwin, type Twin } from '../../db/queries/twins.ts';
@@ -72,6 +73,9 @@ export async function applyOptimizeResult(
       mediaId: result.mediaId,
       from: ['processing', 'ready', 'failed'],
       to: 'ready',
+      variants: announcedVariants(
+        twin ? twin.variants : result.processed.map((p) => ({ ...p, bytes: p.size })),
+      ),
       actor: 'worker',
       detail: {
         requestId: result.requestId,

@@ -29,6 +29,7 @@ export function subscribeVirusReports(db: Database, bus: Bus, logger: Logger): P
         objectKey: row.objectKey,
         actor: 'scanner',
         to: 'rejected',
+        by: 'malware',
         detail: { virusName: report.virusName, actionTaken: report.actionTaken },
         failure: { code: 'malware', detail: `malware found: ${report.virusName}` },
       });

@@ -34,6 +34,7 @@ export async function expireUploadSessions(
         mediaId: session.mediaId,
         from: 'awaiting_upload',
         to: 'deleted',
+        by: 'expiry',
         actor: 'sweeper',
         detail: { reason: 'upload_expired', expiredAt: session.expiresAt.toISOString() },
       });

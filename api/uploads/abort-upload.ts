@@ -37,6 +37,7 @@ async function closeAborted(ctx: ApiContext, caller: Principal, session: Session
       mediaId: session.mediaId,
       from: 'awaiting_upload',
       to: 'deleted',
+      by: 'owner',
       actor: caller.sub,
       detail: { reason: 'upload_aborted' },
     });

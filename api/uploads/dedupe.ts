@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import { eq } from 'drizzle-orm';
 import type { CreateUploadBody, DeduplicatedUpload } from '../../contracts/uploads.ts';
 import { lockGallery, placeInGallery } from '../../db/queries/gallery.ts';
+import { announce, announcedVariants, subjectOf } from '../../db/queries/lifecycle.ts';
 import { copyVariants, lockVerifiedTwin } from '../../db/queries/twins.ts';
 import { media, mediaEvent } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
@@ -63,7 +64,13 @@ export async function cloneOwnTwin(
     });
     await placeInGallery(tx, caller.sub, { id, kind: source.kind }, body.position);
     const [row] = await tx.select().from(media).where(eq(media.id, id));
-    return row && { row, variants: await loadVariantsOf(tx, id) };
+    if (!row) return undefined;
+    const variants = await loadVariantsOf(tx, id);
+    // Born ready: apps hear of it as of any media that becomes ready.
+    await announce(tx, [
+      { type: 'media.ready', data: { ...subjectOf(row), variants: announcedVariants(variants) } },
+    ]);
+    return { row, variants };
   });
   if (!cloned) return undefined;
   return { deduplicated: true, media: toMediaView(ctx.config, caller, cloned.row, cloned.variants) };

@@ -35,6 +35,8 @@ export async function recordVerdict(
         mediaId: row.id,
         from: 'awaiting_upload',
         to: 'rejected',
+        // The gate asks the moderation vendor too: its refusal is moderation's, not the file's.
+        by: verdict.code === 'moderation_rejected' ? 'moderation' : 'gate',
         actor: 'gate',
         detail: { code: verdict.code, detail: verdict.detail },
         patch: { failureCode: verdict.code, failureDetail: verdict.detail },

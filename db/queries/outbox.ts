@@ -8,6 +8,8 @@ import { outbox } from '../schema.ts';
 export const outboxChannel = 'mediagate_outbox';
 
 export interface OutboxEvent {
+  /** Chosen by the caller when the payload names its own id (lifecycle events); random otherwise. */
+  id?: string;
   aggregateId: string;
   topic: string;
   eventType: string;
@@ -24,7 +26,7 @@ export interface OutboxEvent {
 export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
   const rows = events.map((e) => {
-    const id = randomUUID();
+    const id = e.id ?? randomUUID();
     const headers: Record<string, string> = {
       'event-id': id,
       'event-type': e.eventType,
