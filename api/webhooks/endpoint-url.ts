@@ -35,7 +35,7 @@ export function checkAddresses(host: string, addresses: string[]): void {
     if (refused)
       throw new AppError(
         'webhook_url_forbidden',
-        `${host} resolves to ${address} (${refused}); set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow it`,
+        `${host === address ? host : `${host} resolves to ${address}`} (${refused}): webhooks may not reach it unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true`,
       );
   }
 }

@@ -1,0 +1,248 @@
+// Middle tier: the admin routes, the SSRF rule and the dispatcher on embedded PostgreSQL with real receivers.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import type { LifecycleEvent } from '../../contracts/lifecycle.ts';
+import { connectDatabase } from '../../db/client.ts';
+import { webhookAttempt, webhookEndpoint } from '../../db/schema.ts';
+import type { Config } from '../../platform/config.ts';
+import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../test/webhook-receiver.ts';
+import { redeliver } from './deliveries.ts';
+import { type Dispatcher, startDispatcher } from './dispatcher.ts';
+import { createEndpoint } from './endpoints.ts';
+import { fanOut } from './fan-out.ts';
+
+let api: InProcessApi;
+const closers: (() => Promise<unknown>)[] = [];
+const admin = 'ops-admin';
+
+before(async () => {
+  api = await startInProcessApi();
+});
+after(async () => {
+  for (const close of closers.reverse()) await close();
+  await api?.stop();
+});
+
+const asAdmin = (options: Parameters<InProcessApi['call']>[1]) =>
+  api.app.inject({ ...options, headers: { authorization: `Bearer ${api.token(admin, { admin: true })}` } });
+
+async function receiver(): Promise<WebhookReceiver> {
+  const r = await startWebhookReceiver();
+  closers.push(() => r.close());
+  return r;
+}
+
+/** Registered through the domain with private networks allowed, as a test or dev deployment would. */
+async function endpointFor(r: WebhookReceiver, eventTypes?: LifecycleEvent['type'][]) {
+  const created = await createEndpoint(
+    { db: api.ctx.db, allowPrivateNetworks: true },
+    { url: r.url, eventTypes },
+  );
+  r.secret = created.secret;
+  return created;
+}
+
+function dispatcher(settings: Partial<Config['webhooks']> = {}, db = api.ctx.db): Dispatcher {
+  const d = startDispatcher({
+    db,
+    settings: { ...api.config.webhooks, allowPrivateNetworks: true, pollIntervalMs: 50, ...settings },
+    logger: api.ctx.logger,
+  });
+  closers.push(() => d.stop());
+  return d;
+}
+
+function readyEvent(): LifecycleEvent {
+  return {
+    id: randomUUID(),
+    version: 1,
+    type: 'media.ready',
+    timestamp: new Date().toISOString(),
+    data: { mediaId: randomUUID(), ownerId: 'u1', kind: 'image', variants: [] },
+  };
+}
+
+test('registration: admin only, http(s) only, private and loopback refused as problem+json, the secret shown once', async () => {
+  const url = '/v1/webhook-endpoints';
+  const user = await api.call('someone', {
+    method: 'POST',
+    url,
+    payload: { url: 'https://93.184.216.34/h' },
+  });
+  assert.equal(user.statusCode, 403);
+  const cases: [string, number, string][] = [
+    ['ftp://93.184.216.34/', 400, 'webhook_url_invalid'],
+    ['https://user:pw@93.184.216.34/', 400, 'webhook_url_invalid'],
+    ['http://127.0.0.1:8080/', 422, 'webhook_url_forbidden'],
+    ['http://localhost/', 422, 'webhook_url_forbidden'],
+    ['http://2130706433/', 422, 'webhook_url_forbidden'],
+    ['http://[::ffff:a9fe:a9fe]/latest', 422, 'webhook_url_forbidden'],
+    ['http://169.254.169.254/latest/meta-data', 422, 'webhook_url_forbidden'],
+    ['http://10.0.0.8/', 422, 'webhook_url_forbidden'],
+    ['http://[fd00::1]/', 422, 'webhook_url_forbidden'],
+  ];
+  for (const [target, status, code] of cases) {
+    const res = await asAdmin({ method: 'POST', url, payload: { url: target } });
+    assert.equal(res.statusCode, status, `${target}: ${res.body}`);
+    assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+    assert.equal(res.json().code, code, target);
+  }
+  const badType = await asAdmin({
+    method: 'POST',
+    url,
+    payload: { url: 'https://93.184.216.34/', eventTypes: ['media.nope'] },
+  });
+  assert.equal(badType.json().code, 'validation_failed');
+
+  const created = await asAdmin({
+    method: 'POST',
+    url,
+    payload: { url: 'https://93.184.216.34/hooks', eventTypes: ['media.ready'], description: 'app' },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const endpoint = created.json();
+  assert.match(endpoint.secret, /^whsec_/);
+  const read = await asAdmin({ method: 'GET', url: `${url}/${endpoint.id}` });
+  assert.equal(read.json().secret, undefined, 'the secret is shown once');
+  assert.deepEqual(read.json().eventTypes, ['media.ready']);
+  const moved = await asAdmin({
+    method: 'PATCH',
+    url: `${url}/${endpoint.id}`,
+    payload: { url: 'http://192.168.0.10/' },
+  });
+  assert.equal(moved.json().code, 'webhook_url_forbidden');
+  const rotated = await asAdmin({ method: 'POST', url: `${url}/${endpoint.id}/rotate-secret` });
+  assert.notEqual(rotated.json().secret, endpoint.secret);
+  const missing = await asAdmin({ method: 'GET', url: `${url}/${randomUUID()}/deliveries` });
+  assert.equal(missing.json().code, 'webhook_endpoint_not_found');
+  assert.equal((await asAdmin({ method: 'GET', url: `${url}/NOT-A-UUID` })).statusCode, 400);
+  assert.equal((await asAdmin({ method: 'DELETE', url: `${url}/${endpoint.id}` })).statusCode, 204);
+  assert.equal((await asAdmin({ method: 'DELETE', url: `${url}/${endpoint.id}` })).statusCode, 404);
+});
+
+test('at delivery the resolved address is checked again: a name that resolves to loopback is never reached', async () => {
+  const r = await receiver();
+  const endpoint = await endpointFor(r);
+  await api.ctx.db
+    .update(webhookEndpoint)
+    .set({ url: `http://localhost:${r.port}/hooks` })
+    .where(eq(webhookEndpoint.id, endpoint.id));
+  await fanOut(api.ctx.db, readyEvent());
+  const d = dispatcher({ allowPrivateNetworks: false });
+  const deadline = Date.now() + 10_000;
+  let attempts: (typeof webhookAttempt.$inferSelect)[] = [];
+  while (attempts.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    attempts = await api.ctx.db
+      .select()
+      .from(webhookAttempt)
+      .where(eq(webhookAttempt.endpointId, endpoint.id));
+  }
+  assert.equal(attempts.length >= 1, true, 'an attempt is logged');
+  assert.match(String(attempts[0]?.error), /resolves to (127\.0\.0\.1|::1) \(loopback\)/);
+  assert.equal(r.received.length + r.rejected, 0, 'nothing reached the receiver');
+  await d.stop();
+  await api.ctx.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, endpoint.id));
+});
+
+test('two dispatchers (two api instances) racing over one queue send every delivery exactly once', async () => {
+  const r = await receiver();
+  const endpoint = await endpointFor(r);
+  const events = Array.from({ length: 80 }, readyEvent);
+  for (const event of events) await fanOut(api.ctx.db, event);
+  const second = connectDatabase(api.databaseUrl);
+  closers.push(() => second.close());
+  const [a, b] = [dispatcher({ concurrency: 4 }), dispatcher({ concurrency: 4 }, second.db)];
+  await r.waitFor((got) => got.length >= events.length, 30_000, 'every event');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await Promise.all([a.stop(), b.stop()]);
+  const ids = r.received.map((x) => x.id);
+  assert.equal(ids.length, events.length, 'no event twice');
+  assert.deepEqual(new Set(ids), new Set(events.map((e) => e.id)), 'webhook-id is the event id');
+  assert.equal(r.rejected, 0);
+  await api.ctx.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, endpoint.id));
+});
+
+test('an endpoint failing for longer than the limit is disabled with its reason; re-enabling delivers what waited, same ids', async () => {
+  const r = await receiver();
+  const endpoint = await endpointFor(r, ['media.ready']);
+  r.respond = (_req, res) =>
+    res.writeHead(500, { 'content-type': 'text/plain' }).end(`down\u0000${'x'.repeat(5000)}`);
+  const events = [readyEvent(), readyEvent(), readyEvent()];
+  for (const event of events) await fanOut(api.ctx.db, event);
+  const skipped = { ...readyEvent(), type: 'media.deleted' } as unknown as LifecycleEvent;
+  assert.equal(await fanOut(api.ctx.db, skipped), 0, 'the filter holds other types back');
+  const d = dispatcher({ retryBaseMs: 50, disableAfterMs: 1500 });
+  const url = `/v1/webhook-endpoints/${endpoint.id}`;
+  const deadline = Date.now() + 20_000;
+  let view = (await asAdmin({ method: 'GET', url })).json();
+  while (view.enabled && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    view = (await asAdmin({ method: 'GET', url })).json();
+  }
+  assert.equal(view.enabled, false, 'disabled after sustained failure');
+  assert.match(view.disabledReason, /^every attempt failed since .* \(last: HTTP 500\)$/);
+  const failedSoFar = r.received.length;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(r.received.length, failedSoFar, 'a disabled endpoint is not called');
+
+  const log = (await asAdmin({ method: 'GET', url: `${url}/deliveries?limit=2` })).json();
+  assert.equal(log.items.length, 2);
+  assert.ok(log.nextBefore, 'a next page');
+  const page2 = (
+    await asAdmin({ method: 'GET', url: `${url}/deliveries?limit=2&before=${log.nextBefore}` })
+  ).json();
+  assert.equal(page2.items.length, 1);
+  const first = log.items[0];
+  assert.equal(first.state, 'pending');
+  assert.ok(first.attemptLog.length >= 1);
+  assert.equal(first.attemptLog[0].statusCode, 500);
+  assert.ok(first.attemptLog[0].responseExcerpt.length <= 1024, 'the excerpt is at most 1 KiB');
+  assert.match(first.attemptLog[0].responseExcerpt, /^down\uFFFDxxx/);
+
+  r.respond = (_req, res) => res.writeHead(200).end('ok');
+  const enabled = await asAdmin({ method: 'PATCH', url, payload: { enabled: true } });
+  assert.equal(enabled.json().enabled, true);
+  assert.equal(enabled.json().disabledReason, null);
+  await r.waitFor(
+    (got) => events.every((e) => got.slice(failedSoFar).some((x) => x.id === e.id)),
+    10_000,
+    'the held events',
+  );
+  assert.ok(
+    r.received.every((x) => events.some((e) => e.id === x.id)),
+    'every attempt carried its event id',
+  );
+
+  // The receiver has them before the dispatcher has recorded its answer.
+  let delivered = { items: [] as { id: string; eventId: string }[] };
+  while (delivered.items.length < events.length && Date.now() < deadline + 10_000) {
+    delivered = (await asAdmin({ method: 'GET', url: `${url}/deliveries?state=delivered` })).json();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(delivered.items.length, events.length);
+  // This API refuses private networks: its redelivery to the loopback receiver is refused and logged.
+  const target = delivered.items[0] as { id: string; eventId: string };
+  const before = r.received.length;
+  const refused = await asAdmin({ method: 'POST', url: `${url}/deliveries/${target.id}/redeliver` });
+  assert.equal(refused.statusCode, 200, refused.body);
+  assert.equal(refused.json().state, 'delivered', 'a failed manual attempt leaves the delivery as it was');
+  assert.equal(refused.json().attemptLog[0].trigger, 'manual');
+  assert.match(refused.json().attemptLog[0].error, /loopback/);
+  const settings = { ...api.config.webhooks, allowPrivateNetworks: true };
+  const again = await redeliver(api.ctx.db, settings, endpoint.id, target.id);
+  assert.equal(again.attemptLog[0]?.statusCode, 200);
+  assert.deepEqual(
+    r.received.slice(before).map((x) => x.id),
+    [target.eventId],
+    'a redelivery keeps the webhook-id',
+  );
+
+  const queued = await asAdmin({ method: 'POST', url: `${url}/test` });
+  assert.equal(queued.statusCode, 202);
+  await r.waitFor((got) => got.some((x) => x.type === 'webhook.test'), 5000, 'the test event');
+  await d.stop();
+});
