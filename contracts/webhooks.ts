@@ -31,3 +31,25 @@ export const ModerationWebhookBody = Type.Object(
   { $id: 'ModerationWebhookBody', additionalProperties: false },
 );
 export type ModerationWebhookBody = Static<typeof ModerationWebhookBody>;
+
+/**
+ * What Sightengine posts to a video job's callback URL (its own format, unsigned): the job's media id and
+ * its state. Vendors add fields, so every level admits more; only what routing needs is required. The
+ * body is a wake-up call: the verdict is read from the vendor's status endpoint.
+ */
+export const SightengineCallbackBody = Type.Object(
+  {
+    media: Type.Object({ id: Text({ maxLength: 200 }) }, { additionalProperties: true }),
+    data: Type.Object(
+      { status: Text({ maxLength: 50 }) },
+      { additionalProperties: true, description: '`ongoing`, `finished`, `stopped` or `failure`' },
+    ),
+  },
+  { $id: 'SightengineCallbackBody', additionalProperties: true },
+);
+export type SightengineCallbackBody = Static<typeof SightengineCallbackBody>;
+
+export const SightengineCallbackParams = Type.Object(
+  { token: Type.String({ maxLength: 200 }) },
+  { additionalProperties: false },
+);

@@ -7,6 +7,7 @@ const ref = (patch: Partial<ObjectReference> = {}): ObjectReference => ({
   status: 'ready',
   visibility: 'private',
   isOriginal: false,
+  pendingModeration: false,
   ...patch,
 });
 const bob = { sub: 'bob', admin: false };
@@ -14,6 +15,14 @@ const bob = { sub: 'bob', admin: false };
 test('a public derivative is open to anyone, its original is not', () => {
   assert.equal(decideAccess([ref({ visibility: 'public' })], undefined, false), 'public');
   assert.equal(decideAccess([ref({ visibility: 'public', isOriginal: true })], bob, false), 'denied');
+});
+
+test("a public derivative awaiting its moderation verdict is its owner's (and admins') alone", () => {
+  const pending = [ref({ visibility: 'public', pendingModeration: true })];
+  assert.equal(decideAccess(pending, undefined, false), 'login');
+  assert.equal(decideAccess(pending, bob, false), 'denied');
+  assert.equal(decideAccess(pending, { sub: 'alice', admin: false }, false), 'private');
+  assert.equal(decideAccess(pending, { sub: 'root', admin: true }, false), 'private');
 });
 
 test('private media: owner and admin pass, others are denied, strangers must log in', () => {

@@ -5,6 +5,8 @@ export interface ObjectReference {
   status: string;
   visibility: string;
   isOriginal: boolean;
+  /** Awaiting an asynchronous moderation verdict: owner-only until it arrives. */
+  pendingModeration: boolean;
 }
 
 /** Every media that points at a key: deduplicated media share keys, so there can be several. */
@@ -14,10 +16,14 @@ export async function findReferences(pool: pg.Pool, key: string): Promise<Object
     status: string;
     visibility: string;
     is_original: boolean;
+    pending: boolean;
   }>(
-    `select owner_id, status, visibility, true as is_original from media where object_key = $1
+    `select owner_id, status, visibility, true as is_original,
+            coalesce(moderation_status = 'pending', false) as pending
+       from media where object_key = $1
      union all
-     select m.owner_id, m.status, m.visibility, false from media_variant v join media m on m.id = v.media_id
+     select m.owner_id, m.status, m.visibility, false, coalesce(m.moderation_status = 'pending', false)
+       from media_variant v join media m on m.id = v.media_id
       where v.object_key = $1`,
     [key],
   );
@@ -26,6 +32,7 @@ export async function findReferences(pool: pg.Pool, key: string): Promise<Object
     status: r.status,
     visibility: r.visibility,
     isOriginal: r.is_original,
+    pendingModeration: r.pending,
   }));
 }
 
@@ -49,7 +56,9 @@ export function decideAccess(
   let owned = false;
   for (const r of refs) {
     if (!live.has(r.status)) continue;
-    if (!r.isOriginal && r.status === 'ready' && r.visibility === 'public') return 'public';
+    if (!r.isOriginal && r.status === 'ready' && r.visibility === 'public' && !r.pendingModeration) {
+      return 'public';
+    }
     alive = true;
     if (viewer !== undefined && r.ownerId === viewer.sub) owned = true;
   }

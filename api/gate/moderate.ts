@@ -22,6 +22,16 @@ export async function moderate(
   probe: ProbeSummary,
 ): Promise<Verdict | undefined> {
   if (isModerationOff(ctx.moderator) || subject.kind === 'audio') return undefined;
+  if (isLongVideo(ctx, subject, probe)) {
+    const url = await ctx.storage.presignGet(
+      subject.objectKey,
+      ctx.config.moderation.async.urlTtlSeconds,
+      'public',
+    );
+    // The upload's own key as the content hash: no other media's cached verdict answers for it.
+    const contentHash = `deferred:${subject.objectKey}`;
+    return ctx.moderator.judge({ mediaId, kind: 'video', contentHash, images: [], url, deferred: true });
+  }
   const ttl = ctx.config.gate.probeUrlTtlSeconds;
   const images =
     subject.kind === 'image'
@@ -38,6 +48,20 @@ export async function moderate(
     url: await ctx.storage.presignGet(subject.objectKey, ttl, 'public'),
   };
   return ctx.moderator.judge(input);
+}
+
+/**
+ * A video long enough for the vendor's asynchronous path (MODERATION_ASYNC_MIN_SECONDS): no frames are
+ * sampled, the vendor downloads it from a URL that outlives its queue, and the verdict comes by callback.
+ */
+function isLongVideo(ctx: ApiContext, subject: GateSubject, probe: ProbeSummary): boolean {
+  const minSeconds = ctx.config.moderation.async.minSeconds;
+  return (
+    subject.kind === 'video' &&
+    ctx.config.moderation.vendor === 'sightengine' &&
+    minSeconds !== undefined &&
+    (probe.durationSeconds ?? 0) >= minSeconds
+  );
 }
 
 /**

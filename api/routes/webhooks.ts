@@ -7,6 +7,7 @@ import { ModerationWebhookBody } from '../../contracts/webhooks.ts';
 import { signatureHeader, verifyWebhook } from '../../platform/webhooks/signature.ts';
 import { applyWebhookVerdict } from '../moderation/apply-webhook-verdict.ts';
 import type { RouteDeps } from './route-deps.ts';
+import { sightengineCallbackRoutes } from './sightengine-callback.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,7 +21,10 @@ declare module 'fastify' {
  * before anything reads it: unsigned traffic learns nothing about the body's shape, not even whether it
  * is JSON.
  */
-export async function webhookRoutes(app: FastifyInstance, { ctx }: RouteDeps): Promise<void> {
+export async function webhookRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { ctx } = deps;
+  // Its own scope, registered before the HMAC body parser below: the vendor authenticates by URL token.
+  await app.register(sightengineCallbackRoutes, deps);
   const authenticate = (request: FastifyRequest, rawBody: Buffer) => {
     const secret = ctx.config.moderation.webhookSecret;
     if (!secret)

@@ -41,7 +41,7 @@ test('malformed tokens are refused without throwing', () => {
     `${randomUUID()}..`,
     '../../etc/passwd',
     'é'.repeat(120),
-    `${'a'.repeat(36)}.${'b'.repeat(22)}.${'c'.repeat(43)}`,
+    `${'a'.repeat(36)}.${'b'.repeat(16)}.${'c'.repeat(43)}`,
   ]) {
     assert.equal(verifyCallbackToken(secret, token), undefined, token);
   }

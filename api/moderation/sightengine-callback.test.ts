@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { asyncVideoModeration } from '../../platform/moderation/async-video.ts';
+import { callbackToken, mintNonce, parseJobRef } from '../../platform/moderation/callback-token.ts';
+import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
+import { freePort } from '../../test/ports.ts';
+import { type SightengineDouble, startSightengineDouble } from '../../test/vendors/sightengine-double.ts';
+import { repollPendingJobs } from './repoll-sweep.ts';
+
+// Videos of a second or more go to Sightengine's asynchronous video API (its double, on loopback); the API
+// listens on a real port so the double can call back, as the vendor would from outside.
+const secret = 'whsec_sightengine_callback_secret';
+let api: InProcessApi;
+let double: SightengineDouble;
+let video: Buffer;
+let base: string;
+
+before(async () => {
+  double = await startSightengineDouble();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  api = await startInProcessApi({
+    env: {
+      SIGHTENGINE_API_USER: double.apiUser,
+      SIGHTENGINE_API_SECRET: double.apiSecret,
+      SIGHTENGINE_BASE_URL: double.baseUrl,
+      MODERATION_WEBHOOK_SECRET: secret,
+      MODERATION_ASYNC_MIN_SECONDS: '1',
+      MODERATION_CALLBACK_BASE_URL: base,
+      MODERATION_ASYNC_REPOLL_AFTER_SECONDS: '1',
+    },
+  });
+  await api.app.listen({ host: '127.0.0.1', port });
+  const dir = await mkdtemp(join(tmpdir(), 'mediagate-se-video-'));
+  const path = join(dir, 'clip.mp4');
+  const source = 'testsrc=duration=2:size=160x120:rate=5';
+  const h264 = '-c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +faststart'.split(' ');
+  await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', source, ...h264, path]);
+  video = await readFile(path);
+  await rm(dir, { recursive: true, force: true });
+});
+after(async () => {
+  await api?.stop();
+  await double?.close();
+});
+
+interface Row {
+  status: string;
+  moderation: string | null;
+  job: string | null;
+}
+async function row(mediaId: string): Promise<Row> {
+  const { rows } = await api.database.db.execute<Row>(
+    sql`select status, moderation_status as moderation, moderation_job_id as job from media where id = ${mediaId}`,
+  );
+  return rows[0] as Row;
+}
+
+/** A video of `owner` completed (202) and handed to the vendor's asynchronous API. */
+async function completed(owner: string): Promise<{ mediaId: string; vendorMediaId: string; nonce: string }> {
+  const session = await api.upload(owner, video, 'video/mp4');
+  const done = await api.call(owner, {
+    method: 'POST',
+    url: `/v1/uploads/${session.uploadId}/complete`,
+    payload: { parts: session.parts },
+  });
+  assert.equal(done.statusCode, 202, done.body);
+  const stored = await row(session.mediaId);
+  assert.equal(stored.moderation, 'pending');
+  const ref = parseJobRef(stored.job);
+  assert.ok(ref, `job ${stored.job}`);
+  return { mediaId: session.mediaId, ...ref };
+}
+
+/** Plays the worker's part (ready, public, its hash) so the read rules can be seen. */
+async function publish(mediaId: string, sha256 = randomUUID()) {
+  await api.database.db.execute(
+    sql`update media set status = 'ready', visibility = 'public', sha256 = ${sha256} where id = ${mediaId}`,
+  );
+}
+
+const post = (token: string, body: unknown, raw?: string) =>
+  fetch(`${base}/v1/webhooks/moderation/sightengine/${token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: raw ?? JSON.stringify(body),
+  });
+const finished = (vendorMediaId: string, frames: unknown[] = []) => ({
+  media: { id: vendorMediaId, uri: 'x' },
+  request: 'req_1',
+  data: { status: 'finished', frames },
+});
+const view = (sub: string, mediaId: string) => api.call(sub, { method: 'GET', url: `/v1/media/${mediaId}` });
+
+describe('the vendor calls back', () => {
+  test('the vendor read the video from its URL; ongoing is acknowledged, finished applied once, replays ignored', async () => {
+    double.video.plan({ ongoing: true, callbacks: 2 });
+    const { mediaId, vendorMediaId } = await completed('alice');
+    await publish(mediaId);
+    assert.equal((await view('bob', mediaId)).statusCode, 404, 'pending: not public yet');
+    assert.equal((await view('alice', mediaId)).statusCode, 200, 'its owner sees it');
+    await double.video.settled();
+    const job = double.video.jobs.find((j) => j.id === vendorMediaId);
+    assert.equal(job?.fetchedBytes, video.length, 'the presigned URL served the whole video');
+    assert.deepEqual(
+      job?.callbacks.map((c) => [c.sent, c.status, (c.body as { outcome?: string }).outcome]),
+      [
+        ['ongoing', 200, 'pending'],
+        ['finished', 200, 'applied'],
+        ['finished', 200, 'ignored'],
+      ],
+    );
+    assert.ok((job?.statusQueries ?? 0) >= 1, 'the verdict was confirmed at the status endpoint');
+    assert.equal((await row(mediaId)).moderation, 'allowed');
+    assert.equal((await view('bob', mediaId)).statusCode, 200, 'allowed: public again');
+  });
+
+  test('a callback body claiming what the vendor does not say changes nothing: the status endpoint decides', async () => {
+    double.video.plan({ callbacks: 0 });
+    const { mediaId, vendorMediaId, nonce } = await completed('alice');
+    await double.video.settled();
+    const gory = [{ info: { id: 'f', position: 0 }, gore: { prob: 0.99 } }];
+    const reply = await post(callbackToken(secret, { mediaId, nonce }), finished(vendorMediaId, gory));
+    assert.equal(reply.status, 200);
+    assert.equal(((await reply.json()) as { outcome: string }).outcome, 'applied');
+    assert.equal((await row(mediaId)).moderation, 'allowed', 'the vendor found nothing');
+  });
+});
+
+describe('callbacks that are not the job’s', () => {
+  test('forged, malformed or absent tokens are 401 problem+json and touch nothing', async () => {
+    double.video.plan({ callbacks: 0 });
+    const { mediaId, vendorMediaId, nonce } = await completed('carol');
+    const good = callbackToken(secret, { mediaId, nonce });
+    const forged = callbackToken('whsec_someone_elses_secret_000', { mediaId, nonce });
+    for (const token of [forged, `${good}x`, 'x', encodeURIComponent('../../ops')]) {
+      const reply = await post(token, finished(vendorMediaId));
+      assert.equal(reply.status, 401, token);
+      assert.equal(reply.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(((await reply.json()) as { code: string }).code, 'webhook_token_invalid');
+    }
+    const unparsed = await post(forged, undefined, '{not json');
+    assert.equal(unparsed.status, 401, 'the token is checked before the body is read');
+    assert.equal((await row(mediaId)).moderation, 'pending');
+  });
+
+  test('a token for another job of the media, or a body naming another job, is 409 moderation_job_unknown', async () => {
+    double.video.plan({ callbacks: 0 });
+    const { mediaId, vendorMediaId, nonce } = await completed('carol');
+    const stale = await post(callbackToken(secret, { mediaId, nonce: mintNonce() }), finished(vendorMediaId));
+    assert.equal(stale.status, 409);
+    assert.equal(((await stale.json()) as { code: string }).code, 'moderation_job_unknown');
+    const otherJob = await post(callbackToken(secret, { mediaId, nonce }), finished('med_not_this_one'));
+    assert.equal(otherJob.status, 409);
+    const otherMedia = await post(
+      callbackToken(secret, { mediaId: randomUUID(), nonce }),
+      finished(vendorMediaId),
+    );
+    assert.equal(otherMedia.status, 404);
+    assert.equal((await row(mediaId)).moderation, 'pending');
+  });
+});
+
+describe('a rejection', () => {
+  test('takes the media down and every media holding the same bytes, whoever owns it', async () => {
+    double.video.plan({ scores: { 'gore.prob': 0.93 }, callbacks: 0 }, { callbacks: 0 });
+    const target = await completed('dave');
+    const twin = await completed('erin');
+    const sha = randomUUID();
+    await publish(target.mediaId, sha);
+    await publish(twin.mediaId, sha);
+    // A twin the vendor judged clean already: same bytes, so it goes too.
+    await api.database.db.execute(
+      sql`update media set moderation_status = 'allowed' where id = ${twin.mediaId}`,
+    );
+    await double.video.settled();
+    // The vendor's callback, sent once the worker's part is played (the double's own would race it).
+    const token = callbackToken(secret, { mediaId: target.mediaId, nonce: target.nonce });
+    const reply = await post(token, finished(target.vendorMediaId));
+    assert.equal(reply.status, 200, await reply.clone().text());
+
+    for (const [owner, mediaId] of [
+      ['dave', target.mediaId],
+      ['erin', twin.mediaId],
+    ] as const) {
+      const seen = (await view(owner, mediaId)).json();
+      assert.equal(seen.status, 'rejected', mediaId);
+      assert.equal(seen.failure?.code, 'moderation_rejected');
+      assert.match(seen.failure?.detail ?? '', /gore 0\.93/);
+      assert.equal((await view('zed', mediaId)).statusCode, 404);
+    }
+  });
+});
+
+describe('a callback that never comes', () => {
+  test('the re-poll sweep settles the job from the status endpoint', async () => {
+    double.video.plan({ callbacks: 0, scores: { 'weapon.classes.firearm': 0.95 } });
+    const { mediaId, vendorMediaId } = await completed('fay');
+    await double.video.settled();
+    const asyncVideo = asyncVideoModeration(api.config.moderation);
+    assert.ok(asyncVideo);
+    await repollPendingJobs(api.ctx, asyncVideo);
+    assert.equal((await row(mediaId)).moderation, 'pending', 'not overdue yet');
+    await sleep(1100);
+    const report = await repollPendingJobs(api.ctx, asyncVideo);
+    assert.equal(report.outcomes.applied, 1, JSON.stringify(report));
+    const settled = await row(mediaId);
+    assert.deepEqual([settled.status, settled.moderation], ['rejected', 'rejected']);
+    assert.ok((double.video.jobs.find((j) => j.id === vendorMediaId)?.statusQueries ?? 0) >= 1);
+  });
+});
