@@ -18,7 +18,9 @@ const usage = `usage: mediagate <command>
   upload FILE [--type T] [--token T] [--sub ID] [--api URL]
                             upload a file through the whole flow and print the media
   outbox list|replay …      outbox rows and replays, straight from DATABASE_URL (JSON)
-  dlq list|redrive …        dead letters of the configured bus (JSON)`;
+  dlq list|redrive …        dead letters of the configured bus (JSON)
+  webhooks add|list|deliveries|redeliver|disable|enable …
+                            outgoing webhook endpoints and their delivery log, from DATABASE_URL (JSON)`;
 
 const [command = 'help', ...args] = process.argv.slice(2);
 // Only the local helpers take the settings a running `mediagate dev` left in DATA_DIR/dev.env; everything
@@ -91,6 +93,8 @@ async function main(): Promise<void> {
       return printJson(await (await import('../cli/outbox.ts')).runOutbox(config, args));
     case 'dlq':
       return printJson(await (await import('../cli/dlq.ts')).runDlq(config, args));
+    case 'webhooks':
+      return printJson(await (await import('../cli/webhooks.ts')).runWebhooks(config, args));
     case 'token':
       process.stdout.write(`${runToken(config, args)}\n`);
       return;

@@ -7,13 +7,14 @@ import { Registry } from 'prom-client';
 import { registerBusGauges } from './bus.ts';
 import { instrumentEdgeReads } from './edge.ts';
 import { instrumentHttp } from './http.ts';
-import { liveStatusMetrics } from './live-status.ts';
 import { countDatabaseOutages } from './http-outages.ts';
+import { liveStatusMetrics } from './live-status.ts';
 import { moderationMetrics } from './moderation.ts';
 import { registerOutboxGauges, relayMetrics } from './outbox.ts';
 import { workerMetrics } from './pipeline.ts';
 import { computedGauge, counter } from './registry.ts';
 import { uploadMetrics } from './uploads.ts';
+import { registerWebhookGauges, webhookMetrics } from './webhooks.ts';
 
 const unread = () => Promise.reject(new Error('read at scrape time only'));
 
@@ -30,6 +31,8 @@ function catalogue(): Registry {
   workerMetrics(registry);
   relayMetrics(registry);
   registerOutboxGauges(registry, unread);
+  webhookMetrics(registry);
+  registerWebhookGauges(registry, unread);
   registerBusGauges(registry, { consumerLag: unread, listDeadLetters: unread, redrive: unread }, []);
   // Registered beside their own code (api/results, api/ops), listed here by the same names.
   counter(registry, 'mediagate_media_dead_lettered_total', 'dead-lettered media');
