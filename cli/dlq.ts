@@ -10,7 +10,7 @@ import { checked } from './checked-args.ts';
 
 const usage = `usage: mediagate dlq list --topic T [--group G] [--limit N]
        mediagate dlq redrive --topic T [--group G] [--ids ID,ID…]
-  T is a logical topic: optimize.request, optimize.result or virus.detected`;
+  T is a logical topic: optimize.request, optimize.result, virus.detected or lifecycle`;
 
 /**
  * `mediagate dlq …`: what `GET /v1/ops/dlq` and `POST /v1/ops/dlq/redrive` do, run straight against the
