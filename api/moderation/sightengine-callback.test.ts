@@ -52,11 +52,11 @@ after(async () => {
   await double?.close();
 });
 
-interface Row {
+type Row = {
   status: string;
   moderation: string | null;
   job: string | null;
-}
+};
 async function row(mediaId: string): Promise<Row> {
   const { rows } = await api.database.db.execute<Row>(
     sql`select status, moderation_status as moderation, moderation_job_id as job from media where id = ${mediaId}`,
