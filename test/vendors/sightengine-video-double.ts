@@ -16,6 +16,8 @@ export interface VideoPlan {
   callbacks?: number;
   /** An `ongoing` progress callback first. */
   ongoing?: boolean;
+  /** The job stays `ongoing` (at the status endpoint too) until this settles. */
+  hold?: Promise<unknown>;
 }
 
 export interface VideoJobRecord {
@@ -35,7 +37,7 @@ export interface SightengineVideoJobs {
   readonly jobs: VideoJobRecord[];
   /** Plans for the next submissions, in order; without one a job is clean and calls back once. */
   plan(...plans: VideoPlan[]): void;
-  /** Resolves when every job submitted so far has downloaded, scored and made its callbacks. */
+  /** Resolves when every job submitted so far has downloaded, scored and made its callbacks (held ones too). */
   settled(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export function videoJobs(credentials: Credentials, frame: Frame, send: Send) {
       job.callbacks.push({ sent, status: answer?.status ?? 0, body: await answer?.json().catch(() => null) });
     };
     if (plan.ongoing) await post(reply(job, frames.slice(0, 1)), 'ongoing');
+    await plan.hold;
     job.status = bytes ? 'finished' : 'failure';
     framesOf.set(job.id, frames);
     for (let i = 0; i < (plan.callbacks ?? 1); i++) await post(reply(job, frames), job.status);
