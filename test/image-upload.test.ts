@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Value } from '@sinclair/typebox/value';
 import exifr from 'exifr';
+import { Kafka, logLevel } from 'kafkajs';
 import sharp from 'sharp';
+import { LifecycleEvent } from '../contracts/lifecycle.ts';
 import type { MediaView } from '../contracts/media.ts';
 import type { UploadSession, UploadState } from '../contracts/uploads.ts';
 import { makeJpegWithGps } from '../worker/image/test-images.ts';
-import { apiClient, putPart, putParts } from './client.ts';
+import { apiClient, putPart, putParts, uploadBytes } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
 
 const mib = 1024 * 1024;
@@ -222,3 +226,72 @@ describe('resuming, aborting and other users', () => {
     assert.equal(media.body.failure?.code, 'type_mismatch');
   });
 });
+
+describe('apps hear the lifecycle on Kafka', () => {
+  test('a plain Kafka consumer of media.lifecycle sees ready, then deleted, keyed by the media', async () => {
+    const carol = apiClient(platform, platform.token('lifecycle-carol'));
+    const small = await makeJpegWithGps(640, 480, { lat: 45.76, lon: 4.83 });
+    const { mediaId, complete } = await uploadBytes(carol, small, 'image/jpeg', 'carol.jpg');
+    assert.equal(complete.status, 202, JSON.stringify(complete.body));
+    const ready = await carol.waitForMedia(mediaId, (m) => m.status !== 'processing');
+    assert.equal(ready.status, 'ready', JSON.stringify(ready.failure));
+    assert.equal((await carol.delete(`/v1/media/${mediaId}`)).status, 204);
+
+    const seen = await lifecycleOf(mediaId, 'media.deleted');
+    assert.deepEqual(
+      seen.map((s) => s.event.type),
+      ['media.ready', 'media.deleted'],
+    );
+    for (const { key, eventId, event } of seen) {
+      assert.equal(key, mediaId);
+      assert.equal(eventId, event.id, 'the event-id header is the payload id');
+      assert.ok(Value.Check(LifecycleEvent, event), JSON.stringify(event));
+      assert.equal(event.data.ownerId, 'lifecycle-carol');
+    }
+    const deleted = seen[1]?.event;
+    assert.ok(deleted?.type === 'media.deleted');
+    assert.equal(deleted.data.by, 'owner');
+  });
+});
+
+/** Reads the lifecycle topic from the start, as an app's own consumer would, until `last` arrives for the media. */
+async function lifecycleOf(mediaId: string, last: LifecycleEvent['type']) {
+  const topic = `${platform.env.KAFKA_TOPIC_PREFIX}lifecycle`;
+  const kafka = new Kafka({
+    brokers: (platform.env.KAFKA_BROKERS ?? '').split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: `app-${mediaId}` });
+  const seen: { key: string; eventId: string; event: LifecycleEvent }[] = [];
+  try {
+    await admin.connect();
+    const deadline = Date.now() + 60_000;
+    // Created by the relay's first publish; an app's consumer may well start before that.
+    while (!(await admin.listTopics()).includes(topic)) {
+      assert.ok(Date.now() < deadline, `${topic} was never created`);
+      await sleep(200);
+    }
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString() ?? '';
+        if (key !== mediaId) return;
+        seen.push({
+          key,
+          eventId: message.headers?.['event-id']?.toString() ?? '',
+          event: JSON.parse(message.value?.toString() ?? 'null'),
+        });
+      },
+    });
+    while (!seen.some((s) => s.event.type === last)) {
+      assert.ok(Date.now() < deadline, `no ${last} for ${mediaId}: ${JSON.stringify(seen)}`);
+      await sleep(200);
+    }
+    return seen;
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+}
