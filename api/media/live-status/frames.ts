@@ -106,7 +106,7 @@ export function framesSince(
   }
   const retired = row.status === 'deleted' || row.status === 'rejected';
   const url = viewerUrlFactory(config, viewer.sub, row.visibility === 'public');
-  for (const v of retired ? [] : variants.filter(inView)) {
+  for (const v of retired ? [] : variants.filter(inView).sort(byArrival)) {
     if (qualities.has(v.quality)) continue;
     qualities.add(v.quality);
     frames.push({
@@ -198,6 +198,11 @@ function liveVariant(v: VariantRow, url: (key: string) => string) {
 /** AVIF siblings are reached through their WebP rung's URL (api/media/view.ts): never announced alone. */
 function inView(v: VariantRow): boolean {
   return v.format !== 'avif';
+}
+
+/** Renditions in the order they were stored; a batch stored together (the final swap), smallest first. */
+function byArrival(a: VariantRow, b: VariantRow): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || a.bytes - b.bytes;
 }
 
 function announced(variants: VariantRow[]): Set<string> {
