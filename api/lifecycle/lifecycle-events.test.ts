@@ -399,3 +399,13 @@ test('a replayed event keeps its id: consumers de-duplicate across replays', asy
   assert.notEqual(again?.rowId, first?.rowId, 'a replay is a new outbox row');
   assert.deepEqual(again?.event, first?.event, 'carrying the same event, id included');
 });
+
+test('the lifecycle topic is one operators can inspect, with nothing parked while no consumer of it fails', async () => {
+  const reply = await api.app.inject({
+    method: 'GET',
+    url: '/v1/ops/dlq?topic=lifecycle',
+    headers: { authorization: `Bearer ${api.token('operator', { admin: true })}` },
+  });
+  assert.equal(reply.statusCode, 200, reply.body);
+  assert.deepEqual(reply.json().items, []);
+});

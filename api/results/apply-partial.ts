@@ -28,7 +28,7 @@ export async function applyPartialResult(db: Database, result: OptimizeResult): 
       .from(mediaVariant)
       .where(eq(mediaVariant.mediaId, row.id));
     const heldKeys = new Map(held.map((v) => [v.quality, v.key]));
-    const stored = result.processed.filter((output) => heldKeys.get(output.quality) !== output.key);
+    const fresh = result.processed.filter((output) => heldKeys.get(output.quality) !== output.key);
     let displayKey = row.displayKey;
     let displayQuality = row.displayKey ? qualityOf(row.displayKey) : undefined;
     let thumbnailKey = row.thumbnailKey;
@@ -74,7 +74,7 @@ export async function applyPartialResult(db: Database, result: OptimizeResult): 
       .where(eq(media.id, row.id));
     await announce(
       tx,
-      announcedVariants(stored.map((output) => ({ ...output, bytes: output.size }))).map((variant) => ({
+      announcedVariants(fresh.map((output) => ({ ...output, bytes: output.size }))).map((variant) => ({
         type: 'media.variant.ready',
         data: { ...subjectOf(row), variant },
       })),

@@ -13,9 +13,9 @@ import { enqueueEvents } from './outbox.ts';
 type MediaRow = typeof media.$inferSelect;
 type VariantRow = typeof mediaVariant.$inferSelect;
 
-/** An event before it has an id and a time: what the writer of a change knows. */
+/** An event before it has an id and a time: what the writer of a change knows (each type on its own). */
 export type LifecycleDraft = LifecycleEvent extends infer E
-  ? E extends LifecycleEvent
+  ? E extends unknown
     ? Omit<E, 'id' | 'version' | 'timestamp'>
     : never
   : never;
