@@ -40,6 +40,19 @@ export const MediaView = Type.Object(
       description: 'per-output progress 0..1 while processing',
     }),
     position: Type.Integer(),
+    moderation: Type.Union(
+      [
+        Type.Literal('pending'),
+        Type.Literal('allowed'),
+        Type.Literal('rejected'),
+        Type.Literal('skipped'),
+        Type.Null(),
+      ],
+      {
+        description:
+          '`pending` while the vendor judges a long video asynchronously: until its verdict only the owner sees the media, even a public one',
+      },
+    ),
     failure: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()], {
       description: 'why processing failed; on a ready media (`outputs_failed`), which outputs are missing',
     }),

@@ -45,7 +45,9 @@ export function toMediaView(
   row: MediaRow,
   variants: VariantRow[],
 ): MediaView {
-  const url = viewerUrlFactory(config, viewer.sub, row.visibility === 'public');
+  // Pending a moderation verdict, public media are read like private ones: the owner's URLs carry a token.
+  const published = row.visibility === 'public' && row.moderationStatus !== 'pending';
+  const url = viewerUrlFactory(config, viewer.sub, published);
   const isOwner = row.ownerId === viewer.sub;
   const retired = row.status === 'deleted' || row.status === 'rejected';
   return {
@@ -69,10 +71,17 @@ export function toMediaView(
     metadata: isOwner ? (row.metadata ?? null) : null,
     progress: row.status === 'processing' ? (row.progress ?? null) : null,
     position: row.position,
+    moderation: moderationOf(row.moderationStatus),
     failure: row.failureCode ? { code: row.failureCode, detail: row.failureDetail ?? '' } : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+function moderationOf(status: string | null): MediaView['moderation'] {
+  return status === 'pending' || status === 'allowed' || status === 'rejected' || status === 'skipped'
+    ? status
+    : null;
 }
 
 /**

@@ -106,7 +106,9 @@ describe('the vendor calls back', () => {
     const { mediaId, vendorMediaId } = await completed('alice');
     await publish(mediaId);
     assert.equal((await view('bob', mediaId)).statusCode, 404, 'pending: not public yet');
-    assert.equal((await view('alice', mediaId)).statusCode, 200, 'its owner sees it');
+    const own = await view('alice', mediaId);
+    assert.equal(own.statusCode, 200, 'its owner sees it');
+    assert.equal(own.json().moderation, 'pending', 'and is told why no one else does');
     await double.video.settled();
     const job = double.video.jobs.find((j) => j.id === vendorMediaId);
     assert.equal(job?.fetchedBytes, video.length, 'the presigned URL served the whole video');
@@ -120,7 +122,9 @@ describe('the vendor calls back', () => {
     );
     assert.ok((job?.statusQueries ?? 0) >= 1, 'the verdict was confirmed at the status endpoint');
     assert.equal((await row(mediaId)).moderation, 'allowed');
-    assert.equal((await view('bob', mediaId)).statusCode, 200, 'allowed: public again');
+    const seen = await view('bob', mediaId);
+    assert.equal(seen.statusCode, 200, 'allowed: public');
+    assert.equal(seen.json().moderation, 'allowed');
   });
 
   test('a callback body claiming what the vendor does not say changes nothing: the status endpoint decides', async () => {
@@ -211,7 +215,7 @@ describe('a callback that never comes', () => {
     assert.equal((await row(mediaId)).moderation, 'pending', 'not overdue yet');
     await sleep(1100);
     const report = await repollPendingJobs(api.ctx, asyncVideo);
-    assert.equal(report.outcomes.applied, 1, JSON.stringify(report));
+    assert.ok((report.outcomes.applied ?? 0) >= 1, JSON.stringify(report));
     const settled = await row(mediaId);
     assert.deepEqual([settled.status, settled.moderation], ['rejected', 'rejected']);
     assert.ok((double.video.jobs.find((j) => j.id === vendorMediaId)?.statusQueries ?? 0) >= 1);
