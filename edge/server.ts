@@ -44,6 +44,9 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     // A read is a redirect; logging each one would cost more than answering it. (A route log level would
     // not do: it makes every request's child logger rebuild its log methods.)
     disableRequestLogging: true,
+    // Nor does a read get a child logger of its own (pino serializes the request id into every child): the
+    // edge logs only failures, and those carry the request's method and URL.
+    childLoggerFactory: (logger) => logger,
     ...serverOptions(deps.config.httpRequestTimeoutMs),
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('object_not_found', error.message)),

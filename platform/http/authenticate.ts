@@ -24,10 +24,12 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
+/** Scanned on every authenticated read: names are compared without lower-casing (allocating) each one. */
 function authorizationHeaders(rawHeaders: string[]): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === 'authorization') count++;
+    const name = rawHeaders[i] as string;
+    if (name.length === 13 && /^authorization$/i.test(name)) count++;
   }
   return count;
 }

@@ -83,7 +83,10 @@ export function installProblemHandlers(app: FastifyInstance): void {
       const detail = error.code?.startsWith('FST_') || refused === 'rate_limited' ? error.message : undefined;
       return sendProblem(reply, problemOf(refused, detail));
     }
-    request.log.error({ err: error }, 'unhandled error');
+    request.log.error(
+      { err: error, reqId: request.id, method: request.method, url: request.url },
+      'unhandled error',
+    );
     return sendProblem(reply, problemOf('internal_error', 'An internal error occurred; it has been logged'));
   });
 }

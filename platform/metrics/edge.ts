@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Histogram, Registry } from 'prom-client';
-import { histogram } from './registry.ts';
+import type { Registry } from 'prom-client';
+import { HotHistogram } from './hot-histogram.ts';
 
 export const edgeDecisionMetric = 'mediagate_edge_decision_duration_seconds';
 
@@ -18,27 +18,28 @@ const outcomeByStatus: Record<number, string> = {
 
 /**
  * Edge reads (`/m/*`) by outcome, with their latency: the edge's RED in one histogram (its count is the
- * rate, the non-redirect outcomes are the errors). One observe per read in an onResponse hook, on label
- * children made here once, so a read allocates nothing for its metrics.
+ * rate, the non-redirect outcomes are the errors). One observation per read, in a callback-style onResponse
+ * hook (an async one costs a promise per read) on recorders made here once.
  */
 export function instrumentEdgeReads(app: FastifyInstance, registry: Registry): void {
-  const decisions = histogram(
-    registry,
-    edgeDecisionMetric,
-    'Edge reads by outcome (redirect, playlist, not_found, forbidden, gone, unauthenticated, invalid, error)',
-    ['outcome'],
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-  );
-  const children = new Map<number, ReturnType<Histogram['labels']>>();
+  const decisions = HotHistogram.in(registry, {
+    name: edgeDecisionMetric,
+    help: 'Edge reads by outcome (redirect, playlist, not_found, forbidden, gone, unauthenticated, invalid, error)',
+    label: 'outcome',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  });
+  const recorders = new Map<number, (seconds: number) => void>();
   for (const [status, outcome] of Object.entries(outcomeByStatus)) {
-    children.set(Number(status), decisions.labels({ outcome }));
+    recorders.set(Number(status), decisions.series(outcome));
   }
-  const serverError = decisions.labels({ outcome: 'error' });
-  const other = decisions.labels({ outcome: 'other' });
-  app.addHook('onResponse', async (request, reply) => {
-    if (!request.routeOptions.url?.startsWith('/m/')) return;
-    const status = reply.statusCode;
-    const child = children.get(status) ?? (status >= 500 ? serverError : other);
-    child.observe(reply.elapsedTime / 1000);
+  const serverError = decisions.series('error');
+  const other = decisions.series('other');
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.url?.startsWith('/m/')) {
+      const status = reply.statusCode;
+      const record = recorders.get(status) ?? (status >= 500 ? serverError : other);
+      record(reply.elapsedTime / 1000);
+    }
+    done();
   });
 }
