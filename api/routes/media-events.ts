@@ -28,6 +28,8 @@ export async function mediaEventRoutes(
   typed.get(
     liveStatusRoute,
     {
+      // Fastify's automatic HEAD would open a stream nobody reads, holding a slot of the caller's limit.
+      exposeHeadRoute: false,
       schema: {
         tags: ['media'],
         summary: 'Live status (Server-Sent Events) until ready, failed, rejected or deleted (owner or admin)',

@@ -121,12 +121,17 @@ export function createLiveStatusHub({ db, config, logger, metrics }: LiveStatusD
   }
 
   let timer: NodeJS.Timeout | undefined;
+  // Streams stay open through a database outage and catch up after it; one line per outage, not per tick.
+  let failing = false;
   const poll = () => {
     timer = setTimeout(async () => {
       try {
         await tick();
+        if (failing) logger.info('live status poll recovered');
+        failing = false;
       } catch (error) {
-        logger.warn({ err: error }, 'live status poll failed; retrying');
+        if (!failing) logger.warn({ err: error }, 'live status poll failed; retrying every SSE_POLL_MS');
+        failing = true;
       }
       if (!closed) poll();
     }, settings.pollMs);

@@ -169,6 +169,16 @@ describe('who may follow a media', () => {
     }
     second.close();
   });
+
+  test('HEAD holds no stream: it is not a way to use up the limit', async () => {
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(eventsUrl(mediaId), { method: 'HEAD', headers: auth('owner-h', true) });
+      assert.ok(head.status < 500 && head.status !== 200, `HEAD answered ${head.status}`);
+    }
+    const stream = await openSse(eventsUrl(mediaId), auth('owner-h', true));
+    assert.equal(stream.status, 200);
+    stream.close();
+  });
 });
 
 describe('following a media from processing to ready', () => {
