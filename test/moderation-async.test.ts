@@ -111,6 +111,8 @@ test('a long video is its owner’s alone until the vendor calls back allowing i
   assert.equal((await bob().get(`/v1/media/${media.id}`)).status, 404, 'pending: not public yet');
   assert.equal(await edgeRead(media, 'bob'), 403);
   assert.equal(await edgeRead(media, 'alice'), 302, 'its owner can play it');
+  const tagUrl = media.variants.find((v) => v.format === 'mp4')?.url ?? '';
+  assert.equal((await fetch(tagUrl, { redirect: 'manual' })).status, 302, 'in a <video> tag too (?token=)');
 
   release();
   await eventually(

@@ -160,6 +160,32 @@ describe('the verdict for the pending job', () => {
     assert.equal(again.json().outcome, 'duplicate');
   });
 
+  test('a rejection takes down every media holding the same bytes, whoever owns it; galleries stay gapless', async () => {
+    const target = await completed('zoe');
+    const ownTwin = await completed('zoe', false);
+    const unrelated = await completed('zoe');
+    const theirTwin = await completed('quinn', false);
+    // The worker's part: the verified hash of what each stored.
+    const sha = randomUUID();
+    for (const m of [target, ownTwin, theirTwin]) {
+      await api.database.db.execute(sql`update media set sha256 = ${sha} where id = ${m.mediaId}`);
+    }
+    const applied = await deliver({ mediaId: target.mediaId, verdict: 'rejected', vendorJobId: target.job });
+    assert.equal(applied.json().outcome, 'applied', applied.body);
+    for (const [owner, m] of [
+      ['zoe', target],
+      ['zoe', ownTwin],
+      ['quinn', theirTwin],
+    ] as const) {
+      const down = (await api.call(owner, { method: 'GET', url: `/v1/media/${m.mediaId}` })).json();
+      assert.equal(down.status, 'rejected', m.mediaId);
+      assert.equal(down.failure?.code, 'moderation_rejected');
+    }
+    assert.equal(await status('zoe', unrelated.mediaId), 'processing');
+    await assertGapless(api, 'zoe');
+    await assertGapless(api, 'quinn');
+  });
+
   test('once settled, another verdict for the same job is recorded and ignored', async () => {
     const target = await completed('xena');
     const allowed = await deliver({ mediaId: target.mediaId, verdict: 'allowed', vendorJobId: target.job });

@@ -1,10 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { ModerationWebhookBody } from '../../contracts/webhooks.ts';
-import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { media, webhookEvent } from '../../db/schema.ts';
 import type { ApiContext } from '../context.ts';
-import { retireMedia } from '../media/delete-media.ts';
+import { lockContentGalleries, takeDownContent } from './take-down-content.ts';
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
@@ -13,8 +12,9 @@ export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
  * own vendor job (`moderation_job_id`, recorded by the gate when the vendor answered `pending`). A verdict
  * naming another job, or none, is refused with `409 moderation_job_unknown` and its event id stays unspent,
  * so a vendor that delivers before the completion recorded the job succeeds on its retry. While the job is
- * pending, `rejected` takes the media down wherever it is in its life (processing, ready, failed): status
- * `rejected`, objects queued for ref-count-aware deletion, out of the gallery, 410 at the edge; `allowed`
+ * pending, `rejected` takes the media down wherever it is in its life (processing, ready, failed), with
+ * every media holding the same bytes (takeDownContent): status `rejected`, objects queued for
+ * ref-count-aware deletion, out of the gallery, 410 at the edge; `allowed`
  * settles the judgement. A verdict on a settled job, or on retired media, is recorded and ignored.
  */
 export async function applyWebhookVerdict(
@@ -22,10 +22,10 @@ export async function applyWebhookVerdict(
   body: ModerationWebhookBody,
 ): Promise<WebhookOutcome> {
   return ctx.db.transaction(async (tx) => {
-    const [owner] = await tx.select({ id: media.ownerId }).from(media).where(eq(media.id, body.mediaId));
-    if (!owner) throw new AppError('media_not_found', `No media ${body.mediaId}`);
-    // Gallery first, then the row: the order every writer of a gallery takes its locks in.
-    await lockGallery(tx, owner.id);
+    const [content] = await tx.select().from(media).where(eq(media.id, body.mediaId));
+    if (!content) throw new AppError('media_not_found', `No media ${body.mediaId}`);
+    // Galleries first, then the row: the order every writer of a gallery takes its locks in.
+    await lockContentGalleries(tx, content);
     const [row] = await tx.select().from(media).where(eq(media.id, body.mediaId)).for('update');
     if (!row) throw new AppError('media_not_found', `No media ${body.mediaId}`);
 
@@ -52,20 +52,14 @@ export async function applyWebhookVerdict(
       return 'applied';
     }
     const categories = (body.categories ?? []).map((c) => `${c.name} ${c.score.toFixed(2)}`).join(', ');
-    await tx.update(media).set({ moderationStatus: 'rejected' }).where(eq(media.id, row.id));
-    await retireMedia(tx, {
-      mediaId: row.id,
-      objectKey: row.objectKey,
+    await takeDownContent(tx, row, {
       actor: `moderation:${body.vendor}`,
-      to: 'rejected',
-      by: 'moderation',
       detail: { eventId: body.eventId, vendorJobId: body.vendorJobId, categories: body.categories },
       failure: {
         code: 'moderation_rejected',
         detail: categories ? `rejected for ${categories}` : 'rejected by moderation',
       },
     });
-    await renumberGallery(tx, row.ownerId);
     return 'applied';
   });
 }
