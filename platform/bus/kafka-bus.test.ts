@@ -40,7 +40,9 @@ const config = (): Config['kafka'] => ({
   partitions,
   replicationFactor: 1,
   clientId: 'kafka-bus-test',
-  retryBaseDelayMs: 100,
+  // The contract checks that messages behind a failing one are handled before its first retry is due; each
+  // failure is routed through a produce to the broker first, which on a loaded machine can take 100 ms.
+  retryBaseDelayMs: 400,
   sessionTimeoutMs: 6000,
   heartbeatIntervalMs: 1000,
   rebalanceTimeoutMs: 3000,
