@@ -56,14 +56,20 @@ export async function webhookBurst(
       });
       await enqueueEvents(tx, events);
     });
+    await receiver.waitFor(
+      () => new Set(mine().map((r) => r.id)).size === count,
+      timeoutMs,
+      `${count} burst events`,
+    );
+    const queued = await database.pool.query<{ ms: number }>(
+      `select (extract(epoch from created_at - $1::timestamptz) * 1000)::float8 as ms
+       from webhook_delivery where event_id = any($2::uuid[]) order by 1`,
+      [timestamp, [...ids]],
+    );
+    queuedMs.push(...queued.rows.map((r) => Math.round(r.ms)));
   } finally {
     await database.close();
   }
-  await receiver.waitFor(
-    () => new Set(mine().map((r) => r.id)).size === count,
-    timeoutMs,
-    `${count} burst events`,
-  );
   const first = new Map<string, number>();
   for (const r of mine()) if (!first.has(r.id)) first.set(r.id, r.receivedAt - r.eventAt);
   const latencies = [...first.values()].sort((a, b) => a - b);

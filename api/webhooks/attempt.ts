@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
-import { webhookAttempt } from '../../db/schema.ts';
 import type { Config } from '../../platform/config.ts';
 import { retriesExhausted, retryDelayMs } from './backoff.ts';
 import { postWebhook, type SendOutcome } from './send.ts';
@@ -61,32 +60,26 @@ export async function recordAttempt(
   const exhausted = !ok && retriesExhausted(delivery.createdAt, now, settings.retryBaseMs);
   const settled = ok ? 'delivered' : trigger === 'manual' ? 'unchanged' : exhausted ? 'failed' : 'retrying';
   const nextAttemptAt = new Date(now.getTime() + retryDelayMs(delivery.attempts, settings.retryBaseMs));
-  return db.transaction(async (tx) => {
-    await tx.insert(webhookAttempt).values({
-      deliveryId: delivery.id,
-      endpointId: delivery.endpointId,
-      trigger,
-      statusCode: outcome.statusCode,
-      latencyMs: outcome.latencyMs,
-      responseExcerpt: excerpt,
-      error,
-    });
-    const state = settled === 'delivered' ? 'delivered' : settled === 'failed' ? 'failed' : null;
-    await tx.execute(sql`
+  const state = settled === 'delivered' ? 'delivered' : settled === 'failed' ? 'failed' : null;
+  const retryAt = settled === 'retrying' ? nextAttemptAt.toISOString() : null;
+  const disableAfter = sql`now() - ${settings.disableAfterMs} * interval '1 millisecond'`;
+  // One statement, one round trip: under a burst the dispatcher records hundreds of these a second.
+  const result = await db.execute(sql`
+    with attempt as (
+      insert into webhook_attempt (delivery_id, endpoint_id, trigger, status_code, latency_ms, response_excerpt, error)
+      values (${delivery.id}, ${delivery.endpointId}, ${trigger}, ${outcome.statusCode}, ${outcome.latencyMs}, ${excerpt}, ${error})
+    ), delivery as (
       update webhook_delivery set
         state = coalesce(${state}, state),
         delivered_at = case when ${ok} then now() else delivered_at end,
-        next_attempt_at = case when ${settled === 'retrying'} then ${nextAttemptAt.toISOString()}::timestamptz
-                               else next_attempt_at end,
+        next_attempt_at = coalesce(${retryAt}::timestamptz, next_attempt_at),
         last_status = ${outcome.statusCode}, last_latency_ms = ${outcome.latencyMs},
         last_excerpt = ${excerpt}, last_error = ${error}
-      where id = ${delivery.id}`);
-    if (ok) {
-      await tx.execute(sql`update webhook_endpoint set failing_since = null
-        where id = ${delivery.endpointId} and failing_since is not null`);
-      return { outcome, settled, endpointDisabled: false };
-    }
-    const disabled = await tx.execute(sql`
+      where id = ${delivery.id}
+    ), recovered as (
+      update webhook_endpoint set failing_since = null
+      where ${ok} and id = ${delivery.endpointId} and failing_since is not null
+    ), failing as (
       update webhook_endpoint e set
         failing_since = coalesce(e.failing_since, now()),
         enabled = e.enabled and not t.trip,
@@ -95,14 +88,14 @@ export async function recordAttempt(
           then 'every attempt failed since ' || to_char(e.failing_since at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (last: ' || ${error} || ')'
           else e.disabled_reason end
       from (
-        select id, enabled and coalesce(failing_since, now()) <= now() - ${settings.disableAfterMs} * interval '1 millisecond' as trip
+        select id, enabled and coalesce(failing_since, now()) <= ${disableAfter} as trip
         from webhook_endpoint where id = ${delivery.endpointId}
       ) t
-      where e.id = t.id
-      returning t.trip as just_disabled`);
-    const endpointDisabled = disabled.rows[0]?.just_disabled === true;
-    return { outcome, settled, endpointDisabled };
-  });
+      where not ${ok} and e.id = t.id
+      returning t.trip
+    )
+    select coalesce((select trip from failing), false) as just_disabled`);
+  return { outcome, settled, endpointDisabled: result.rows[0]?.just_disabled === true };
 }
 
 /** PostgreSQL text holds no NUL, and an excerpt is for reading: a receiver's bytes must not fail the insert. */
