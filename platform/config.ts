@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { devClientSettings } from './dev-env.ts';
+import { DEFAULT_VIDEO_LADDER, parseVideoLadder, VideoLadderSchema } from './media/ladder.ts';
+import { ffprobePathFor } from './media/run-ffmpeg.ts';
 import { TracingSchema, tracingSettings } from './tracing/settings.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -147,8 +149,10 @@ export const ConfigSchema = Type.Object({
     /** An endpoint whose every attempt failed for this long is disabled. */
     disableAfterMs: Positive,
   }),
+  /** Video renditions, smallest first (`VIDEO_LADDER`). */
+  video: Type.Object({ ladder: VideoLadderSchema }),
   ffmpegPath: Type.String(),
-  ffprobePath: Type.Optional(Type.String()),
+  ffprobePath: Type.String(),
   /** OpenTelemetry traces from the standard `OTEL_*` variables; absent → no tracing at all. */
   otel: Type.Optional(TracingSchema),
 });
@@ -284,8 +288,9 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000),
       disableAfterMs: int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3600 * 1000),
     },
+    video: { ladder: parseVideoLadder(env.VIDEO_LADDER ?? DEFAULT_VIDEO_LADDER) },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
-    ffprobePath: env.FFPROBE_PATH,
+    ffprobePath: env.FFPROBE_PATH ?? ffprobePathFor({ ffmpegPath: env.FFMPEG_PATH }),
     otel: tracingSettings(env),
   };
   const errors = [...Value.Errors(ConfigSchema, config)];

@@ -5,6 +5,7 @@ import type { ModerationInput, Verdict } from '../../platform/moderation/moderat
 import { FrameSamplingError, sampleFrames } from '../../platform/moderation/sample-frames.ts';
 import type { ApiContext } from '../context.ts';
 import { ProbeFailedError, type ProbeSummary } from './probe.ts';
+import { withRangeWindows } from './range-window-server.ts';
 import type { GateSubject } from './run-gate.ts';
 
 /** Vendors judge small images; a 1024 px JPEG keeps the request light and the verdict unchanged. */
@@ -12,8 +13,9 @@ const judgedSide = 1024;
 
 /**
  * Asks the moderator about one upload. Images are judged on a downscale of the original, videos on frames
- * sampled by ffmpeg over a presigned URL (range reads). The content hash that keys the verdict cache is
- * the SHA-256 of the judged bytes, so identical content is judged once whoever uploads it.
+ * sampled by ffmpeg through the same bounded range windows the probe reads by (never an open-ended GET).
+ * The content hash that keys the verdict cache is the SHA-256 of the judged bytes, so identical content
+ * is judged once whoever uploads it.
  */
 export async function moderate(
   ctx: ApiContext,
@@ -36,7 +38,9 @@ export async function moderate(
   const images =
     subject.kind === 'image'
       ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject.objectKey, subject.declaredSize) }]
-      : await frames(ctx, await ctx.storage.presignGet(subject.objectKey, ttl, 'internal'), probe);
+      : await withRangeWindows(ctx.storage, subject.objectKey, subject.declaredSize, (url) =>
+          frames(ctx, url, probe),
+        );
   const hash = createHash('sha256');
   for (const image of images) hash.update(image.bytes);
   const input: ModerationInput = {

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
-import ffprobeStatic from 'ffprobe-static';
 import sharp from 'sharp';
+import { type MediaProbe, NoMediaStreamsError, probeMedia } from '../../platform/media/probe.ts';
+import { FfmpegError } from '../../platform/media/run-ffmpeg.ts';
 import { HeifHeaderError, type ReadRange, readHeifHeader } from './heif-header.ts';
 import { sniffFamily } from './sniff.ts';
 
@@ -8,6 +8,7 @@ export interface ProbeSummary {
   container: string;
   durationSeconds?: number;
   bitRate?: number;
+  /** As coded; `rotation` (clockwise degrees) says how a player turns it. */
   width?: number;
   height?: number;
   rotation?: number;
@@ -20,92 +21,40 @@ export interface ProbeSummary {
 
 export class ProbeFailedError extends Error {}
 
-interface FfprobeStream {
-  codec_type?: string;
-  codec_name?: string;
-  width?: number;
-  height?: number;
-  bit_rate?: string;
-  tags?: { rotate?: string };
-  side_data_list?: { rotation?: number }[];
-}
-
 /**
  * ffprobe over a URL: it issues range reads for what it needs (headers, the moov box), so the API never
  * downloads the object. Killed at the timeout.
  */
-export function ffprobeUrl(url: string, timeoutMs: number, ffprobePath?: string): Promise<ProbeSummary> {
-  // Containers carry codec parameters in their headers (moov, EBML, ID3); a small probe budget stops
-  // ffprobe from reading megabytes of packets to confirm them.
-  const budget = ['-probesize', '1000000', '-analyzeduration', '1000000'];
-  // The URL answers in bounded windows: ffprobe continues past each one by reconnecting at its end.
-  const windows = ['-reconnect', '1', '-reconnect_at_eof', '1'];
-  const args = [
-    '-v',
-    'error',
-    ...budget,
-    ...windows,
-    '-print_format',
-    'json',
-    '-show_format',
-    '-show_streams',
-    url,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(
-      ffprobePath ?? ffprobeStatic.path,
-      args,
-      { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        if (error) {
-          const reason = error.killed
-            ? `probe timed out after ${timeoutMs} ms`
-            : stderr.trim().split('\n').pop();
-          return reject(new ProbeFailedError(reason || 'ffprobe could not read the media'));
-        }
-        try {
-          resolve(summarise(JSON.parse(stdout)));
-        } catch (parseError) {
-          reject(new ProbeFailedError(`unreadable probe output: ${String(parseError)}`));
-        }
-      },
-    );
-  });
-}
-
-function summarise(out: {
-  format?: { format_name?: string; duration?: string; bit_rate?: string };
-  streams?: FfprobeStream[];
-}) {
-  const streams = out.streams ?? [];
-  const video = streams.find((s) => s.codec_type === 'video');
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  if (!out.format || streams.length === 0) throw new ProbeFailedError('no playable streams');
-  const rotation =
-    video?.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? num(video?.tags?.rotate);
+export async function ffprobeUrl(
+  url: string,
+  timeoutMs: number,
+  ffprobePath: string | undefined,
+): Promise<ProbeSummary> {
+  let probe: MediaProbe;
+  try {
+    probe = await probeMedia(url, { ffprobePath, timeoutMs });
+  } catch (error) {
+    if (error instanceof NoMediaStreamsError) throw new ProbeFailedError('no playable streams');
+    if (!(error instanceof FfmpegError)) throw error;
+    const reason =
+      error.reason === 'timeout'
+        ? `probe timed out after ${timeoutMs} ms`
+        : error.stderrTail.split('\n').pop();
+    throw new ProbeFailedError(reason || 'ffprobe could not read the media');
+  }
   return {
-    container: out.format.format_name ?? 'unknown',
-    durationSeconds: num(out.format.duration),
-    bitRate: num(out.format.bit_rate),
-    width: video?.width,
-    height: video?.height,
-    rotation,
-    videoCodec: video?.codec_name,
-    audioCodec: audio?.codec_name,
-    hasAudio: audio !== undefined,
-    hasVideo: video !== undefined,
-    streams: streams.map((s) => ({
-      type: s.codec_type ?? 'unknown',
-      codec: s.codec_name ?? 'unknown',
-      bitRate: num(s.bit_rate),
-    })),
-  } satisfies ProbeSummary;
-}
-
-function num(value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
+    container: probe.container,
+    durationSeconds: probe.durationSeconds,
+    bitRate: probe.bitrate,
+    width: probe.video?.width,
+    height: probe.video?.height,
+    rotation: probe.video?.rotation,
+    videoCodec: probe.video?.codec,
+    audioCodec: probe.audio?.codec,
+    hasAudio: probe.audio !== undefined,
+    hasVideo: probe.video !== undefined,
+    streams: probe.streams.map((s) => ({ type: s.type, codec: s.codec, bitRate: s.bitrate })),
+  };
 }
 
 /**

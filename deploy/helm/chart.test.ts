@@ -153,7 +153,7 @@ test("a worker's grace period outlives its longest job: images, and the ffmpeg s
   const { longestJobSeconds, shutdownMarginSeconds } = chartValues.worker;
   assert.equal(grace, longestJobSeconds + shutdownMarginSeconds);
   assert.ok(grace > loadConfig(worker.env).image.timeoutSeconds, 'longer than IMAGE_TIMEOUT_SECONDS');
-  const ffmpeg = readFileSync(new URL('../../worker/ffmpeg/run-ffmpeg.ts', import.meta.url), 'utf8');
+  const ffmpeg = readFileSync(new URL('../../platform/media/run-ffmpeg.ts', import.meta.url), 'utf8');
   const [, minutes] = /DEFAULT_TIMEOUT_MS = (\d+) \* 60_000/.exec(ffmpeg) ?? [];
   assert.ok(minutes, 'the ffmpeg step budget is still where the values say');
   assert.ok(longestJobSeconds >= Number(minutes) * 60, 'longer than one ffmpeg step');

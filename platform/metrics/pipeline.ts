@@ -16,6 +16,7 @@ export type JobStep =
   | 'low'
   | 'medium'
   | 'high'
+  | `${number}p`
   | 'hls';
 
 /** `done`: a result was published (ready or a media failure); `error`: the bus retries it; `malware`. */

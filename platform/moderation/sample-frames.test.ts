@@ -52,13 +52,16 @@ after(() => rm(dir, { recursive: true, force: true }));
 async function serveWithRanges(
   path: string,
   size: number,
-): Promise<{ url: string; starts: number[]; server: Server }> {
+  windowBytes = Number.POSITIVE_INFINITY,
+): Promise<{ url: string; starts: number[]; largest: () => number; server: Server }> {
   const starts: number[] = [];
+  let largest = 0;
   const server = createServer((req, res) => {
     const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
     starts.push(start);
-    const end = range?.[2] ? Number(range[2]) : size - 1;
+    const end = Math.min(range?.[2] ? Number(range[2]) : size - 1, start + windowBytes - 1);
+    largest = Math.max(largest, end - start + 1);
     res.writeHead(range ? 206 : 200, {
       'accept-ranges': 'bytes',
       'content-length': end - start + 1,
@@ -69,7 +72,8 @@ async function serveWithRanges(
     res.on('close', () => body.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/raw/clip.mp4`, starts, server };
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/raw/clip.mp4`;
+  return { url, starts, largest: () => largest, server };
 }
 
 test('frame times: one per 10 s, at most 8, centred in equal slices', () => {
@@ -103,6 +107,19 @@ test('samples from a URL by seeking with range reads, not by reading from the st
       origin.starts.some((start) => start > videoBytes / 2),
       `range starts ${origin.starts.join(', ')} of ${videoBytes}`,
     );
+  } finally {
+    origin.server.closeAllConnections();
+    origin.server.close();
+  }
+});
+
+test('samples through bounded windows, as the gate serves storage: no answer is larger than one window', async () => {
+  const origin = await serveWithRanges(video, videoBytes, 64 * 1024);
+  try {
+    const frames = await sampleFrames({ ffmpegPath, input: origin.url, durationSeconds: 35, maxFrames: 2 });
+    assert.equal(frames.length, 2);
+    assert.ok(origin.largest() <= 64 * 1024, `largest answer ${origin.largest()} bytes`);
+    assert.ok(origin.starts.length > 2, 'ffmpeg asked again at the end of each window');
   } finally {
     origin.server.closeAllConnections();
     origin.server.close();

@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { isRemote, REMOTE_READS } from '../media/probe.ts';
+import { FfmpegError, runFfmpeg } from '../media/run-ffmpeg.ts';
+
+// A 640 px JPEG at q4 is ~100 KB; far more is not a frame.
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 export interface SampleFramesOptions {
   ffmpegPath: string;
-  /** A file path or a (presigned) URL; ffmpeg seeks with range reads, so a URL is not downloaded whole. */
+  /** A file path or a URL; ffmpeg seeks with range reads, so a URL is not downloaded whole. */
   input: string;
   /** From the gate's probe; frames are spread over it. */
   durationSeconds: number;
@@ -33,77 +36,41 @@ export function frameTimes(durationSeconds: number, everySeconds = 10, maxFrames
 /**
  * Extracts JPEG frames for moderation with one ffmpeg run: each frame is its own input opened with a
  * fast seek (-ss before -i), so only the bytes around each moment are read, and each frame is written to
- * its own pipe (fd 3, 4, …) straight into memory.
+ * its own pipe (fd 3, 4, …) straight into memory. A URL may answer in bounded windows (the gate's
+ * range-window server): ffmpeg continues past each window's end by asking again.
  */
 export async function sampleFrames(options: SampleFramesOptions): Promise<SampledFrame[]> {
   const times = frameTimes(options.durationSeconds, options.everySeconds, options.maxFrames);
   const side = options.maxSide ?? 640;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const scale = `scale='min(${side},iw)':'min(${side},ih)':force_original_aspect_ratio=decrease`;
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
-  for (const at of times) args.push('-ss', String(at), '-i', options.input);
-  times.forEach((_, i) => {
-    args.push(
-      '-map',
-      `${i}:v:0`,
-      '-frames:v',
-      '1',
-      '-vf',
-      scale,
-      '-c:v',
-      'mjpeg',
-      '-q:v',
-      '4',
-      '-f',
-      'image2pipe',
-    );
-    args.push(`pipe:${3 + i}`);
-  });
-
-  const child = spawn(options.ffmpegPath, args, {
-    stdio: ['ignore', 'ignore', 'pipe', ...times.map(() => 'pipe' as const)],
-  });
-  const outputs = times.map((_, i) => collect(child.stdio[3 + i] as Readable));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
-  });
-
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, timeoutMs);
+  const reads = isRemote(options.input) ? REMOTE_READS : [];
+  const inputs = times.flatMap((at) => ['-ss', String(at), ...reads, '-i', options.input]);
+  const outputs = times.flatMap((_, i) => [
+    ...['-map', `${i}:v:0`, '-frames:v', '1', '-vf', scale],
+    ...['-c:v', 'mjpeg', '-q:v', '4', '-f', 'image2pipe', `pipe:${3 + i}`],
+  ]);
+  let buffers: Buffer[];
   try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
+    buffers = await runFfmpeg([...inputs, ...outputs], {
+      ffmpegPath: options.ffmpegPath,
+      timeoutMs,
+      outputPipes: times.length,
+      maxPipeBytes: MAX_FRAME_BYTES,
     });
-    if (timedOut) throw new FrameSamplingError(`ffmpeg sampled no frames within ${timeoutMs} ms`);
-    if (code !== 0) throw new FrameSamplingError(`ffmpeg exited with ${code}: ${stderr.trim()}`);
   } catch (error) {
-    if (error instanceof FrameSamplingError) throw error;
+    if (error instanceof FfmpegError && error.reason === 'timeout')
+      throw new FrameSamplingError(`ffmpeg sampled no frames within ${timeoutMs} ms`, { cause: error });
+    if (error instanceof FfmpegError) throw new FrameSamplingError(error.message, { cause: error });
     throw new FrameSamplingError(
       `could not run ffmpeg at ${options.ffmpegPath}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
-  } finally {
-    clearTimeout(timer);
   }
-
-  const buffers = await Promise.all(outputs);
   // A seek past the real end (a probe that overstated the duration) yields no frame; keep the rest.
   const frames = buffers.flatMap((bytes, i) =>
     bytes.length > 0 ? [{ contentType: 'image/jpeg' as const, bytes, atSeconds: times[i] ?? 0 }] : [],
   );
-  if (frames.length === 0) throw new FrameSamplingError(`ffmpeg produced no frames: ${stderr.trim()}`);
+  if (frames.length === 0) throw new FrameSamplingError('ffmpeg produced no frames');
   return frames;
-}
-
-function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return new Promise((resolve) => stream.once('close', () => resolve(Buffer.concat(chunks))));
 }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AudioStreamInfo, MediaProbe } from '../../platform/media/probe.ts';
 import { MediaInputError } from '../ffmpeg/media-input-error.ts';
-import type { AudioStreamInfo, MediaProbe } from '../ffmpeg/probe.ts';
 import { planAudio } from './plan.ts';
 
 function probe(audio: Partial<AudioStreamInfo>, rest: Partial<MediaProbe> = {}): MediaProbe {
   return {
     container: 'mp3',
     sizeBytes: 1,
+    streams: [],
     durationSeconds: 180,
     audio: { index: 0, codec: 'mp3', ...audio },
     ...rest,
@@ -28,8 +29,14 @@ test('the container bitrate stands in for a missing stream bitrate; unknown keep
 });
 
 test('lossless sources get every rung whatever their nominal bitrate', () => {
-  assert.deepEqual(rungs(probe({ codec: 'flac', bitrate: 90_000 })), [64_000, 128_000, 256_000]);
-  assert.deepEqual(rungs(probe({ codec: 'pcm_s16le', bitrate: 90_000 })), [64_000, 128_000, 256_000]);
+  assert.deepEqual(
+    rungs(probe({ codec: 'flac', bitrate: 90_000, lossless: true })),
+    [64_000, 128_000, 256_000],
+  );
+  assert.deepEqual(
+    rungs(probe({ codec: 'pcm_s16le', bitrate: 90_000, lossless: true })),
+    [64_000, 128_000, 256_000],
+  );
 });
 
 test('AAC-LC in a faststart M4A, no metadata, surround downmixed, hi-res resampled', () => {
@@ -56,7 +63,7 @@ test('cover art becomes a poster plan, never upscaled and capped', () => {
 
 test('a file without audio cannot be planned as audio', () => {
   assert.throws(
-    () => planAudio({ container: 'mp4', sizeBytes: 1 }),
+    () => planAudio({ container: 'mp4', sizeBytes: 1, streams: [] }),
     (error: unknown) => error instanceof MediaInputError && error.code === 'media_undecodable',
   );
 });

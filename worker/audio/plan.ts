@@ -1,5 +1,5 @@
+import type { MediaProbe } from '../../platform/media/probe.ts';
 import { MediaInputError } from '../ffmpeg/media-input-error.ts';
-import type { MediaProbe } from '../ffmpeg/probe.ts';
 import { type Size, scaledTo } from '../ffmpeg/sizes.ts';
 
 export type AudioQuality = 'low' | 'medium' | 'high';
@@ -37,15 +37,13 @@ export interface AudioPlan {
   coverArt?: Size & { stream: string };
 }
 
-// Lossless sources carry every bit a lossy rung could use, whatever their nominal bitrate.
-const LOSSLESS = /^(flac|alac|wavpack|ape|tta|mlp|truehd|pcm_.*)$/;
-
 /** Pure: AAC-LC M4A rungs the source can fill, and its cover art if it has one. */
 export function planAudio(probe: MediaProbe, options: AudioPlanOptions = {}): AudioPlan {
   const audio = probe.audio;
   if (!audio) throw new MediaInputError('media_undecodable', 'the file has no audio stream');
   const ladder = [...(options.ladder ?? defaultAudioLadder)].sort((a, b) => a.bitrate - b.bitrate);
-  const sourceBitrate = LOSSLESS.test(audio.codec) ? undefined : (audio.bitrate ?? probe.bitrate);
+  // Lossless sources carry every bit a lossy rung could use, whatever their nominal bitrate.
+  const sourceBitrate = audio.lossless ? undefined : (audio.bitrate ?? probe.bitrate);
   const ceiling =
     sourceBitrate === undefined ? Number.POSITIVE_INFINITY : sourceBitrate * (options.maxAboveSource ?? 1.25);
   const kept = ladder.filter((rung, i) => i === 0 || rung.bitrate <= ceiling);

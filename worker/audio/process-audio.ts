@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MediaProbe } from '../../platform/media/probe.ts';
+import type { FfmpegProgress, FfmpegToolOptions } from '../../platform/media/run-ffmpeg.ts';
 import { buildHls } from '../ffmpeg/hls.ts';
 import { mediaInputErrorFrom } from '../ffmpeg/media-input-error.ts';
 import { encodeFile, type MediaOutput } from '../ffmpeg/outputs.ts';
-import { ffprobeFile, type MediaProbe } from '../ffmpeg/probe.ts';
-import type { FfmpegProgress, FfmpegToolOptions } from '../ffmpeg/run-ffmpeg.ts';
+import { ffprobeFile } from '../ffmpeg/probe.ts';
 import { type StepEvents, type StepResults, stepRunner } from '../ffmpeg/steps.ts';
 import { extractStills } from '../ffmpeg/stills.ts';
 import {

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import type { ProcessingFailureCode } from '../../contracts/errors.ts';
 import type { OptimizeRequest, OptimizeResult, ProcessedObject } from '../../contracts/events.ts';
 import type { Config } from '../../platform/config.ts';
+import type { FfmpegProgress } from '../../platform/media/run-ffmpeg.ts';
 import type { TimeStep } from '../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
+import type { AudioQuality } from '../audio/plan.ts';
 import { processAudio, retryAudioRendition } from '../audio/process-audio.ts';
 import type { MediaOutput } from '../ffmpeg/outputs.ts';
-import type { FfmpegProgress } from '../ffmpeg/run-ffmpeg.ts';
+import { type RungName, rungsOf } from '../video/plan.ts';
 import { processVideo, retryVideoRendition } from '../video/process-video.ts';
 import { uploadOutput } from './upload-output.ts';
 
@@ -17,7 +19,10 @@ export type PublishPartial = (
 type FailedOutput = NonNullable<OptimizeResult['failedOutputs']>[number];
 
 const progressEveryMs = 1000;
-const renditionQualities = new Set(['low', 'medium', 'high']);
+// Every other step is a rendition (`low`, `480p`, …: the ladder is configured), retried once on its own.
+const notRenditions = new Set(['poster', 'thumbnails', 'hls']);
+const isRendition = (quality: string): quality is RungName =>
+  !notRenditions.has(quality) && !quality.startsWith('thumbnail');
 
 /**
  * Video and audio: every output is uploaded and reported as a partial result the moment it exists (the
@@ -34,7 +39,9 @@ export async function processAudioVisual(
   publish: PublishPartial,
 ): Promise<Pick<OptimizeResult, 'processed' | 'metadata' | 'failedOutputs'>> {
   const outDir = join(workDir, 'out');
-  const options = { ffmpegPath: deps.config.ffmpegPath, signal: deps.signal };
+  const { ffmpegPath, ffprobePath } = deps.config;
+  const options = { ffmpegPath, ffprobePath, signal: deps.signal };
+  const videoOptions = { ...options, ladder: rungsOf(deps.config.video.ladder) };
   const processed: ProcessedObject[] = [];
   const lastProgress = new Map<string, number>();
   const queue = outputQueue(deps.signal);
@@ -52,7 +59,7 @@ export async function processAudioVisual(
         ),
       );
       processed.push(object);
-      const done = renditionQualities.has(object.quality) ? { [object.quality]: 1 } : undefined;
+      const done = isRendition(object.quality) ? { [object.quality]: 1 } : undefined;
       await publish({ stage: 'partial', processed: [object], progress: done });
     });
   const onProgress = (quality: string, progress: FfmpegProgress) => {
@@ -69,19 +76,18 @@ export async function processAudioVisual(
   try {
     result =
       request.kind === 'video'
-        ? await processVideo(original, outDir, options, events)
+        ? await processVideo(original, outDir, videoOptions, events)
         : await processAudio(original, outDir, options, events);
     for (const failure of result.failures) {
-      if (!renditionQualities.has(failure.step)) {
+      if (!isRendition(failure.step)) {
         failedOutputs.push({ quality: failure.step, code: 'output_failed', detail: describe(failure.error) });
         continue;
       }
       try {
-        const quality = failure.step as 'low' | 'medium' | 'high';
         const retried =
           request.kind === 'video'
-            ? await retryVideoRendition(original, outDir, quality, options, onProgress)
-            : await retryAudioRendition(original, outDir, quality, options, onProgress);
+            ? await retryVideoRendition(original, outDir, failure.step, videoOptions, onProgress)
+            : await retryAudioRendition(original, outDir, failure.step as AudioQuality, options, onProgress);
         onOutput(retried);
       } catch (error) {
         if (deps.signal?.aborted) throw error;

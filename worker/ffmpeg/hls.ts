@@ -1,12 +1,15 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readVideoMatrix, writeVideoMatrix } from '../../platform/media/display-matrix.ts';
+import type { MediaProbe } from '../../platform/media/probe.ts';
+import { type FfmpegToolOptions, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
 import { settleAll } from '../settle-all.ts';
 import { type MediaOutput, type OutputFile, writeAtomically } from './outputs.ts';
-import { ffprobeFile, type MediaProbe } from './probe.ts';
-import { type FfmpegToolOptions, runFfmpeg } from './run-ffmpeg.ts';
+import { ffprobeFile } from './probe.ts';
 
-// Apple's recommendation; renditions put a keyframe every 2 s so all variants cut at the same instants.
-const SEGMENT_SECONDS = 6;
+// Apple's recommendation. Encoded renditions put a keyframe every 2 s and a copy is planned only when the
+// source's keyframes fall on this grid (worker/video/plan.ts), so all variants cut at the same instants.
+export const SEGMENT_SECONDS = 6;
 
 export interface HlsSource {
   quality: string;
@@ -72,7 +75,18 @@ async function segment(source: HlsSource, packageDir: string, options: FfmpegToo
       options,
     ),
   ]);
+  await keepOrientation(source.path, probe, join(dir, 'init.mp4'));
   return { uri: `${source.quality}/index.m3u8`, probe, ...(await measure(dir)) };
+}
+
+/** A copied portrait rung carries its display matrix into the package, as its MP4 does. */
+async function keepOrientation(rendition: string, probe: MediaProbe, init: string): Promise<void> {
+  if (!probe.video || probe.video.rotation === 0) return;
+  const matrix = await readVideoMatrix(rendition);
+  if (!matrix || !(await writeVideoMatrix(init, matrix)))
+    throw new Error(
+      `could not keep the ${probe.video.rotation}° display matrix of ${rendition} in its HLS init segment`,
+    );
 }
 
 /** Peak and average bitrate over a media playlist's segments (`#EXTINF:<seconds>,` then the URI). */

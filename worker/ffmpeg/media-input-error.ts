@@ -1,6 +1,6 @@
 import type { ProcessingFailureCode } from '../../contracts/errors.ts';
+import { FfmpegError } from '../../platform/media/run-ffmpeg.ts';
 import { MediaRejectedError } from '../media-rejected-error.ts';
-import { FfmpegError } from './run-ffmpeg.ts';
 
 export type MediaInputCode = Extract<ProcessingFailureCode, `media_${string}`>;
 

@@ -1,5 +1,5 @@
 import { rename, rm, stat } from 'node:fs/promises';
-import { type RunFfmpegOptions, runFfmpeg } from './run-ffmpeg.ts';
+import { type RunFfmpegOptions, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
 
 /** One file (or, for HLS, one package of files) the worker can upload as soon as it is reported. */
 export interface MediaOutput {
@@ -50,9 +50,9 @@ export async function encodeFile(
   outputArgs: readonly string[],
   options: RunFfmpegOptions,
 ): Promise<number> {
-  const [bytes = 0] = await writeAtomically([outPath], ([temp = '']) =>
+  const [bytes = 0] = await writeAtomically([outPath], async ([temp = '']) => {
     // Otherwise an input with nothing decodable "succeeds" with a header-only file.
-    runFfmpeg(['-abort_on', 'empty_output', '-i', input, ...outputArgs, temp], options),
-  );
+    await runFfmpeg(['-abort_on', 'empty_output', '-i', input, ...outputArgs, temp], options);
+  });
   return bytes;
 }

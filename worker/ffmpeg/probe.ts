@@ -1,226 +1,26 @@
 import { stat } from 'node:fs/promises';
+import {
+  type MediaProbe,
+  NoMediaStreamsError,
+  type ProbeOptions,
+  probeMedia,
+} from '../../platform/media/probe.ts';
 import { MediaInputError, mediaInputErrorFrom } from './media-input-error.ts';
-import { type FfmpegToolOptions, ffprobePathFor, runProcess } from './run-ffmpeg.ts';
 
-export interface VideoStreamInfo {
-  index: number;
-  codec: string;
-  profile?: string;
-  level?: number;
-  pixelFormat?: string;
-  /** As stored, before rotation. */
-  width: number;
-  height: number;
-  /** Clockwise degrees a player turns the stored frames (an upright phone clip says 90). */
-  rotation: 0 | 90 | 180 | 270;
-  /** What a viewer sees: rotation and non-square pixels applied. */
-  displayWidth: number;
-  displayHeight: number;
-  /** Average frames per second. */
-  frameRate?: number;
-  /** ffprobe's `r_frame_rate` as a rational ("30000/1001"): the rate every timestamp fits on. */
-  baseFrameRate?: string;
-  /** The average and base rates disagree: frames are not evenly spaced. */
-  variableFrameRate: boolean;
-  bitrate?: number;
-  /** The video track alone; the file may run longer (trailing audio). */
-  durationSeconds?: number;
-}
-
-export interface AudioStreamInfo {
-  index: number;
-  codec: string;
-  profile?: string;
-  sampleRate?: number;
-  channels?: number;
-  bitrate?: number;
-}
-
-export interface CoverArtInfo {
-  index: number;
-  codec: string;
-  width: number;
-  height: number;
-}
-
-/** The facts the pipelines decide on; absent streams are absent keys. */
-export interface MediaProbe {
-  /** mp4, mov, m4a, 3gp, webm, matroska, mp3, … */
-  container: string;
-  durationSeconds?: number;
-  bitrate?: number;
-  sizeBytes: number;
-  video?: VideoStreamInfo;
-  audio?: AudioStreamInfo;
-  /** An attached picture (album art, a video's cover), which ffmpeg lists as a one-frame video stream. */
-  coverArt?: CoverArtInfo;
-}
-
-// Probing reads headers and a few packets; taking longer than this means a hostile or broken file.
-const PROBE_TIMEOUT_MS = 60_000;
+// Enough to see a few GOPs of any sane encoder; what it decides (copy or encode) holds for the whole file.
+export const KEYFRAME_WINDOW_SECONDS = 30;
 
 /**
- * Probes a local file. An empty file, one ffprobe cannot read, or one without any audio or video
+ * Probes a downloaded upload. An empty file, one ffprobe cannot read, or one without any audio or video
  * stream is the upload's fault and throws a MediaInputError the worker shows to the user.
  */
-export async function ffprobeFile(path: string, options: FfmpegToolOptions = {}): Promise<MediaProbe> {
+export async function ffprobeFile(path: string, options: ProbeOptions = {}): Promise<MediaProbe> {
   const { size } = await stat(path);
   if (size === 0) throw new MediaInputError('media_empty', 'the file is empty');
-  let json = '';
   try {
-    const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', path];
-    await runProcess(ffprobePathFor(options), args, {
-      ...options,
-      timeoutMs: Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS),
-      onStdout: (chunk) => (json += chunk),
-    });
+    return { ...(await probeMedia(path, options)), sizeBytes: size };
   } catch (error) {
+    if (error instanceof NoMediaStreamsError) throw new MediaInputError('media_undecodable', error.message);
     throw mediaInputErrorFrom(error, 'the file');
   }
-  const probe = summarizeProbe(JSON.parse(json) as FfprobeOutput, size);
-  if (!probe.video && !probe.audio)
-    throw new MediaInputError('media_undecodable', 'no audio or video stream');
-  return probe;
-}
-
-interface FfprobeStream {
-  index: number;
-  codec_type?: string;
-  codec_name?: string;
-  profile?: string;
-  level?: number;
-  pix_fmt?: string;
-  width?: number;
-  height?: number;
-  sample_aspect_ratio?: string;
-  r_frame_rate?: string;
-  avg_frame_rate?: string;
-  sample_rate?: string;
-  channels?: number;
-  bit_rate?: string;
-  duration?: string;
-  disposition?: { attached_pic?: number };
-  tags?: Record<string, string>;
-  side_data_list?: { side_data_type?: string; rotation?: number }[];
-}
-
-export interface FfprobeOutput {
-  streams?: FfprobeStream[];
-  format?: { format_name?: string; duration?: string; bit_rate?: string; tags?: Record<string, string> };
-}
-
-/** Pure: ffprobe's JSON (`-show_format -show_streams`) to the summary. */
-export function summarizeProbe(output: FfprobeOutput, sizeBytes: number): MediaProbe {
-  const streams = output.streams ?? [];
-  const isPicture = (s: FfprobeStream) => s.codec_type === 'video' && s.disposition?.attached_pic === 1;
-  const hasPixels = (s: FfprobeStream) => (s.width ?? 0) > 0 && (s.height ?? 0) > 0;
-  const video = streams.find((s) => s.codec_type === 'video' && !isPicture(s) && hasPixels(s));
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  const cover = streams.find((s) => isPicture(s) && hasPixels(s));
-  const durations = [output.format?.duration, ...streams.map((s) => s.duration)].map(positive);
-  const probe: MediaProbe = {
-    container: containerOf(output, streams),
-    sizeBytes,
-    ...optional(
-      'durationSeconds',
-      durations.find((d) => d !== undefined),
-    ),
-    ...optional('bitrate', positive(output.format?.bit_rate)),
-  };
-  if (video) probe.video = videoInfo(video);
-  if (audio) {
-    probe.audio = {
-      index: audio.index,
-      codec: audio.codec_name ?? 'unknown',
-      ...optional('profile', audio.profile),
-      ...optional('sampleRate', positive(audio.sample_rate)),
-      ...optional('channels', audio.channels),
-      ...optional('bitrate', positive(audio.bit_rate)),
-    };
-  }
-  if (cover) {
-    probe.coverArt = {
-      index: cover.index,
-      codec: cover.codec_name ?? 'unknown',
-      width: cover.width ?? 0,
-      height: cover.height ?? 0,
-    };
-  }
-  return probe;
-}
-
-function videoInfo(s: FfprobeStream): VideoStreamInfo {
-  const width = s.width ?? 0;
-  const height = s.height ?? 0;
-  const rotation = rotationOf(s);
-  const displayWidth = Math.round(width * (ratio(s.sample_aspect_ratio, ':') ?? 1));
-  const sideways = rotation === 90 || rotation === 270;
-  const average = ratio(s.avg_frame_rate, '/');
-  const base = ratio(s.r_frame_rate, '/');
-  return {
-    index: s.index,
-    codec: s.codec_name ?? 'unknown',
-    ...optional('profile', s.profile),
-    ...optional('level', s.level !== undefined && s.level > 0 ? s.level : undefined),
-    ...optional('pixelFormat', s.pix_fmt),
-    width,
-    height,
-    rotation,
-    displayWidth: sideways ? height : displayWidth,
-    displayHeight: sideways ? displayWidth : height,
-    ...optional('frameRate', average ?? base),
-    ...optional('baseFrameRate', base !== undefined ? s.r_frame_rate : undefined),
-    variableFrameRate: average !== undefined && base !== undefined && Math.abs(average - base) > 0.01,
-    ...optional('bitrate', positive(s.bit_rate)),
-    ...optional('durationSeconds', positive(s.duration)),
-  };
-}
-
-/**
- * The display matrix angle is counterclockwise (libavutil's convention); the legacy `rotate` tag, which
- * older muxers and ffprobe builds report instead, is clockwise.
- */
-function rotationOf(s: FfprobeStream): VideoStreamInfo['rotation'] {
-  const matrix = s.side_data_list?.find(
-    (d) => d.side_data_type === 'Display Matrix' && d.rotation !== undefined,
-  );
-  const clockwise = matrix?.rotation !== undefined ? -matrix.rotation : Number(s.tags?.rotate ?? 0);
-  const quarter = Math.round((Number.isFinite(clockwise) ? clockwise : 0) / 90);
-  return ((((quarter % 4) + 4) % 4) * 90) as VideoStreamInfo['rotation'];
-}
-
-const WEBM_CODECS = new Set(['vp8', 'vp9', 'av1', 'opus', 'vorbis']);
-
-/** ffprobe names format families ("mov,mp4,m4a,…"); the brand or the codecs tell which member it is. */
-function containerOf(output: FfprobeOutput, streams: FfprobeStream[]): string {
-  const family = output.format?.format_name ?? 'unknown';
-  if (family.startsWith('mov,')) {
-    const brand = (output.format?.tags?.major_brand ?? '').trim().toLowerCase();
-    if (brand === 'qt') return 'mov';
-    if (brand === 'm4a' || brand === 'm4b') return 'm4a';
-    if (brand.startsWith('3g')) return '3gp';
-    return 'mp4';
-  }
-  if (family === 'matroska,webm') {
-    const media = streams.filter((s) => s.codec_type === 'video' || s.codec_type === 'audio');
-    const webm = media.every((s) => WEBM_CODECS.has(s.codec_name ?? ''));
-    return webm ? 'webm' : 'matroska';
-  }
-  return family.split(',')[0] ?? family;
-}
-
-function ratio(value: string | undefined, separator: string): number | undefined {
-  const [numerator, denominator] = (value ?? '').split(separator).map(Number);
-  if (!numerator || !denominator || !Number.isFinite(numerator / denominator)) return undefined;
-  return numerator / denominator;
-}
-
-function positive(value: string | undefined): number | undefined {
-  const parsed = Number(value);
-  return value !== undefined && Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
-}
-
-/** Spreads `{ key: value }` only when there is a value, so optional fields stay absent, not undefined. */
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

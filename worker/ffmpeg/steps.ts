@@ -1,5 +1,5 @@
+import { FfmpegError } from '../../platform/media/run-ffmpeg.ts';
 import type { MediaOutput } from './outputs.ts';
-import { FfmpegError } from './run-ffmpeg.ts';
 
 export interface StepEvents<Step extends string> {
   /** Called as each output is complete. Not awaited: start the upload and return, so work goes on. */

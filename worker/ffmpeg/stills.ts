@@ -1,5 +1,5 @@
+import { type FfmpegToolOptions, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
 import { type MediaOutput, writeAtomically } from './outputs.ts';
-import { type FfmpegToolOptions, runFfmpeg } from './run-ffmpeg.ts';
 
 export interface StillRequest {
   quality: string;
@@ -27,7 +27,7 @@ export async function extractStills(
   const stream = options.stream ?? '0:V:0';
   const sizes = await writeAtomically(
     stills.map((still) => still.path),
-    (temps) => {
+    async (temps) => {
       const inputs = stills.flatMap((still) => [
         ...(still.atSeconds !== undefined ? ['-ss', String(still.atSeconds)] : []),
         '-i',
@@ -39,7 +39,7 @@ export async function extractStills(
         ...['-c:v', 'libwebp', '-quality', '80', '-f', 'webp', temp],
       ]);
       // A seek past the last decodable frame would otherwise "succeed" with a header-only file.
-      return runFfmpeg(['-abort_on', 'empty_output_stream', ...inputs, ...outputs], options);
+      await runFfmpeg(['-abort_on', 'empty_output_stream', ...inputs, ...outputs], options);
     },
   );
   return stills.map((still, i) => ({

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import { FfmpegError, runFfmpeg } from '../ffmpeg/run-ffmpeg.ts';
+import { FfmpegError, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
 import { settleAll } from '../settle-all.ts';
 import { secondsLeft } from './deadline.ts';
 import {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { KeyframeSample } from '../../platform/media/keyframes.ts';
+import type { MediaProbe, VideoStreamInfo } from '../../platform/media/probe.ts';
 import { MediaInputError } from '../ffmpeg/media-input-error.ts';
-import type { MediaProbe, VideoStreamInfo } from '../ffmpeg/probe.ts';
-import { outputFrameRate, planVideo, posterTime, thumbnailTimes } from './plan.ts';
+import { audioArgs, outputFrameRate, planVideo, posterTime, type RungSpec, thumbnailTimes } from './plan.ts';
 
 function videoStream(overrides: Partial<VideoStreamInfo> = {}): VideoStreamInfo {
   const width = overrides.width ?? 1920;
@@ -21,8 +22,15 @@ function videoStream(overrides: Partial<VideoStreamInfo> = {}): VideoStreamInfo 
     baseFrameRate: '30/1',
     variableFrameRate: false,
     bitrate: 17_000_000,
+    keyframes: keyframesEvery(2),
     ...overrides,
   };
+}
+
+/** A whole 60 s stream sampled, keyframes every `seconds`. */
+function keyframesEvery(seconds: number, partial = false): KeyframeSample {
+  const times = Array.from({ length: Math.ceil(60 / seconds) }, (_, i) => i * seconds);
+  return { times, maxIntervalSeconds: seconds, sampledSeconds: partial ? 30 : 59.967, partial };
 }
 
 function probe(video: Partial<VideoStreamInfo> = {}, rest: Partial<MediaProbe> = {}): MediaProbe {
@@ -30,6 +38,7 @@ function probe(video: Partial<VideoStreamInfo> = {}, rest: Partial<MediaProbe> =
     container: 'mp4',
     durationSeconds: 60,
     sizeBytes: 1,
+    streams: [],
     video: videoStream(video),
     audio: { index: 1, codec: 'aac', channels: 2, bitrate: 128_000 },
     ...rest,
@@ -45,6 +54,7 @@ describe('planVideo ladder', () => {
     const plan = planVideo(probe());
     assert.deepEqual(sizes(plan), [
       ['low', 640, 360],
+      ['480p', 854, 480],
       ['medium', 1280, 720],
       ['high', 1920, 1080],
     ]);
@@ -56,6 +66,7 @@ describe('planVideo ladder', () => {
     const plan = planVideo(probe({ rotation: 90, displayWidth: 1080, displayHeight: 1920 }));
     assert.deepEqual(sizes(plan), [
       ['low', 360, 640],
+      ['480p', 480, 854],
       ['medium', 720, 1280],
       ['high', 1080, 1920],
     ]);
@@ -68,9 +79,14 @@ describe('planVideo ladder', () => {
   test('never upscales: rungs above the short side are skipped', () => {
     assert.deepEqual(sizes(planVideo(probe({ width: 1280, height: 720 }))), [
       ['low', 640, 360],
+      ['480p', 854, 480],
       ['medium', 1280, 720],
     ]);
-    assert.deepEqual(sizes(planVideo(probe({ width: 854, height: 480 }))), [['low', 640, 360]]);
+    assert.deepEqual(sizes(planVideo(probe({ width: 854, height: 480 }))), [
+      ['low', 640, 360],
+      ['480p', 854, 480],
+    ]);
+    assert.deepEqual(sizes(planVideo(probe({ width: 800, height: 450 }))), [['low', 640, 360]]);
   });
 
   test('a source below the lowest rung keeps one rendition at its own size, made even', () => {
@@ -91,7 +107,10 @@ describe('planVideo ladder', () => {
         assert.ok(r.width % 2 === 0 && r.height % 2 === 0, `${width}x${height} -> ${r.width}x${r.height}`);
       }
     }
-    assert.deepEqual(sizes(planVideo(probe({ width: 1001, height: 563 }))), [['low', 640, 360]]);
+    assert.deepEqual(sizes(planVideo(probe({ width: 1001, height: 563 }))), [
+      ['low', 640, 360],
+      ['480p', 854, 480],
+    ]);
   });
 
   test('heights and bitrates are configurable', () => {
@@ -118,9 +137,9 @@ describe('planVideo remux or transcode', () => {
     const plan = planVideo(probe(webReady));
     assert.deepEqual(
       plan.renditions.map((r) => r.mode),
-      ['transcode', 'transcode', 'remux'],
+      ['transcode', 'transcode', 'transcode', 'remux'],
     );
-    const args = plan.renditions[2]?.outputArgs.join(' ');
+    const args = plan.renditions[3]?.outputArgs.join(' ');
     assert.match(args ?? '', /-c copy/);
     assert.match(args ?? '', /-movflags \+faststart/);
     assert.doesNotMatch(args ?? '', /-vf/);
@@ -142,6 +161,12 @@ describe('planVideo remux or transcode', () => {
       ['unknown bitrate', probe({ bitrate: undefined }, { bitrate: undefined })],
       ['120 fps', probe({ ...webReady, frameRate: 120, baseFrameRate: '120/1' })],
       ['non-square pixels', probe({ ...webReady, width: 1440, displayWidth: 1920 })],
+      [
+        'keyframes every 8 s: its segments would not cut with the others',
+        probe({ ...webReady, keyframes: keyframesEvery(8) }),
+      ],
+      ['keyframes every 5 s miss the 6 s grid', probe({ ...webReady, keyframes: keyframesEvery(5) })],
+      ['keyframes not sampled', probe({ ...webReady, keyframes: undefined })],
     ];
     for (const [name, input] of cases) {
       assert.ok(
@@ -157,6 +182,58 @@ describe('planVideo remux or transcode', () => {
   });
 });
 
+describe('planVideo copies only what cuts on the 6 s grid', () => {
+  const webReady = { bitrate: 4_000_000, profile: 'Main' };
+
+  test('keyframes every 1, 2, 3 or 6 s are copied; a periodic partial sample is extrapolated', () => {
+    for (const seconds of [1, 2, 3, 6])
+      assert.equal(
+        planVideo(probe({ ...webReady, keyframes: keyframesEvery(seconds) })).renditions.at(-1)?.mode,
+        'remux',
+      );
+    assert.equal(
+      planVideo(probe({ ...webReady, keyframes: keyframesEvery(2, true) })).renditions.at(-1)?.mode,
+      'remux',
+    );
+  });
+});
+
+describe('audio of a rung', () => {
+  const rung = (audioBitrate: number): RungSpec => ({
+    quality: 'high',
+    height: 1080,
+    videoBitrate: 5e6,
+    audioBitrate,
+  });
+
+  test('never above a lossy source: a 128 kb/s AAC track is copied for the 192 kb/s rung', () => {
+    const aac = { index: 1, codec: 'aac', channels: 2, sampleRate: 48_000, bitrate: 128_000 };
+    assert.deepEqual(audioArgs(aac, rung(192_000), true), ['-map', '0:a:0', '-c:a', 'copy']);
+    const mp3 = { index: 1, codec: 'mp3', channels: 2, bitrate: 112_000 };
+    assert.equal(arg(audioArgs(mp3, rung(192_000), true), '-b:a'), '112000');
+    assert.equal(arg(audioArgs(mp3, rung(64_000), false), '-b:a'), '64000');
+  });
+
+  test('320 kb/s on the top rung when the source is worth it: lossless or at least 256 kb/s', () => {
+    const flac = { index: 1, codec: 'flac', channels: 2, lossless: true, bitrate: 900_000 };
+    assert.equal(arg(audioArgs(flac, rung(192_000), true), '-b:a'), '320000');
+    assert.equal(arg(audioArgs(flac, rung(128_000), false), '-b:a'), '128000');
+    const rich = { index: 1, codec: 'aac', channels: 2, bitrate: 256_000 };
+    assert.equal(
+      arg(audioArgs(rich, rung(192_000), true), '-c:a'),
+      'copy',
+      'capped at the source: kept as is',
+    );
+    const richer = { index: 1, codec: 'opus', channels: 2, bitrate: 384_000 };
+    assert.equal(arg(audioArgs(richer, rung(192_000), true), '-b:a'), '320000');
+  });
+
+  test('an unknown source bitrate keeps the rung bitrate', () => {
+    const opus = { index: 1, codec: 'opus', channels: 2 };
+    assert.equal(arg(audioArgs(opus, rung(192_000), true), '-b:a'), '192000');
+  });
+});
+
 describe('transcode arguments', () => {
   test('H.264 + AAC, faststart, 2 s keyframes for 6 s HLS segments, constant frame rate, no metadata', () => {
     const args = planVideo(probe()).renditions[0]?.outputArgs ?? [];
@@ -165,8 +242,9 @@ describe('transcode arguments', () => {
     assert.equal(arg(args, '-preset'), 'veryfast');
     assert.equal(arg(args, '-pix_fmt'), 'yuv420p');
     assert.equal(arg(args, '-c:a'), 'aac');
-    assert.equal(arg(args, '-b:v'), '400000');
+    assert.equal(arg(args, '-b:v'), '800000');
     assert.equal(arg(args, '-b:a'), '64000');
+    assert.equal(arg(args, '-sc_threshold'), '0');
     assert.equal(arg(args, '-movflags'), '+faststart');
     assert.equal(arg(args, '-force_key_frames'), 'expr:gte(t,n_forced*2)');
     assert.equal(arg(args, '-fps_mode'), 'cfr');
@@ -213,7 +291,7 @@ describe('stills', () => {
 
 test('a file without video cannot be planned as video', () => {
   assert.throws(
-    () => planVideo({ container: 'mp3', sizeBytes: 1, audio: { index: 0, codec: 'mp3' } }),
+    () => planVideo({ container: 'mp3', sizeBytes: 1, streams: [], audio: { index: 0, codec: 'mp3' } }),
     (error: unknown) => error instanceof MediaInputError && error.code === 'media_undecodable',
   );
 });

@@ -1,22 +1,40 @@
+import { keyframesOnGrid } from '../../platform/media/keyframes.ts';
+import { DEFAULT_VIDEO_LADDER, parseVideoLadder, type VideoRung } from '../../platform/media/ladder.ts';
+import type { AudioStreamInfo, MediaProbe, VideoStreamInfo } from '../../platform/media/probe.ts';
+import { SEGMENT_SECONDS } from '../ffmpeg/hls.ts';
 import { MediaInputError } from '../ffmpeg/media-input-error.ts';
-import type { MediaProbe, VideoStreamInfo } from '../ffmpeg/probe.ts';
 import { type Size, scaledTo } from '../ffmpeg/sizes.ts';
 
-export type RungName = 'low' | 'medium' | 'high';
+/** The names parseVideoLadder gives: the three historical ones, or the height's label. */
+export type RungName = 'low' | 'medium' | 'high' | `${number}p`;
 
 export interface RungSpec {
   quality: RungName;
   /** Short side in pixels: 360 means 640×360 landscape or 360×640 portrait. */
   height: number;
   videoBitrate: number;
+  /** What the rung spends on audio at most; never more than a lossy source has (see audioArgs). */
   audioBitrate: number;
 }
 
-export const defaultVideoLadder: readonly RungSpec[] = [
-  { quality: 'low', height: 360, videoBitrate: 400_000, audioBitrate: 64_000 },
-  { quality: 'medium', height: 720, videoBitrate: 2_500_000, audioBitrate: 128_000 },
-  { quality: 'high', height: 1080, videoBitrate: 5_000_000, audioBitrate: 192_000 },
-];
+/** Audio follows the picture: small rungs are watched on small speakers over thin networks. */
+function audioBitrateFor(height: number): number {
+  if (height <= 360) return 64_000;
+  if (height <= 480) return 96_000;
+  if (height <= 720) return 128_000;
+  return 192_000;
+}
+
+export function rungsOf(ladder: readonly VideoRung[]): RungSpec[] {
+  return ladder.map((rung) => ({
+    quality: rung.quality as RungName,
+    height: rung.height,
+    videoBitrate: rung.videoKbps * 1000,
+    audioBitrate: audioBitrateFor(rung.height),
+  }));
+}
+
+export const defaultVideoLadder: readonly RungSpec[] = rungsOf(parseVideoLadder(DEFAULT_VIDEO_LADDER));
 
 export interface VideoPlanOptions {
   ladder?: readonly RungSpec[];
@@ -51,6 +69,9 @@ export interface VideoPlan {
 
 // Divides the 6 s HLS segment, so every rendition can be cut at the same instants.
 const KEYFRAME_SECONDS = 2;
+// A source this good is worth the most AAC gives a listener; anything less is kept, never inflated.
+const RICH_AUDIO_BITRATE = 256_000;
+const TOP_AUDIO_BITRATE = 320_000;
 const FALLBACK_FRAME_RATE = '30';
 
 /** Pure: what to build from a probed video, and the ffmpeg arguments for each rendition. */
@@ -66,9 +87,10 @@ export function planVideo(probe: MediaProbe, options: VideoPlanOptions = {}): Vi
   const rungs: [RungSpec, Size][] = fitting.map((rung) => [rung, scaledTo(display, rung.height)]);
   if (rungs.length === 0) rungs.push([lowest, scaledTo(display, shortSide)]);
 
-  const renditions = rungs.map(([rung, size]): PlannedRendition => {
+  const renditions = rungs.map(([rung, size], i): PlannedRendition => {
     const mode = shouldRemux(probe, video, rung, size, options) ? 'remux' : 'transcode';
-    const outputArgs = mode === 'remux' ? remuxArgs() : transcodeArgs(probe, video, rung, size, options);
+    const top = i === rungs.length - 1;
+    const outputArgs = mode === 'remux' ? remuxArgs() : transcodeArgs(probe, video, rung, size, top, options);
     return { quality: rung.quality, mode, ...size, outputArgs };
   });
   const top = rungs.at(-1)?.[1] ?? scaledTo(display, shortSide);
@@ -98,14 +120,9 @@ function transcodeArgs(
   video: VideoStreamInfo,
   rung: RungSpec,
   size: Size,
+  top: boolean,
   options: VideoPlanOptions,
 ): string[] {
-  const audio = probe.audio
-    ? [
-        ...['-map', '0:a:0', '-c:a', 'aac', '-b:a', String(rung.audioBitrate)],
-        ...((probe.audio.channels ?? 2) > 2 ? ['-ac', '2'] : []),
-      ]
-    : ['-an'];
   return [
     ...STREAMS_AND_METADATA,
     // ffmpeg has already turned the frames upright (autorotate) and does not copy the display
@@ -117,16 +134,45 @@ function transcodeArgs(
     // Capped at the rung's bitrate so the HLS variant's peak stays near what the ladder promises.
     ...['-b:v', `${rung.videoBitrate}`, '-maxrate', `${rung.videoBitrate}`],
     ...['-bufsize', `${rung.videoBitrate * 2}`],
-    ...['-force_key_frames', `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`],
-    ...audio,
+    // Forced keyframes on a fixed grid and no scene-cut ones, so every rung's segments cut together.
+    ...['-force_key_frames', `expr:gte(t,n_forced*${KEYFRAME_SECONDS})`, '-sc_threshold', '0'],
+    ...audioArgs(probe.audio, rung, top),
     ...['-movflags', '+faststart', '-f', 'mp4'],
   ];
 }
 
 /**
+ * The rung's audio: 320 kb/s on the top rung when the source is lossless or at least 256 kb/s; otherwise
+ * the rung's bitrate, never above a lossy source's own (a 128 kb/s track is not improved by 192). A
+ * stereo AAC source at or under that is copied: re-encoding it would only lose quality.
+ */
+export function audioArgs(audio: AudioStreamInfo | undefined, rung: RungSpec, top: boolean): string[] {
+  if (!audio) return ['-an'];
+  const source = audio.lossless ? undefined : audio.bitrate;
+  const rich = audio.lossless || (source ?? 0) >= RICH_AUDIO_BITRATE;
+  const wanted = top && rich ? TOP_AUDIO_BITRATE : rung.audioBitrate;
+  const stereo = (audio.channels ?? 2) <= 2;
+  if (
+    audio.codec === 'aac' &&
+    source !== undefined &&
+    source <= wanted &&
+    stereo &&
+    (audio.sampleRate ?? 0) <= 48_000
+  )
+    return ['-map', '0:a:0', '-c:a', 'copy'];
+  const bitrate = Math.min(wanted, source ?? wanted);
+  return [
+    ...['-map', '0:a:0', '-c:a', 'aac', '-b:a', String(Math.round(bitrate / 1000) * 1000)],
+    ...(stereo ? [] : ['-ac', '2']),
+    ...((audio.sampleRate ?? 0) > 48_000 ? ['-ar', '48000'] : []),
+  ];
+}
+
+/**
  * Copying beats re-encoding when browsers already play the source and nothing else would change:
- * H.264 8-bit 4:2:0 with AAC (or silence) in MP4/MOV, evenly timed, already at the rung's size and
- * not far above its bitrate (a 17 Mbps phone file would make a poor "high").
+ * H.264 8-bit 4:2:0 with AAC (or silence) in MP4/MOV, evenly timed, already at the rung's size, not far
+ * above its bitrate (a 17 Mbps phone file would make a poor "high"), and with keyframes where the encoded
+ * rungs have theirs, so its HLS segments cut at the same instants.
  */
 function shouldRemux(
   probe: MediaProbe,
@@ -149,7 +195,13 @@ function shouldRemux(
     // Square pixels: some players ignore the aspect ratio a copied stream carries.
     video.displayWidth * video.displayHeight === video.width * video.height &&
     sourceBitrate !== undefined &&
-    sourceBitrate <= rung.videoBitrate * (options.remuxMaxBitrateRatio ?? 2)
+    sourceBitrate <= rung.videoBitrate * (options.remuxMaxBitrateRatio ?? 2) &&
+    video.keyframes !== undefined &&
+    keyframesOnGrid(video.keyframes, {
+      gridSeconds: SEGMENT_SECONDS,
+      frameSeconds: 1 / (video.frameRate ?? 30),
+      durationSeconds: video.durationSeconds ?? probe.durationSeconds,
+    })
   );
 }
 

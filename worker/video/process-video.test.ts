@@ -3,10 +3,10 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { FfmpegError, type FfmpegProgress } from '../../platform/media/run-ffmpeg.ts';
 import { MediaInputError } from '../ffmpeg/media-input-error.ts';
 import type { MediaOutput } from '../ffmpeg/outputs.ts';
 import { ffprobeFile } from '../ffmpeg/probe.ts';
-import { FfmpegError, type FfmpegProgress } from '../ffmpeg/run-ffmpeg.ts';
 import { processVideo, retryVideoRendition, type VideoStep } from './process-video.ts';
 import {
   hlsReferencedFiles,

@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MediaProbe } from '../../platform/media/probe.ts';
+import { FfmpegError, type FfmpegProgress, type FfmpegToolOptions } from '../../platform/media/run-ffmpeg.ts';
 import { buildHls } from '../ffmpeg/hls.ts';
 import { mediaInputErrorFrom } from '../ffmpeg/media-input-error.ts';
 import type { MediaOutput } from '../ffmpeg/outputs.ts';
-import { ffprobeFile, type MediaProbe } from '../ffmpeg/probe.ts';
-import { FfmpegError, type FfmpegProgress, type FfmpegToolOptions } from '../ffmpeg/run-ffmpeg.ts';
+import { ffprobeFile, KEYFRAME_WINDOW_SECONDS } from '../ffmpeg/probe.ts';
 import { type StepEvents, type StepResults, stepRunner } from '../ffmpeg/steps.ts';
 import {
   type PlannedRendition,
@@ -40,7 +41,7 @@ export async function processVideo(
   options: VideoOptions = {},
   events: VideoEvents = {},
 ): Promise<VideoResult> {
-  const probe = await ffprobeFile(input, options);
+  const probe = await ffprobeFile(input, probeOptions(options));
   const plan = planVideo(probe, options);
   await mkdir(outDir, { recursive: true });
   const { results, attempt } = stepRunner(events, options.signal);
@@ -94,11 +95,16 @@ export async function retryVideoRendition(
   options: VideoOptions = {},
   onProgress?: VideoEvents['onProgress'],
 ): Promise<MediaOutput> {
-  const plan = planVideo(await ffprobeFile(input, options), options);
+  const plan = planVideo(await ffprobeFile(input, probeOptions(options)), options);
   const rendition = plan.renditions.find((candidate) => candidate.quality === quality);
   if (!rendition) throw new Error(`the plan for ${input} has no ${quality} rendition`);
   await mkdir(outDir, { recursive: true });
   return buildVideoRendition(input, outDir, rendition, plan, options, onProgress);
+}
+
+/** Where the keyframes fall decides whether a rung may be copied. */
+function probeOptions(options: VideoOptions) {
+  return { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS };
 }
 
 function renditionPath(outDir: string, quality: RungName): string {

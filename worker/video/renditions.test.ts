@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { FfmpegError } from '../../platform/media/run-ffmpeg.ts';
 import { ffprobeFile } from '../ffmpeg/probe.ts';
-import { FfmpegError } from '../ffmpeg/run-ffmpeg.ts';
 import { buildPoster, buildRendition, buildThumbnailCandidates, remuxFaststart } from './renditions.ts';
 import { makeH264Clip, makeLongTinyClip, makeRotatedPhoneClip, topLevelBoxes } from './test-fixtures.ts';
 

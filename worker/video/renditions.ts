@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import type { FfmpegProgress, FfmpegToolOptions } from '../../platform/media/run-ffmpeg.ts';
 import { encodeFile, type MediaOutput } from '../ffmpeg/outputs.ts';
-import type { FfmpegProgress, FfmpegToolOptions } from '../ffmpeg/run-ffmpeg.ts';
 import type { Size } from '../ffmpeg/sizes.ts';
 import { extractStills } from '../ffmpeg/stills.ts';
 import { type PlannedRendition, remuxArgs, type StillPlan } from './plan.ts';

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 export interface FfmpegProgress {
   outTimeSeconds: number;
@@ -8,11 +9,17 @@ export interface FfmpegProgress {
   speed?: number;
 }
 
-/** What every ffmpeg/ffprobe call accepts; the paths come from configuration, never the environment. */
-export interface FfmpegToolOptions {
+/**
+ * What every ffmpeg/ffprobe call accepts; the paths come from configuration (`FFMPEG_PATH`, `FFPROBE_PATH`),
+ * never the environment.
+ */
+export interface MediaTools {
   ffmpegPath?: string;
   /** Defaults to `ffprobe` beside `ffmpegPath`. */
   ffprobePath?: string;
+}
+
+export interface FfmpegToolOptions extends MediaTools {
   /** Per process: the process is SIGKILLed past it. */
   timeoutMs?: number;
   /** Shutdown: kills the running process at once. */
@@ -58,22 +65,36 @@ export function ffprobePathFor(options: FfmpegToolOptions): string {
   return ffmpeg.replace(/ffmpeg([^/\\]*)$/, 'ffprobe$1');
 }
 
+export interface ProcessOptions extends FfmpegToolOptions {
+  onStdout?: (chunk: string) => void;
+  /** Extra output pipes (fd 3, 4, …, as `pipe:3` names them), collected whole: small outputs only. */
+  outputPipes?: number;
+  /** Per output pipe; more is a runaway output and kills the process. */
+  maxPipeBytes?: number;
+}
+
+const DEFAULT_MAX_PIPE_BYTES = 16 * 1024 * 1024;
+
 /**
- * Spawns a tool and settles once it has exited (never earlier, so callers may delete its outputs).
- * Stdout goes to `onStdout` as it arrives and only the tail of stderr is kept: memory stays bounded
- * whatever the tool prints. A failure to spawn (missing binary) rejects with the system error as is.
+ * Spawns a tool and settles once it has exited (never earlier, so callers may delete its outputs), with
+ * what each extra output pipe carried. Stdout goes to `onStdout` as it arrives and only the tail of stderr
+ * is kept: memory stays bounded whatever the tool prints. A failure to spawn (missing binary) rejects
+ * with the system error as is.
  */
 export function runProcess(
   command: string,
   args: readonly string[],
-  options: FfmpegToolOptions & { onStdout?: (chunk: string) => void },
-): Promise<void> {
+  options: ProcessOptions,
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new FfmpegError('aborted', null, '', command));
       return;
     }
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pipes = options.outputPipes ?? 0;
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
+    });
     let stderr = '';
     let killedFor: FfmpegFailure | undefined;
     let spawnError: Error | undefined;
@@ -85,10 +106,23 @@ export function runProcess(
     const timer = setTimeout(() => kill('timeout'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const onAbort = () => kill('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => options.onStdout?.(chunk));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    const stdout = child.stdout as Readable;
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => options.onStdout?.(chunk));
+    const maxPipeBytes = options.maxPipeBytes ?? DEFAULT_MAX_PIPE_BYTES;
+    const outputs = Array.from({ length: pipes }, (_, i) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      (child.stdio[3 + i] as Readable).on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > maxPipeBytes) kill('exit');
+        else chunks.push(chunk);
+      });
+      return chunks;
+    });
+    const stderrStream = child.stderr as Readable;
+    stderrStream.setEncoding('utf8');
+    stderrStream.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
     });
     child.on('error', (error) => {
@@ -100,7 +134,7 @@ export function runProcess(
       if (spawnError) reject(spawnError);
       else if (killedFor) reject(new FfmpegError(killedFor, code, tailLines(stderr), command));
       else if (code !== 0) reject(new FfmpegError('exit', code, tailLines(stderr), command));
-      else resolve();
+      else resolve(outputs.map((chunks) => Buffer.concat(chunks)));
     });
   });
 }
@@ -113,7 +147,10 @@ function tailLines(text: string): string {
  * Runs ffmpeg with `args` (inputs and outputs; the common flags are added here) and reports progress
  * from `-progress pipe:1`, which prints `key=value` blocks ending in `progress=continue|end`.
  */
-export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions = {}): Promise<void> {
+export function runFfmpeg(
+  args: readonly string[],
+  options: RunFfmpegOptions & Pick<ProcessOptions, 'outputPipes' | 'maxPipeBytes'> = {},
+): Promise<Buffer[]> {
   const common = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-y'];
   const progressArgs = options.onProgress ? ['-progress', 'pipe:1'] : [];
   return runProcess(options.ffmpegPath ?? 'ffmpeg', [...common, ...progressArgs, ...args], {
