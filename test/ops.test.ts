@@ -20,6 +20,7 @@ after(() => platform?.stop());
 interface OutboxItem {
   id: string;
   aggregateId: string;
+  topic: string;
   replayOf: string | null;
   publishedAt: string | null;
 }
@@ -72,8 +73,13 @@ describe('replaying outbox events', () => {
     assert.equal(media.status, 'ready', JSON.stringify(media.failure));
     firstKeys = (await variantKeys(mediaId)).sort();
     const list = await ops().get<{ items: OutboxItem[] }>(`/v1/ops/outbox?state=all&mediaId=${mediaId}`);
-    assert.equal(list.body.items.length, 1);
-    original = list.body.items[0] as OutboxItem;
+    const requests = list.body.items.filter((i) => i.topic === 'optimize.request');
+    assert.equal(requests.length, 1);
+    assert.ok(
+      list.body.items.some((i) => i.topic === 'lifecycle'),
+      'beside it, its media.ready for the apps',
+    );
+    original = requests[0] as OutboxItem;
   });
 
   test('a replayed optimize request rebuilds a ready photo under new keys; the old ladder is queued for deletion', async () => {
@@ -113,8 +119,9 @@ describe('replaying outbox events', () => {
       '--media',
       mediaId,
     ]);
-    assert.equal(listed.items.length, 2);
-    const firstReplay = listed.items.find((i) => i.replayOf !== null) as OutboxItem;
+    const requests = listed.items.filter((i) => i.topic === 'optimize.request');
+    assert.equal(requests.length, 2);
+    const firstReplay = requests.find((i) => i.replayOf !== null) as OutboxItem;
     const previous = (await variantKeys(mediaId)).sort();
 
     const replay = await mediagate<{ replayed: { id: string; replayOf: string }[] }>(platform, [

@@ -383,21 +383,47 @@ describe('updates', () => {
   });
 });
 
-test('a replayed event keeps its id: consumers de-duplicate across replays', async () => {
+test('a replayed event keeps its id, whatever became of its media; reprocessing re-announces nothing old', async () => {
   const mediaId = await ready('replay-owner');
   const [original] = await announced(mediaId);
-  const replay = await api.app.inject({
-    method: 'POST',
-    url: '/v1/ops/outbox/replay',
-    headers: { authorization: `Bearer ${api.token('operator', { admin: true })}` },
-    payload: { mediaId },
-  });
-  assert.equal(replay.statusCode, 200, replay.body);
-  const [first, again, ...rest] = await announced(mediaId);
+  const replay = (payload: Record<string, unknown>) =>
+    api.app.inject({
+      method: 'POST',
+      url: '/v1/ops/outbox/replay',
+      headers: { authorization: `Bearer ${api.token('operator', { admin: true })}` },
+      payload,
+    });
+  const reprocess = await replay({ mediaId });
+  assert.equal(reprocess.statusCode, 200, reprocess.body);
+  assert.equal(reprocess.json().replayed.length, 1, 'the optimize request alone');
+  assert.equal((await announced(mediaId)).length, 1);
+
+  assert.equal(
+    (await api.call('replay-owner', { method: 'DELETE', url: `/v1/media/${mediaId}` })).statusCode,
+    204,
+  );
+  const byId = await replay({ ids: [original?.rowId] });
+  assert.equal(byId.statusCode, 200, byId.body);
+  assert.deepEqual(byId.json().skipped, []);
+  const [first, deleted, again, ...rest] = await announced(mediaId);
   assert.equal(rest.length, 0);
+  assert.equal(deleted?.event.type, 'media.deleted');
   assert.equal(again?.replayOf, original?.rowId);
   assert.notEqual(again?.rowId, first?.rowId, 'a replay is a new outbox row');
   assert.deepEqual(again?.event, first?.event, 'carrying the same event, id included');
+
+  const byTopic = await replay({
+    from: new Date(Date.now() - 60_000).toISOString(),
+    to: new Date().toISOString(),
+    topic: 'lifecycle',
+  });
+  assert.equal(byTopic.statusCode, 200, byTopic.body);
+  const ids = new Set((await announced(mediaId)).map((a) => a.event.id));
+  assert.deepEqual(
+    ids,
+    new Set([first?.event.id, deleted?.event.id]),
+    'a range of the topic replays its events, ids kept',
+  );
 });
 
 test('the lifecycle topic is one operators can inspect, with nothing parked while no consumer of it fails', async () => {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import { type OptimizeRequest, topics } from '../../contracts/events.ts';
 import type { OutboxQuery, ReplayBody } from '../../contracts/ops.ts';
@@ -77,26 +77,36 @@ export type SkipReason = 'media_deleted' | 'media_rejected' | 'media_missing' | 
  * the old key would only fail on every attempt and land in the DLQ. Events of media that are deleted,
  * rejected, gone, or whose original is no longer in storage are not replayed but reported in `skipped`;
  * one request per media is enough, however many originals the selector matched.
+ *
+ * Lifecycle events are facts, not work: a replay by media or by a time range is a reprocessing and leaves
+ * them out; they are replayed when named by id or by their topic, copied whatever the media's state now,
+ * their payload (and so the id consumers de-duplicate on) unchanged.
  */
 export async function replayOutbox(deps: ReplayDeps, body: ReplayBody) {
+  const notFacts = ne(outbox.topic, topics.mediaLifecycle);
   const where =
     'ids' in body
       ? inArray(outbox.id, body.ids)
       : 'mediaId' in body
-        ? and(eq(outbox.aggregateId, body.mediaId), isNull(outbox.replayOf))
+        ? and(eq(outbox.aggregateId, body.mediaId), isNull(outbox.replayOf), notFacts)
         : and(
             gte(outbox.createdAt, new Date(body.from)),
             lte(outbox.createdAt, new Date(body.to)),
             isNull(outbox.replayOf),
-            body.topic ? eq(outbox.topic, body.topic) : undefined,
+            body.topic ? eq(outbox.topic, body.topic) : notFacts,
           );
   const originals = await deps.db.select().from(outbox).where(where).orderBy(asc(outbox.seq)).limit(10_000);
   if (originals.length === 0) throw new AppError('not_found', 'No outbox events match the selector');
-  const current = await currentMedia(deps, [...new Set(originals.map((o) => o.aggregateId))]);
+  const work = originals.filter((o) => o.topic !== topics.mediaLifecycle);
+  const current = await currentMedia(deps, [...new Set(work.map((o) => o.aggregateId))]);
   const skipped = new Map<string, SkipReason>();
   const requested = new Set<string>();
   const events: OutboxEvent[] = [];
   for (const original of originals) {
+    if (original.topic === topics.mediaLifecycle) {
+      events.push(replayed(original, original.payload));
+      continue;
+    }
     const found = current.get(original.aggregateId);
     if (!found || found.reason) {
       skipped.set(original.aggregateId, found?.reason ?? 'media_missing');
@@ -106,19 +116,23 @@ export async function replayOutbox(deps: ReplayDeps, body: ReplayBody) {
     const isRequest = original.topic === topics.optimizeRequest;
     if (isRequest && requested.has(row.id)) continue;
     if (isRequest) requested.add(row.id);
-    events.push({
-      aggregateId: original.aggregateId,
-      topic: original.topic,
-      eventType: original.eventType,
-      payload: isRequest ? optimizeRequestOf(deps.config, row) : original.payload,
-      replayOf: original.replayOf ?? original.id,
-      traceparent: original.traceparent ?? original.headers.traceparent,
-    });
+    events.push(replayed(original, isRequest ? optimizeRequestOf(deps.config, row) : original.payload));
   }
   const ids = await deps.db.transaction((tx) => enqueueEvents(tx, events));
   return {
     replayed: ids.map((id, i) => ({ id, replayOf: events[i]?.replayOf ?? '' })),
     skipped: [...skipped].map(([mediaId, reason]) => ({ mediaId, reason })),
+  };
+}
+
+function replayed(original: OutboxRowDb, payload: unknown): OutboxEvent {
+  return {
+    aggregateId: original.aggregateId,
+    topic: original.topic,
+    eventType: original.eventType,
+    payload,
+    replayOf: original.replayOf ?? original.id,
+    traceparent: original.traceparent ?? original.headers.traceparent,
   };
 }
 
