@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { configVariables } from '../../platform/config.ts';
 import { sourceGraph } from './source-graph.ts';
 
+/** glibc reads these when a process starts, so only the image (not the config) can set them. */
+const glibcMallocSettings = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'];
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const text = (path: string) => readFileSync(`${root}${path}`, 'utf8');
 const pkg = JSON.parse(text('package.json')) as {
@@ -124,10 +126,14 @@ test('the image ships every source file the mediagate command reaches, and the b
   }
 });
 
-test('the environment the image sets is configuration the roles read', () => {
-  const accepted = new Set(configVariables());
+test('the environment the image sets is configuration the roles read, or the allocator settings', () => {
+  const accepted = new Set([...configVariables(), ...glibcMallocSettings]);
   for (const env of inFinal('ENV')) {
     for (const [, name] of env.matchAll(/(\w+)=\S+/g)) assert.ok(accepted.has(name as string), name);
   }
-  assert.match(inFinal('ENV').join(' '), /DATA_DIR=\/tmp\//, 'writes go to the /tmp volume, not the root fs');
+  const set = inFinal('ENV').join(' ');
+  assert.match(set, /DATA_DIR=\/tmp\//, 'writes go to the /tmp volume, not the root fs');
+  // A worker without them grows past 500 MB: libvips' threads each keep their peak in an arena of their own.
+  assert.match(set, /MALLOC_ARENA_MAX=2\b/);
+  assert.match(set, /MALLOC_MMAP_THRESHOLD_=131072\b/);
 });

@@ -173,3 +173,50 @@ describe('embedded bus leases', () => {
     }
   });
 });
+
+/**
+ * A message published by one process reaches another process's idle subscriber when it is published, not at
+ * that subscriber's next poll: the relay's optimize requests for the workers, the workers' results for the API.
+ */
+describe('embedded bus wake-up', () => {
+  test('a publish in another process wakes an idle subscriber', { timeout: 30_000 }, async () => {
+    // Polls an hour apart: only the publisher's notification can deliver within the test's time.
+    const subscriber = await createEmbeddedBus({
+      connectionString: databaseUrl as string,
+      topicPrefix: 'wake.',
+      logger,
+      idlePollMs: 3_600_000,
+    });
+    const publisher = await createEmbeddedBus({
+      connectionString: databaseUrl as string,
+      topicPrefix: 'wake.',
+      logger,
+    });
+    try {
+      const delivered: string[] = [];
+      const waiters = new Map<string, () => void>();
+      await subscriber.subscribe(
+        't',
+        'g',
+        async (message) => {
+          delivered.push(message.id);
+          waiters.get(message.id)?.();
+        },
+        { concurrency: 2 },
+      );
+      for (const id of [randomUUID(), randomUUID()]) {
+        // Both fetch loops have found the queue empty and sleep.
+        await sleep(300);
+        const arrived = new Promise<void>((resolve) => waiters.set(id, resolve));
+        const since = performance.now();
+        await publisher.publish('t', [{ id, key: 'k', type: 't', payload: {}, headers: {} }]);
+        await arrived;
+        console.log(`published by another bus: delivered after ${Math.round(performance.now() - since)} ms`);
+      }
+      assert.equal(delivered.length, 2);
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+    }
+  });
+});

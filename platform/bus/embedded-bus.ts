@@ -12,11 +12,13 @@ import type { DeadLetterAdmin } from './dead-letters.ts';
 import { createEmbeddedBacklog } from './embedded-backlog.ts';
 import { createEmbeddedDeadLetters, type Envelope } from './embedded-dead-letters.ts';
 import {
+  defaultIdlePollMs,
   defaultLease,
   type EmbeddedSubscription,
   type LeaseSettings,
   startEmbeddedSubscription,
 } from './embedded-subscription.ts';
+import { listenForPublishes, publishChannel } from './embedded-wakeup.ts';
 
 const schema = 'bus';
 
@@ -26,7 +28,8 @@ const schema = 'bus';
  * with Kafka consumer groups. pg-boss gives retries with backoff and a dead-letter queue per queue
  * (`<queue>.dlq`); it does not keep per-key order, which the consumers do not rely on (they judge by status
  * and event id). A job is leased to the process running it (embedded-subscription.ts): a stop hands it back
- * at once, a crash within the lease's bound.
+ * at once, a crash within the lease's bound. A publish wakes the queue's idle subscribers in every process
+ * (embedded-wakeup.ts).
  */
 export async function createEmbeddedBus(options: {
   connectionString: string;
@@ -39,6 +42,8 @@ export async function createEmbeddedBus(options: {
   retryBaseDelayMs?: number;
   /** Tests shorten the lease to see a crash recovered in seconds. */
   lease?: LeaseSettings;
+  /** How long an idle subscriber waits before looking again when nothing wakes it (default 500 ms). */
+  idlePollMs?: number;
 }): Promise<Bus & DeadLetterAdmin & BusBacklog> {
   const lease = options.lease ?? defaultLease;
   // The supervisor retries jobs whose lease ran out; it looks as often as leases are renewed.
@@ -68,6 +73,10 @@ export async function createEmbeddedBus(options: {
   };
   boss.on('error', report);
   await boss.start();
+  const wakeSubscribers = (queue: string) => {
+    for (const subscription of subscriptions.get(queue) ?? []) subscription.wake();
+  };
+  const listener = await listenForPublishes(options.connectionString, wakeSubscribers, report);
   const name = (topic: string) => `${options.topicPrefix}${topic}`;
   const baseDelayMs = options.retryBaseDelayMs ?? 1000;
   const queueOf = (topic: string, group: string) => `${name(topic)}.${group}`;
@@ -96,12 +105,17 @@ export async function createEmbeddedBus(options: {
           payload: m.payload,
         } satisfies Envelope,
       }));
-      for (const queue of (await groupQueues(topic)).values()) {
+      const queues = [...(await groupQueues(topic)).values()];
+      for (const queue of queues) {
         await boss.insert(
           queue,
           jobs.map((job) => ({ ...job, name: queue })),
         );
-        for (const subscription of subscriptions.get(queue) ?? []) subscription.wake();
+        wakeSubscribers(queue);
+      }
+      // Subscribers in other processes: they would otherwise find the messages at their next poll.
+      if (queues.length > 0) {
+        await boss.getDb().executeSql('select pg_notify($1, $2)', [publishChannel, queues.join('\n')]);
       }
     },
 
@@ -134,6 +148,7 @@ export async function createEmbeddedBus(options: {
         topic,
         handler,
         concurrency: subscribeOptions.concurrency ?? 1,
+        idlePollMs: options.idlePollMs ?? defaultIdlePollMs,
         lease,
         report,
       });
@@ -151,6 +166,7 @@ export async function createEmbeddedBus(options: {
       // Subscriptions left open hand their jobs back before the connections go.
       await Promise.all([...subscriptions.values()].flatMap((set) => [...set].map((s) => s.stop())));
       closing = true;
+      await listener.close();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
 

@@ -18,10 +18,11 @@ export interface LeaseSettings {
 
 export const defaultLease: LeaseSettings = { leaseSeconds: 30, stopTimeoutMs: 10_000 };
 
-const pollingIntervalMs = 500;
+/** A backstop: publishes wake idle subscribers, in this process and through PostgreSQL in the others. */
+export const defaultIdlePollMs = 500;
 
 export interface EmbeddedSubscription extends Subscription {
-  /** A message was published to the queue from this process: fetch now instead of at the next poll. */
+  /** A message was published to the queue: fetch now instead of at the next poll. */
   wake(): void;
 }
 
@@ -38,6 +39,7 @@ export function startEmbeddedSubscription(options: {
   topic: string;
   handler: MessageHandler;
   concurrency: number;
+  idlePollMs: number;
   lease: LeaseSettings;
   /** Database failures of the loop itself (fetching, settling, renewing): the job's lease covers them. */
   report: (error: unknown) => void;
@@ -110,7 +112,7 @@ export function startEmbeddedSubscription(options: {
         if (!stopping) report(error);
       }
       if (job) await run(job);
-      else if (!stopping) await idle(pollingIntervalMs);
+      else if (!stopping) await idle(options.idlePollMs);
     }
   };
   const loops = Array.from({ length: options.concurrency }, loop);

@@ -6,6 +6,7 @@ import { buildAnimatedLadder, isAnimated } from './animation.ts';
 import { secondsLeft } from './deadline.ts';
 import { ImageRejectedError, rejectionFromDecodeError, rejectionFromEncodeError } from './errors.ts';
 import { decodeHevcToPng } from './heif-decode.ts';
+import { createLimiter } from './limiter.ts';
 import { thumbHashOf } from './placeholder.ts';
 
 // The worker sees each input once and deletes it afterwards, so libvips' caches could only pin
@@ -85,6 +86,13 @@ const ACCEPTED_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'g
  * costs 2.4× and effort 4 (sharp's default) 30× for a few percent fewer bytes (bench/image.ts).
  */
 const AVIF_EFFORT = 0;
+/**
+ * aom holds about 110 MB while it encodes a 1440-wide rung (WebP about 40 MB), and every AVIF encode
+ * running at once in the process adds its own: two jobs' eight siblings at once took a worker past 500 MB.
+ * One at a time per process keeps the peak flat whatever WORKER_CONCURRENCY is; it costs no throughput,
+ * as the AVIF siblings are well under half of a job's CPU and the WebP encodes use the other cores.
+ */
+const avifSlot = createLimiter(1);
 
 /**
  * Builds the WebP ladder (`low`, `medium`, `high` by width, square `thumbnail`), an AVIF sibling of each
@@ -123,10 +131,13 @@ export async function buildImageLadder(
     sharp(pixels.data, { raw: pixels.raw }).timeout({ seconds: secondsLeft(deadline) });
   const formats: ImageFormat[] = options.avifQuality > 0 ? ['webp', 'avif'] : ['webp'];
   const encode = (image: Sharp, format: ImageFormat, quality: ImageQuality) =>
-    (format === 'webp'
-      ? image.webp({ quality: options.webpQuality })
-      : image.avif({ quality: options.avifQuality, effort: AVIF_EFFORT })
-    ).toFile(output(outDir, quality, format));
+    format === 'webp'
+      ? image.webp({ quality: options.webpQuality }).toFile(output(outDir, quality, format))
+      : avifSlot(() =>
+          image
+            .avif({ quality: options.avifQuality, effort: AVIF_EFFORT })
+            .toFile(output(outDir, quality, format)),
+        );
 
   const encodeRungs = async (rungs: Rung[], format: ImageFormat): Promise<ImageDerivative[]> => {
     const [encoded, ...copies] = rungs as [Rung, ...Rung[]];
