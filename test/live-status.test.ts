@@ -3,9 +3,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
 import { EventSource } from 'eventsource';
+import { registerContractFormats } from '../contracts/formats.ts';
 import type { MediaView } from '../contracts/media.ts';
-import type { LiveStatusMessage } from '../contracts/media-events.ts';
+import { LiveStatusMessage } from '../contracts/media-events.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient, uploadBytes } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
@@ -118,6 +120,8 @@ test('a video followed live from complete to ready, across an api restart', asyn
     assert.ok(resumedWith.includes(lastIdBefore ?? ''), `reconnected from ${lastIdBefore}: ${resumedWith}`);
     assert.equal(requests.at(-1)?.status, 204, 'a reconnect after the end is told there is no more');
 
+    registerContractFormats();
+    for (const s of seen) assert.ok(Value.Check(LiveStatusMessage, s.message), JSON.stringify(s.message));
     const ids = seen.filter((s) => s.type !== 'media.progress').map((s) => s.id);
     assert.equal(new Set(ids).size, ids.length, `no event twice: ${ids.join(' ')}`);
     const announced = seen.flatMap((s) =>

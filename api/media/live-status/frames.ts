@@ -1,3 +1,4 @@
+import type { DeletedBy, RejectedBy } from '../../../contracts/lifecycle.ts';
 import type { MediaStatus } from '../../../contracts/media.ts';
 import type { LiveStatusEventType, LiveStatusMessage } from '../../../contracts/media-events.ts';
 import type { Principal } from '../../../platform/auth/jwt.ts';
@@ -172,16 +173,25 @@ function terminalFrame(
   }
   if (status === 'failed') return frame({ type: 'media.failed', timestamp, data: { ...subject, reason } });
   if (status === 'rejected') {
-    const by = actor === 'scanner' ? 'malware' : actor.startsWith('moderation') ? 'moderation' : 'gate';
-    return frame({ type: 'media.rejected', timestamp, data: { ...subject, reason, by } });
+    return frame({ type: 'media.rejected', timestamp, data: { ...subject, reason, by: rejectedBy(actor) } });
   }
-  const by =
-    actor === 'scanner' || actor.startsWith('moderation')
-      ? 'takedown'
-      : actor === row.ownerId || actor === 'sweeper'
-        ? 'owner'
-        : 'operator';
-  return frame({ type: 'media.deleted', timestamp, data: { ...subject, by } });
+  return frame({ type: 'media.deleted', timestamp, data: { ...subject, by: deletedBy(actor, row.ownerId) } });
+}
+
+/**
+ * Who ended a media, from the actor its transition recorded (db/queries/media-status.ts callers): the
+ * lifecycle event's `by` is decided at the call site and not stored on the transition, so a stream that
+ * resumes long after reads it back from the actor.
+ */
+function rejectedBy(actor: string): RejectedBy {
+  if (actor === 'scanner') return 'malware';
+  return actor.startsWith('moderation') ? 'moderation' : 'gate';
+}
+
+function deletedBy(actor: string, ownerId: string): DeletedBy {
+  if (actor === 'sweeper') return 'expiry';
+  if (actor === 'scanner' || actor.startsWith('moderation')) return 'takedown';
+  return actor === ownerId ? 'owner' : 'operator';
 }
 
 function liveVariant(v: VariantRow, url: (key: string) => string) {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
 import type { ProcessedObject } from '../../../contracts/events.ts';
-import type { LiveStatusMessage, LiveStatusToken } from '../../../contracts/media-events.ts';
+import { registerContractFormats } from '../../../contracts/formats.ts';
+import { LiveStatusMessage, type LiveStatusToken } from '../../../contracts/media-events.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
 import { makeJpegWithGps } from '../../../worker/image/test-images.ts';
 import { applyPartialResult } from '../../results/apply-partial.ts';
@@ -37,8 +39,16 @@ after(async () => {
 
 const auth = (sub: string, admin = false) => ({ authorization: `Bearer ${api.token(sub, { admin })}` });
 const eventsUrl = (mediaId: string, query = '') => `${base}/v1/media/${mediaId}/events${query}`;
-const payload = (m: SseMessage) => JSON.parse(m.data ?? 'null') as LiveStatusMessage;
-const named = (messages: SseMessage[]) => messages.filter((m) => m.event).map((m) => m.event);
+registerContractFormats();
+/** Every message holds to its published schema (contracts/media-events.ts). */
+const payload = (m: SseMessage): LiveStatusMessage => {
+  const message: unknown = JSON.parse(m.data ?? 'null');
+  const errors = [...Value.Errors(LiveStatusMessage, message)].map((e) => `${e.path}: ${e.message}`);
+  assert.deepEqual(errors.slice(0, 5), [], m.data);
+  assert.equal((message as LiveStatusMessage).type, m.event, 'the SSE event name is the message type');
+  return message as LiveStatusMessage;
+};
+const named = (messages: SseMessage[]) => messages.filter((m) => m.event).map((m) => payload(m).type);
 
 async function processingMedia(owner: string): Promise<string> {
   const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
@@ -170,14 +180,26 @@ describe('who may follow a media', () => {
     second.close();
   });
 
-  test('HEAD holds no stream: it is not a way to use up the limit', async () => {
+  test('no request that reads nothing holds a stream: HEAD, or a client gone before the answer', async () => {
     for (let i = 0; i < 3; i++) {
       const head = await fetch(eventsUrl(mediaId), { method: 'HEAD', headers: auth('owner-h', true) });
       assert.ok(head.status < 500 && head.status !== 200, `HEAD answered ${head.status}`);
     }
-    const stream = await openSse(eventsUrl(mediaId), auth('owner-h', true));
-    assert.equal(stream.status, 200);
-    stream.close();
+    const gone = Array.from({ length: 6 }, (_, i) => {
+      const abort = new AbortController();
+      const request = fetch(eventsUrl(mediaId), { headers: auth('owner-h', true), signal: abort.signal });
+      setTimeout(() => abort.abort(), i);
+      return request.catch(() => undefined);
+    });
+    await Promise.all(gone);
+    for (let i = 0; ; i++) {
+      const stream = await openSse(eventsUrl(mediaId), auth('owner-h', true));
+      stream.close();
+      if (stream.status === 200) break;
+      assert.equal(stream.status, 429);
+      assert.ok(i < 50, 'the slots of abandoned requests come back');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 });
 
