@@ -98,7 +98,7 @@ test('a video followed live from complete to ready, across an api restart', asyn
     await platform.roles.api.stop('SIGTERM');
     const stoppedIn = Date.now() - stopping;
     const beforeRestart = seen.length;
-    const lastIdBefore = seen.at(-1)?.id;
+    const lastIdBefore = seen.findLast((s) => s.id !== '')?.id;
     assert.notEqual(
       platform.roles.api.child.signalCode,
       'SIGKILL',
