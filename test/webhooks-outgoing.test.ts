@@ -51,9 +51,10 @@ test('an upload becomes ready and the app receives media.ready, signed', async (
   const ready = receiver.received.find(
     (r) => r.payload.data.mediaId === media.id && r.type === 'media.ready',
   );
-  assert.equal(ready?.id, ready?.payload.id, 'webhook-id is the event id');
-  assert.equal(ready?.payload.data.ownerId, 'webhook-app-user');
-  assert.ok((ready?.payload.data.variants as unknown[]).length > 0, 'with its renditions');
+  assert.ok(ready);
+  assert.equal(ready.id, ready.payload.id, 'webhook-id is the event id');
+  assert.equal(ready.payload.data.ownerId, 'webhook-app-user');
+  assert.ok((ready.payload.data.variants as unknown[]).length > 0, 'with its renditions');
   assert.equal(receiver.rejected, 0, 'every request verified');
 });
 
