@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
-import type { ProcessedObject } from '../../../contracts/events.ts';
 import { registerContractFormats } from '../../../contracts/formats.ts';
 import { LiveStatusMessage, type LiveStatusToken } from '../../../contracts/media-events.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
 import { makeJpegWithGps } from '../../../worker/image/test-images.ts';
-import { applyPartialResult } from '../../results/apply-partial.ts';
-import { applyOptimizeResult } from '../../results/apply-result.ts';
+import { mediaDriver, output } from './test-media.ts';
 import { openSse, type SseMessage } from './test-sse.ts';
 
 /**
@@ -17,7 +15,7 @@ import { openSse, type SseMessage } from './test-sse.ts';
  */
 let api: InProcessApi;
 let base: string;
-let photo: Buffer;
+let media: ReturnType<typeof mediaDriver>;
 
 before(async () => {
   api = await startInProcessApi({
@@ -31,7 +29,7 @@ before(async () => {
     },
   });
   base = await api.app.listen({ host: '127.0.0.1', port: 0 });
-  photo = await makeJpegWithGps(320, 240, { lat: 1, lon: 2 });
+  media = mediaDriver(api, await makeJpegWithGps(320, 240, { lat: 1, lon: 2 }));
 });
 after(async () => {
   await api?.stop();
@@ -50,51 +48,6 @@ const payload = (m: SseMessage): LiveStatusMessage => {
 };
 const named = (messages: SseMessage[]) => messages.filter((m) => m.event).map((m) => payload(m).type);
 
-async function processingMedia(owner: string): Promise<string> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
-  return session.mediaId;
-}
-
-const output = (mediaId: string, quality: string, size: number): ProcessedObject => ({
-  quality,
-  format: 'webp',
-  key: `derived/${mediaId}/r1/${quality}.webp`,
-  url: '',
-  width: size,
-  height: size,
-  size: size * 10,
-});
-
-const partial = (mediaId: string, processed: ProcessedObject[], progress: Record<string, number>) =>
-  applyPartialResult(api.ctx.db, {
-    mediaId,
-    requestId: 'r1',
-    stage: 'partial',
-    success: true,
-    processed,
-    progress,
-    sha256: null,
-    metadata: {},
-  });
-
-const final = (mediaId: string, processed: ProcessedObject[], success = true) =>
-  applyOptimizeResult(api.ctx.db, randomUUID(), {
-    mediaId,
-    requestId: 'r1',
-    stage: 'final',
-    success,
-    processed,
-    sha256: null,
-    metadata: {},
-    ...(success ? {} : { error: { code: 'image_undecodable', detail: 'not an image after all' } }),
-  });
-
 async function refused(url: string, headers: Record<string, string>) {
   const c = await openSse(url, headers);
   assert.notEqual(c.status, 200, `expected a refusal from ${url}`);
@@ -105,7 +58,7 @@ async function refused(url: string, headers: Record<string, string>) {
 describe('who may follow a media', () => {
   let mediaId: string;
   before(async () => {
-    mediaId = await processingMedia('owner-a');
+    mediaId = await media.processing('owner-a');
   });
 
   test('the owner and admins; anyone else gets the 404 GET /v1/media gives', async () => {
@@ -146,7 +99,7 @@ describe('who may follow a media', () => {
     assert.equal(browser.status, 200);
     assert.equal((await browser.collect((m) => m.event !== undefined)).at(-1)?.event, 'media.status');
     browser.close();
-    const other = await processingMedia('owner-a');
+    const other = await media.processing('owner-a');
     assert.deepEqual(await refused(eventsUrl(other, `?token=${encodeURIComponent(token)}`), {}), {
       status: 401,
       code: 'unauthenticated',
@@ -208,7 +161,7 @@ describe('following a media from processing to ready', () => {
   let lastId: string;
 
   test('the current state first, then progress and renditions; heartbeats keep it open past the request timeout', async () => {
-    mediaId = await processingMedia('owner-c');
+    mediaId = await media.processing('owner-c');
     const stream = await openSse(eventsUrl(mediaId), auth('owner-c'));
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -223,7 +176,7 @@ describe('following a media from processing to ready', () => {
     assert.equal(first.type === 'media.status' && first.data.status, 'processing');
     assert.ok(status.id, 'the opening state carries a resume id');
 
-    await partial(mediaId, [output(mediaId, 'low', 360)], { low: 1, medium: 0.5 });
+    await media.partial(mediaId, [output(mediaId, 'low', 360)], { low: 1, medium: 0.5 });
     const moved = await stream.collect((m) => m.event === 'media.progress');
     assert.deepEqual(named(moved), ['media.variant.ready', 'media.progress']);
     const variant = payload(moved.find((m) => m.event === 'media.variant.ready') as SseMessage);
@@ -243,8 +196,8 @@ describe('following a media from processing to ready', () => {
   });
 
   test('a reconnect with Last-Event-ID gets exactly what it missed, then the stream ends at ready', async () => {
-    await partial(mediaId, [output(mediaId, 'medium', 720)], { medium: 1 });
-    await final(mediaId, [
+    await media.partial(mediaId, [output(mediaId, 'medium', 720)], { medium: 1 });
+    await media.final(mediaId, [
       output(mediaId, 'low', 360),
       output(mediaId, 'medium', 720),
       output(mediaId, 'high', 1440),
@@ -286,10 +239,10 @@ describe('following a media from processing to ready', () => {
     const fresh = await openSse(eventsUrl(mediaId), auth('owner-c'));
     assert.deepEqual(named(await fresh.collect(() => false)), ['media.ready']);
 
-    const failing = await processingMedia('owner-c');
+    const failing = await media.processing('owner-c');
     const live = await openSse(eventsUrl(failing), auth('owner-c'));
     await live.collect((m) => m.event === 'media.status');
-    await final(failing, [], false);
+    await media.final(failing, [], false);
     const end = await live.collect(() => false);
     const failed = payload(end.at(-1) as SseMessage);
     assert.deepEqual(failed.type === 'media.failed' && failed.data.reason, {
@@ -314,7 +267,7 @@ describe('following a media from processing to ready', () => {
 
 describe('shutdown', () => {
   test('closing the server ends open streams at once instead of waiting for them', async () => {
-    const mediaId = await processingMedia('owner-d');
+    const mediaId = await media.processing('owner-d');
     const stream = await openSse(eventsUrl(mediaId), auth('owner-d'));
     await stream.collect((m) => m.event === 'media.status');
     const closing = api.app.close();
