@@ -132,4 +132,12 @@ test('a burst of 500 events: delivery latency from the event to the receiver', a
     `webhook burst on Kafka: ${figures.events} events, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms, all received in ${figures.drainMs} ms; queued for the dispatcher (relay, Kafka, fan-out) p50 ${figures.queuedP50Ms} ms, p99 ${figures.queuedP99Ms} ms`,
   );
   assert.equal(receiver.rejected, 0);
+  const metrics = await (await fetch(platform.metricsUrls.api)).text();
+  const delivered = metrics.match(/^mediagate_webhook_deliveries_total\{outcome="delivered"\} (\d+)/m);
+  assert.ok(Number(delivered?.[1]) >= figures.events, 'the api counts what it delivered');
+  assert.match(
+    metrics,
+    /^mediagate_webhook_attempt_duration_seconds_count\{outcome="network_error"\} [1-9]/m,
+  );
+  assert.match(metrics, /^mediagate_webhook_endpoints_state\{state="enabled"\} 1$/m);
 });
