@@ -7,7 +7,7 @@ import { loadVariantsOf } from '../view.ts';
 import { type Watcher, watchableMedia } from './access.ts';
 import type { Cursor } from './cursor.ts';
 import { type Frame, framesSince, isTerminal, openingFrames, type StreamPosition } from './frames.ts';
-import { latestTransitionId, type MediaRow, readChanges, readVersions } from './reads.ts';
+import { latestTransitionId, type MediaRow, readChanges, readVersions, versionOf } from './reads.ts';
 import { SseStream } from './sse-stream.ts';
 
 /** Past this much unread output a client is dropped (it resumes from its Last-Event-ID). */
@@ -76,7 +76,10 @@ export function createLiveStatusHub({ db, config, logger, metrics }: LiveStatusD
 
   async function firstFrames(watcher: Watcher, row: MediaRow, cursor: Cursor | undefined, latest: number) {
     if (!cursor) {
-      return openingFrames(config, watcher.principal, row, await loadVariantsOf(db, row.id), latest);
+      // An end committed after `latest` was read is in the row: its id must be in the cursor, or the
+      // client's reconnect would be told the end again instead of 204.
+      const upTo = isTerminal(row.status) ? await latestTransitionId(db, row.id) : latest;
+      return openingFrames(config, watcher.principal, row, await loadVariantsOf(db, row.id), upTo);
     }
     const changes = await readChanges(db, [row.id], cursor.eventId);
     const current = changes.rows.get(row.id) ?? row;
@@ -166,7 +169,7 @@ export function createLiveStatusHub({ db, config, logger, metrics }: LiveStatusD
           mediaId,
           stream,
           position: first.position,
-          version: `${row.status}@${row.updatedAt.toISOString()}`,
+          version: versionOf(row),
         };
         stream.body.once('close', () => {
           subscribers.delete(subscriber);

@@ -23,7 +23,11 @@ export async function readVersions(db: Queryable, mediaIds: string[]): Promise<M
     .select({ id: media.id, status: media.status, updatedAt: media.updatedAt })
     .from(media)
     .where(inArray(media.id, mediaIds));
-  return new Map(rows.map((r) => [r.id, `${r.status}@${r.updatedAt.toISOString()}`]));
+  return new Map(rows.map((r) => [r.id, versionOf(r)]));
+}
+
+export function versionOf(row: Pick<MediaRow, 'status' | 'updatedAt'>): string {
+  return `${row.status}@${row.updatedAt.toISOString()}`;
 }
 
 /**
