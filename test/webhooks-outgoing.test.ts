@@ -84,7 +84,7 @@ test('a receiver that refuses connections, then answers 500, then recovers gets 
     receiver.received.filter((r) => r.type === 'media.updated' && r.payload.data.mediaId === media.id);
   const log = async () =>
     (await admin().get<DeliveryList>(`/v1/webhook-endpoints/${endpoint.id}/deliveries?limit=200`)).body;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   let deliveries = await log();
   const mine = () =>
     deliveries.items.filter(
