@@ -173,6 +173,27 @@ describe('processing outcomes', () => {
   });
 });
 
+/** A vendor's verdict on a job, signed as the vendor signs it, each with a fresh vendor event id. */
+function deliverVerdict(mediaId: string, vendorJobId: string, verdict: 'allowed' | 'rejected') {
+  const body = JSON.stringify({
+    eventId: `evt_${randomUUID()}`,
+    vendor: 'acme',
+    mediaId,
+    verdict,
+    vendorJobId,
+    ...(verdict === 'rejected' ? { categories: [{ name: 'violence', score: 0.9 }] } : {}),
+  });
+  return api.call(undefined, {
+    method: 'POST',
+    url: '/v1/webhooks/moderation',
+    headers: {
+      'content-type': 'application/json',
+      [signatureHeader]: signWebhook(secret, Math.floor(Date.now() / 1000), body),
+    },
+    payload: body,
+  });
+}
+
 describe('rejections say who rejected', () => {
   test('the gate: the file itself', async () => {
     const session = await uploaded('gate-owner', Buffer.from('not a jpeg at all, just text bytes'));
@@ -197,23 +218,7 @@ describe('rejections say who rejected', () => {
     vendorSays = { decision: 'pending', vendorJobId: 'job-late' };
     const later = await ready('moderated-owner');
     vendorSays = { decision: 'allow' };
-    const body = JSON.stringify({
-      eventId: `evt_${randomUUID()}`,
-      vendor: 'acme',
-      mediaId: later,
-      verdict: 'rejected',
-      vendorJobId: 'job-late',
-      categories: [{ name: 'violence', score: 0.9 }],
-    });
-    const verdict = await api.call(undefined, {
-      method: 'POST',
-      url: '/v1/webhooks/moderation',
-      headers: {
-        'content-type': 'application/json',
-        [signatureHeader]: signWebhook(secret, Math.floor(Date.now() / 1000), body),
-      },
-      payload: body,
-    });
+    const verdict = await deliverVerdict(later, 'job-late', 'rejected');
     assert.ok(verdict.statusCode < 300, verdict.body);
     const events = await announced(later);
     assert.deepEqual(
@@ -224,6 +229,19 @@ describe('rejections say who rejected', () => {
     assert.ok(takedown?.type === 'media.rejected');
     assert.equal(takedown.data.by, 'moderation');
     assert.equal(takedown.data.reason.code, 'moderation_rejected');
+  });
+
+  test('a pending judgement allowed later is an update: others may see the media from then on', async () => {
+    vendorSays = { decision: 'pending', vendorJobId: 'job-allowed' };
+    const mediaId = await ready('allowed-owner');
+    vendorSays = { decision: 'allow' };
+    assert.ok((await deliverVerdict(mediaId, 'job-allowed', 'allowed')).statusCode < 300);
+    assert.ok((await deliverVerdict(mediaId, 'job-allowed', 'allowed')).statusCode < 300);
+    assert.deepEqual(
+      await typesOf(mediaId),
+      ['media.ready', 'media.updated'],
+      'a repeated verdict adds nothing',
+    );
   });
 
   test('malware reported by the scanner', async () => {

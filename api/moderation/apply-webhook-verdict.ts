@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { ModerationWebhookBody } from '../../contracts/webhooks.ts';
+import { announceUpdates } from '../../db/queries/lifecycle.ts';
 import { media, webhookEvent } from '../../db/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { lockContentGalleries, takeDownContent } from './take-down-content.ts';
@@ -49,6 +50,8 @@ export async function applyWebhookVerdict(
 
     if (body.verdict === 'allowed') {
       await tx.update(media).set({ moderationStatus: 'allowed' }).where(eq(media.id, row.id));
+      // Visible beyond its owner from now on: apps hear it as an update.
+      await announceUpdates(tx, [row.id]);
       return 'applied';
     }
     const categories = (body.categories ?? []).map((c) => `${c.name} ${c.score.toFixed(2)}`).join(', ');

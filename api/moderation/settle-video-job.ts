@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
+import { announceUpdates } from '../../db/queries/lifecycle.ts';
 import { media } from '../../db/schema.ts';
 import type { AsyncVideoModeration } from '../../platform/moderation/async-video.ts';
 import {
@@ -55,6 +56,8 @@ export async function settleVideoJob(
     if (!locked || settled || locked.status === 'deleted' || locked.status === 'rejected') return 'ignored';
     if (verdict?.decision !== 'reject') {
       await tx.update(media).set({ moderationStatus: 'allowed' }).where(eq(media.id, row.id));
+      // Visible beyond its owner from now on: apps hear it as an update.
+      await announceUpdates(tx, [row.id]);
       return 'applied';
     }
     const categories = describeCategories(verdict.categories);
