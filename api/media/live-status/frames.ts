@@ -42,11 +42,12 @@ export function openingFrames(
   row: MediaRow,
   variants: VariantRow[],
   latestTransitionId: number,
+  end?: TransitionRow,
 ): Frames {
   const cursor = { eventId: latestTransitionId, qualities: announced(variants) };
   if (isTerminal(row.status)) {
     return {
-      frames: [terminalFrame(config, viewer, row, variants, cursor, undefined)],
+      frames: [terminalFrame(config, viewer, row, variants, cursor, end)],
       position: { cursor, progress: null },
       ended: true,
     };

@@ -7,7 +7,14 @@ import { loadVariantsOf } from '../view.ts';
 import { type Watcher, watchableMedia } from './access.ts';
 import type { Cursor } from './cursor.ts';
 import { type Frame, framesSince, isTerminal, openingFrames, type StreamPosition } from './frames.ts';
-import { latestTransitionId, type MediaRow, readChanges, readVersions, versionOf } from './reads.ts';
+import {
+  lastTransition,
+  latestTransitionId,
+  type MediaRow,
+  readChanges,
+  readVersions,
+  versionOf,
+} from './reads.ts';
 import { SseStream } from './sse-stream.ts';
 
 /** Past this much unread output a client is dropped (it resumes from its Last-Event-ID). */
@@ -77,9 +84,10 @@ export function createLiveStatusHub({ db, config, logger, metrics }: LiveStatusD
   async function firstFrames(watcher: Watcher, row: MediaRow, cursor: Cursor | undefined, latest: number) {
     if (!cursor) {
       // An end committed after `latest` was read is in the row: its id must be in the cursor, or the
-      // client's reconnect would be told the end again instead of 204.
-      const upTo = isTerminal(row.status) ? await latestTransitionId(db, row.id) : latest;
-      return openingFrames(config, watcher.principal, row, await loadVariantsOf(db, row.id), upTo);
+      // client's reconnect would be told the end again instead of 204; the move also says who ended it.
+      const end = isTerminal(row.status) ? await lastTransition(db, row.id) : undefined;
+      const variants = await loadVariantsOf(db, row.id);
+      return openingFrames(config, watcher.principal, row, variants, end?.id ?? latest, end);
     }
     const changes = await readChanges(db, [row.id], cursor.eventId);
     const current = changes.rows.get(row.id) ?? row;

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, max } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, max } from 'drizzle-orm';
 import type { Queryable } from '../../../db/client.ts';
 import { media, mediaEvent, mediaVariant } from '../../../db/schema.ts';
 
@@ -59,6 +59,16 @@ export async function readChanges(
 
 export async function readMedia(db: Queryable, mediaId: string): Promise<MediaRow | undefined> {
   const [row] = await db.select().from(media).where(eq(media.id, mediaId));
+  return row;
+}
+
+export async function lastTransition(db: Queryable, mediaId: string): Promise<TransitionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(mediaEvent)
+    .where(eq(mediaEvent.mediaId, mediaId))
+    .orderBy(desc(mediaEvent.id))
+    .limit(1);
   return row;
 }
 
