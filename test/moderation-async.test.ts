@@ -104,7 +104,6 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 test('a long video is its owner’s alone until the vendor calls back allowing it, then public', async () => {
   const { hold, release } = held();
   double.video.plan({ hold, ongoing: true, callbacks: 2 });
-  const started = performance.now();
   const media = await publicVideo(alice());
   assert.equal(media.status, 'ready', JSON.stringify(media.failure));
   const job = double.video.jobs.at(-1);
@@ -118,6 +117,7 @@ test('a long video is its owner’s alone until the vendor calls back allowing i
   const tagUrl = media.thumbnailUrl ?? '';
   assert.equal((await fetch(tagUrl, { redirect: 'manual' })).status, 302, 'in an <img> tag too (?token=)');
 
+  const released = performance.now();
   release();
   await eventually(
     'public once allowed',
@@ -133,9 +133,8 @@ test('a long video is its owner’s alone until the vendor calls back allowing i
       ['finished', 200, 'ignored'],
     ],
   );
-  console.log(
-    `complete → public (held for the test, then one callback): ${Math.round(performance.now() - started)} ms`,
-  );
+  const ms = Math.round(performance.now() - released);
+  console.log(`vendor finishes → public to others (callbacks, status check, 200 ms polling): ${ms} ms`);
 });
 
 test('a rejection takes the video down, and the same bytes another user holds', async () => {

@@ -204,6 +204,49 @@ describe('a rejection', () => {
   });
 });
 
+describe('the vendor failing', () => {
+  test('an outage at submission is 503 with Retry-After, the upload kept; completing again submits', async () => {
+    const session = await api.upload('gil', video, 'video/mp4');
+    const complete = () =>
+      api.call('gil', {
+        method: 'POST',
+        url: `/v1/uploads/${session.uploadId}/complete`,
+        payload: { parts: session.parts },
+      });
+    double.fail({ status: 503 }, { status: 503 }, { status: 503 });
+    const down = await complete();
+    assert.equal(down.statusCode, 503, down.body);
+    assert.equal(down.json().code, 'moderation_unavailable');
+    assert.ok(Number(down.headers['retry-after']) >= 1);
+    assert.equal((await row(session.mediaId)).status, 'awaiting_upload');
+    double.video.plan({ callbacks: 0 });
+    assert.equal((await complete()).statusCode, 202);
+    assert.equal((await row(session.mediaId)).moderation, 'pending');
+  });
+
+  test('a job the vendor failed is submitted again under a new token; the old one is then refused', async () => {
+    double.video.plan({ fail: true }, { callbacks: 1 });
+    const first = await completed('hal');
+    await double.video.settled();
+    const failed = double.video.jobs.find((j) => j.id === first.vendorMediaId);
+    assert.deepEqual(
+      failed?.callbacks.map((c) => (c.body as { outcome?: string }).outcome),
+      ['resubmitted'],
+      JSON.stringify(failed?.callbacks),
+    );
+    await double.video.settled();
+    const now = await row(first.mediaId);
+    const second = parseJobRef(now.job);
+    assert.notEqual(second?.vendorMediaId, first.vendorMediaId);
+    assert.equal(now.moderation, 'allowed', 'the second job finished clean and called back');
+    const old = await post(
+      callbackToken(secret, { mediaId: first.mediaId, nonce: first.nonce }),
+      finished(first.vendorMediaId),
+    );
+    assert.equal(old.status, 409);
+  });
+});
+
 describe('a callback that never comes', () => {
   test('the re-poll sweep settles the job from the status endpoint', async () => {
     double.video.plan({ callbacks: 0, scores: { 'weapon.classes.firearm': 0.95 } });

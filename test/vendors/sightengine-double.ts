@@ -43,7 +43,7 @@ export async function startSightengineDouble(): Promise<SightengineDouble> {
   const apiSecret = randomBytes(16).toString('hex');
   const faults = new FaultQueue(() => failure('api_error', 2, 'injected failure'));
   const requests: SightengineDouble['requests'] = [];
-  const video = videoJobs({ apiUser, apiSecret }, videoFrame, send);
+  const video = videoJobs({ apiUser, apiSecret }, videoFrame, send, faults);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith('/1.0/video/')) {

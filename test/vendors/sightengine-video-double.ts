@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultQueue } from './faults.ts';
 
 /**
  * Sightengine's asynchronous video API, for the Sightengine double: POST /1.0/video/check.json (multipart:
@@ -18,6 +19,8 @@ export interface VideoPlan {
   ongoing?: boolean;
   /** The job stays `ongoing` (at the status endpoint too) until this settles. */
   hold?: Promise<unknown>;
+  /** The vendor fails the job (`failure`, as when it cannot read the video) after downloading it. */
+  fail?: boolean;
 }
 
 export interface VideoJobRecord {
@@ -41,11 +44,14 @@ export interface SightengineVideoJobs {
   settled(): Promise<void>;
 }
 
+const callbackAttempts = 4;
+
 type Frame = (scores: Record<string, number>) => Record<string, unknown>;
 type Send = (res: ServerResponse, status: number, body: unknown) => void;
 type Credentials = { apiUser: string; apiSecret: string };
 
-export function videoJobs(credentials: Credentials, frame: Frame, send: Send) {
+/** `faults` are the double's own: a submission plays the next one queued, like an image check does. */
+export function videoJobs(credentials: Credentials, frame: Frame, send: Send, faults: FaultQueue) {
   const jobs: VideoJobRecord[] = [];
   const plans: VideoPlan[] = [];
   const running: Promise<void>[] = [];
@@ -74,17 +80,27 @@ export function videoJobs(credentials: Credentials, frame: Frame, send: Send) {
           ...frame(i === 1 ? (plan.scores ?? {}) : {}),
         }))
       : [];
+    // Like the vendor, a callback the receiver did not take (409: the job not recorded yet, 5xx, no answer)
+    // is tried again a few times; the last answer is what is recorded.
     const post = async (body: unknown, sent: string) => {
-      const answer = await fetch(job.callbackUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).catch(() => undefined);
-      job.callbacks.push({ sent, status: answer?.status ?? 0, body: await answer?.json().catch(() => null) });
+      for (let attempt = 1; ; attempt++) {
+        const answer = await fetch(job.callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).catch(() => undefined);
+        const status = answer?.status ?? 0;
+        const retry = status === 0 || status === 409 || status >= 500;
+        if (!retry || attempt === callbackAttempts) {
+          job.callbacks.push({ sent, status, body: await answer?.json().catch(() => null) });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     };
     if (plan.ongoing) await post(reply(job, frames.slice(0, 1)), 'ongoing');
     await plan.hold;
-    job.status = bytes ? 'finished' : 'failure';
+    job.status = bytes && !plan.fail ? 'finished' : 'failure';
     framesOf.set(job.id, frames);
     for (let i = 0; i < (plan.callbacks ?? 1); i++) await post(reply(job, frames), job.status);
   };
@@ -107,6 +123,7 @@ export function videoJobs(credentials: Credentials, frame: Frame, send: Send) {
     if (req.method !== 'POST' || url.pathname !== '/1.0/video/check.json') {
       return send(res, 404, failure('request_error', 'unknown endpoint'));
     }
+    if (await faults.play(res)) return;
     if (!form || !authorised(form.get('api_user'), form.get('api_secret'))) {
       return send(res, 401, failure('argument_error', 'Incorrect API user or API secret'));
     }
