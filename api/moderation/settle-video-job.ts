@@ -92,10 +92,14 @@ async function askVendor(video: AsyncVideoModeration, vendorMediaId: string): Pr
   }
 }
 
+/** Submissions of one media before a failing vendor is left to an operator. */
+export const maxVideoJobAttempts = 3;
+
 /**
  * A job the vendor could not finish (it could not download the video, or failed itself) is opened again
  * with a fresh URL and nonce; the old job's callbacks then answer 409. Guarded by the old job id, so
- * concurrent callers open at most one replacement.
+ * concurrent callers open at most one replacement. After `maxVideoJobAttempts` the media stays pending
+ * (its owner's alone) and an error is logged each time it is looked at: the vendor cannot judge it.
  */
 async function resubmit(
   ctx: ApiContext,
@@ -104,6 +108,13 @@ async function resubmit(
   ref: VideoJobRef,
   job: VideoJob,
 ): Promise<SettleOutcome> {
+  if (ref.attempt >= maxVideoJobAttempts) {
+    ctx.logger.error(
+      { mediaId: row.id, vendorJob: ref.vendorMediaId, vendorError: job.error, attempts: ref.attempt },
+      'sightengine failed every video job of this media; it stays pending until an operator acts',
+    );
+    return 'pending';
+  }
   const url = await ctx.storage.presignGet(row.objectKey, video.urlTtlSeconds, 'public');
   const nonce = mintNonce();
   let vendorMediaId: string;
@@ -115,7 +126,7 @@ async function resubmit(
   }
   const moved = await ctx.db
     .update(media)
-    .set({ moderationJobId: formatJobRef({ vendorMediaId, nonce }) })
+    .set({ moderationJobId: formatJobRef({ vendorMediaId, nonce, attempt: ref.attempt + 1 }) })
     .where(and(eq(media.id, row.id), eq(media.moderationJobId, formatJobRef(ref))))
     .returning({ id: media.id });
   ctx.logger.warn(

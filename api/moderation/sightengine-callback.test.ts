@@ -247,6 +247,20 @@ describe('the vendor failing', () => {
   });
 });
 
+describe('a vendor that fails every job', () => {
+  test('is given three jobs, then the media stays pending, its owner’s alone', async () => {
+    double.video.plan({ fail: true }, { fail: true }, { fail: true });
+    const before = double.video.jobs.length;
+    const { mediaId } = await completed('ivy');
+    for (let i = 0; i < 3; i++) await double.video.settled();
+    const jobs = double.video.jobs.slice(before);
+    const outcomes = jobs.map((j) => j.callbacks.map((c) => (c.body as { outcome?: string }).outcome));
+    assert.deepEqual(outcomes, [['resubmitted'], ['resubmitted'], ['pending']]);
+    assert.equal((await row(mediaId)).moderation, 'pending');
+    assert.equal(parseJobRef((await row(mediaId)).job)?.attempt, 3);
+  });
+});
+
 describe('a callback that never comes', () => {
   test('the re-poll sweep settles the job from the status endpoint', async () => {
     double.video.plan({ callbacks: 0, scores: { 'weapon.classes.firearm': 0.95 } });

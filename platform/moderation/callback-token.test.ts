@@ -48,7 +48,7 @@ test('malformed tokens are refused without throwing', () => {
 });
 
 test('the stored job reference round-trips and nothing else parses as one', () => {
-  const ref = { vendorMediaId: 'med_1a2b:with-colon', nonce: mintNonce() };
+  const ref = { vendorMediaId: 'med_1a2b:with-colon', nonce: mintNonce(), attempt: 2 };
   assert.deepEqual(parseJobRef(formatJobRef(ref)), ref);
   for (const other of [
     null,

@@ -39,22 +39,24 @@ function mac(secret: string, claim: CallbackClaim): string {
     .digest('base64url');
 }
 
-/** What `moderation_job_id` holds for a Sightengine video job: the vendor's media id and our nonce. */
+/**
+ * What `moderation_job_id` holds for a Sightengine video job: the vendor's media id, our nonce, and which
+ * submission of this media it is (a job the vendor failed is submitted again, a bounded number of times).
+ */
 export interface VideoJobRef {
   vendorMediaId: string;
   nonce: string;
+  attempt: number;
 }
 
-const refPrefix = 'sightengine-video:';
+const refPattern = /^sightengine-video:([A-Za-z0-9_-]+):([1-9]\d{0,2}):(.+)$/;
 
 export function formatJobRef(ref: VideoJobRef): string {
-  return `${refPrefix}${ref.nonce}:${ref.vendorMediaId}`;
+  return `sightengine-video:${ref.nonce}:${ref.attempt}:${ref.vendorMediaId}`;
 }
 
 export function parseJobRef(value: string | null): VideoJobRef | undefined {
-  if (!value?.startsWith(refPrefix)) return undefined;
-  const rest = value.slice(refPrefix.length);
-  const colon = rest.indexOf(':');
-  if (colon <= 0 || colon === rest.length - 1) return undefined;
-  return { nonce: rest.slice(0, colon), vendorMediaId: rest.slice(colon + 1) };
+  const match = value === null ? null : refPattern.exec(value);
+  if (!match) return undefined;
+  return { nonce: match[1] as string, attempt: Number(match[2]), vendorMediaId: match[3] as string };
 }

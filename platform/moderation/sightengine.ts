@@ -83,7 +83,7 @@ export function createSightengineModerator(options: SightengineOptions): Moderat
         const nonce = mintNonce();
         const callbackUrl = options.video.callbackUrl({ mediaId: input.mediaId, nonce });
         const vendorMediaId = await options.video.client.submit(input.url, callbackUrl, judgeOptions?.signal);
-        return { decision: 'pending', vendorJobId: formatJobRef({ vendorMediaId, nonce }) };
+        return { decision: 'pending', vendorJobId: formatJobRef({ vendorMediaId, nonce, attempt: 1 }) };
       }
       const media = mediaToSend(input);
       if (media.length === 0) return { decision: 'allow' };
