@@ -12,6 +12,14 @@ export function isPlaylist(key: string): boolean {
 }
 
 /**
+ * What a video player fetches after the playlist or as a progressive download: renditions, HLS init and
+ * media segments. Players send their configured headers on each of these requests, redirects included.
+ */
+export function isPlayback(key: string): boolean {
+  return /\.(mp4|m4a|m4s)$/.test(key);
+}
+
+/**
  * Playlists reference their segments by relative path; after a redirect to a signed storage URL those
  * paths would resolve without a signature. The edge therefore answers playlists itself, with every
  * reference rewritten to an absolute edge URL that carries the viewer's token.

@@ -19,7 +19,8 @@ import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { avifNegotiation } from './avif-negotiation.ts';
 import { cachedUrlGrants, cachedViewers } from './credentials.ts';
 import { decideAccess } from './object-access.ts';
-import { hlsMasterKey, isPlaylist, rewritePlaylist } from './playlist.ts';
+import { hlsMasterKey, isPlayback, isPlaylist, rewritePlaylist } from './playlist.ts';
+import { proxyObject } from './proxy-object.ts';
 import { cachedReferences } from './reference-cache.ts';
 import { reusedSignedUrls } from './signed-urls.ts';
 
@@ -36,7 +37,9 @@ export interface EdgeDeps {
 
 /**
  * `GET /m/{objectKey}`: authenticate, authorize, then 302 to the CDN (public) or to a short-lived signed
- * storage URL (private). The edge never streams bytes, so it scales with requests, not with megabytes.
+ * storage URL (private). The edge streams bytes only for video and audio renditions and HLS segments
+ * asked for with `Authorization` (players resend it after a redirect, which storage refuses): every
+ * other read scales with requests, not with megabytes.
  */
 export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -100,6 +103,9 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     }
     const served = await negotiate(key, request.headers.accept);
     if (served.varies) reply.header('vary', 'Accept');
+    // A player that sends its header on every request would carry it to the signed URL, which refuses it.
+    if (request.headers.authorization !== undefined && isPlayback(served.key))
+      return proxyObject(deps.storage, served.key, request, reply);
     const signed = await signedUrlOf(served.key);
     // The redirect is cached no longer than the URL it names stays valid (less a margin for clock skew).
     const maxAge = Math.max(
