@@ -228,70 +228,87 @@ describe('resuming, aborting and other users', () => {
 });
 
 describe('apps hear the lifecycle on Kafka', () => {
-  test('a plain Kafka consumer of media.lifecycle sees ready, then deleted, keyed by the media', async () => {
-    const carol = apiClient(platform, platform.token('lifecycle-carol'));
-    const small = await makeJpegWithGps(640, 480, { lat: 45.76, lon: 4.83 });
-    const { mediaId, complete } = await uploadBytes(carol, small, 'image/jpeg', 'carol.jpg');
-    assert.equal(complete.status, 202, JSON.stringify(complete.body));
-    const ready = await carol.waitForMedia(mediaId, (m) => m.status !== 'processing');
-    assert.equal(ready.status, 'ready', JSON.stringify(ready.failure));
-    assert.equal((await carol.delete(`/v1/media/${mediaId}`)).status, 204);
+  test('a plain Kafka consumer of media.lifecycle sees ready, then deleted, keyed by the media', async (t) => {
+    const owner = 'lifecycle-carol';
+    const app = await lifecycleConsumer(owner);
+    try {
+      const carol = apiClient(platform, platform.token(owner));
+      const small = await makeJpegWithGps(640, 480, { lat: 45.76, lon: 4.83 });
+      const completedAt = performance.now();
+      const { mediaId, complete } = await uploadBytes(carol, small, 'image/jpeg', 'carol.jpg');
+      assert.equal(complete.status, 202, JSON.stringify(complete.body));
+      const ready = await carol.waitForMedia(mediaId, (m) => m.status !== 'processing');
+      assert.equal(ready.status, 'ready', JSON.stringify(ready.failure));
+      const readyHeard = await app.heard('media.ready');
+      const deletedAt = performance.now();
+      assert.equal((await carol.delete(`/v1/media/${mediaId}`)).status, 204);
+      const deletedHeard = await app.heard('media.deleted');
+      t.diagnostic(
+        `upload → media.ready heard ${Math.round(readyHeard - completedAt)} ms; ` +
+          `DELETE answered → media.deleted heard ${Math.round(deletedHeard - deletedAt)} ms`,
+      );
 
-    const seen = await lifecycleOf(mediaId, 'media.deleted');
-    assert.deepEqual(
-      seen.map((s) => s.event.type),
-      ['media.ready', 'media.deleted'],
-    );
-    for (const { key, eventId, event } of seen) {
-      assert.equal(key, mediaId);
-      assert.equal(eventId, event.id, 'the event-id header is the payload id');
-      assert.ok(Value.Check(LifecycleEvent, event), JSON.stringify(event));
-      assert.equal(event.data.ownerId, 'lifecycle-carol');
+      assert.deepEqual(
+        app.seen.map((s) => s.event.type),
+        ['media.ready', 'media.deleted'],
+      );
+      for (const { key, eventId, event } of app.seen) {
+        assert.equal(key, mediaId);
+        assert.equal(eventId, event.id, 'the event-id header is the payload id');
+        assert.ok(Value.Check(LifecycleEvent, event), JSON.stringify(event));
+      }
+      const deleted = app.seen[1]?.event;
+      assert.ok(deleted?.type === 'media.deleted');
+      assert.equal(deleted.data.by, 'owner');
+    } finally {
+      await app.stop();
     }
-    const deleted = seen[1]?.event;
-    assert.ok(deleted?.type === 'media.deleted');
-    assert.equal(deleted.data.by, 'owner');
   });
 });
 
-/** Reads the lifecycle topic from the start, as an app's own consumer would, until `last` arrives for the media. */
-async function lifecycleOf(mediaId: string, last: LifecycleEvent['type']) {
+/**
+ * An app's own consumer of the lifecycle topic (its own group, from the beginning), keeping the events of
+ * one owner's media with the moment each arrived. It starts once the api reports ready, which it does only
+ * after creating the topic, and returns once it has joined, so what follows is heard live.
+ */
+async function lifecycleConsumer(ownerId: string) {
+  const deadline = Date.now() + 60_000;
+  while ((await fetch(`${platform.apiUrl}/readyz`)).status !== 200) {
+    assert.ok(Date.now() < deadline, 'the api never became ready');
+    await sleep(200);
+  }
   const topic = `${platform.env.KAFKA_TOPIC_PREFIX}lifecycle`;
   const kafka = new Kafka({
     brokers: (platform.env.KAFKA_BROKERS ?? '').split(','),
     logLevel: logLevel.NOTHING,
   });
-  const admin = kafka.admin();
-  const consumer = kafka.consumer({ groupId: `app-${mediaId}` });
-  const seen: { key: string; eventId: string; event: LifecycleEvent }[] = [];
-  try {
-    await admin.connect();
-    const deadline = Date.now() + 60_000;
-    // Created by the relay's first publish; an app's consumer may well start before that.
-    while (!(await admin.listTopics()).includes(topic)) {
-      assert.ok(Date.now() < deadline, `${topic} was never created`);
-      await sleep(200);
-    }
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString() ?? '';
-        if (key !== mediaId) return;
-        seen.push({
-          key,
-          eventId: message.headers?.['event-id']?.toString() ?? '',
-          event: JSON.parse(message.value?.toString() ?? 'null'),
-        });
-      },
-    });
-    while (!seen.some((s) => s.event.type === last)) {
-      assert.ok(Date.now() < deadline, `no ${last} for ${mediaId}: ${JSON.stringify(seen)}`);
-      await sleep(200);
-    }
-    return seen;
-  } finally {
-    await consumer.disconnect();
-    await admin.disconnect();
-  }
+  const consumer = kafka.consumer({ groupId: `app-${ownerId}` });
+  const seen: { key: string; eventId: string; event: LifecycleEvent; at: number }[] = [];
+  const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const event = JSON.parse(message.value?.toString() ?? 'null') as LifecycleEvent;
+      if (event.data.ownerId !== ownerId) return;
+      const key = message.key?.toString() ?? '';
+      const eventId = message.headers?.['event-id']?.toString() ?? '';
+      seen.push({ key, eventId, event, at: performance.now() });
+    },
+  });
+  await joined;
+  return {
+    seen,
+    /** When the first event of `type` arrived, waiting for it up to a minute. */
+    async heard(type: LifecycleEvent['type']): Promise<number> {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const hit = seen.find((s) => s.event.type === type);
+        if (hit) return hit.at;
+        assert.ok(Date.now() < deadline, `no ${type} heard: ${JSON.stringify(seen)}`);
+        await sleep(20);
+      }
+    },
+    stop: () => consumer.disconnect(),
+  };
 }
