@@ -14,6 +14,7 @@ import { instrumentHttp } from '../platform/metrics/http.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import { traceHttp } from '../platform/tracing/http-spans.ts';
 import type { ApiContext } from './context.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { createApiReadiness, healthRoutes } from './routes/health.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { liveStatusRoute, mediaEventRoutes } from './routes/media-events.ts';
@@ -94,5 +95,6 @@ export async function buildApiServer(
   await app.register(webhookRoutes, deps);
   await app.register(webhookEndpointRoutes, deps);
   await app.register(healthRoutes, { readiness });
+  await app.register(consoleRoutes, { config: ctx.config });
   return app;
 }

@@ -49,7 +49,11 @@ export async function runDev(base: Config, logger: Logger): Promise<Running> {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    const config = await startDependencies(base, state, previous, logger, stops);
+    // The console's dev sign-in: tokens for anyone on this loopback-bound, throwaway platform.
+    const config = {
+      ...(await startDependencies(base, state, previous, logger, stops)),
+      consoleDevSignIn: true,
+    };
     await writeDevState(config.dataDir, state);
     await runMigrate(config);
     await initStorage(config.s3);
@@ -160,6 +164,7 @@ export function devBanner(config: Config): string {
     '',
     `mediagate is running (embedded PostgreSQL, S3 and bus; data in ${config.dataDir})`,
     `  API      ${api}        OpenAPI: ${api}/docs`,
+    `  Console  ${api}/console  (dev sign-in)`,
     `  Edge     ${config.edgePublicUrl}/m/{objectKey}`,
     '',
     '  Token    npm run mediagate -- token --sub alice',

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { KafkaPosition, topics } from './events.ts';
 import { Uuid } from './ids.ts';
+import { mediaStatuses } from './media.ts';
 import { Text, Timestamp } from './text.ts';
 
 export const OutboxRow = Type.Object({
@@ -161,6 +162,86 @@ export const StuckMediaList = Type.Object({
       kind: Type.String(),
       lastChangeAt: Type.String({ format: 'date-time' }),
       stuckForSeconds: Type.Integer(),
+    }),
+  ),
+});
+
+/** Operator media search: every filter optional, combined with AND; newest first. */
+export const MediaSearchQuery = Type.Object(
+  {
+    id: Type.Optional(Uuid()),
+    owner: Type.Optional(Text({ maxLength: 200 })),
+    status: Type.Optional(Type.Union(mediaStatuses.map((s) => Type.Literal(s)))),
+    kind: Type.Optional(Type.Union([Type.Literal('image'), Type.Literal('video'), Type.Literal('audio')])),
+    failureCode: Type.Optional(Text({ maxLength: 100 })),
+    from: Type.Optional(Timestamp({ description: 'created at or after' })),
+    to: Type.Optional(Timestamp({ description: 'created before' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type MediaSearchQuery = Static<typeof MediaSearchQuery>;
+
+export const MediaSearchResult = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      ownerId: Type.String(),
+      kind: Type.String(),
+      status: Type.String(),
+      filename: Type.String(),
+      sizeBytes: Type.Integer(),
+      failureCode: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Type.String({ format: 'date-time' }),
+      updatedAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+export const TimeseriesQuery = Type.Object(
+  {
+    hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, default: 24 })),
+    bucketMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60 })),
+  },
+  { additionalProperties: false },
+);
+export type TimeseriesQuery = Static<typeof TimeseriesQuery>;
+
+const Rate = Type.Integer({ minimum: 0 });
+const MaybeSeconds = Type.Union([Type.Number(), Type.Null()]);
+
+export const Timeseries = Type.Object({
+  bucketSeconds: Type.Integer(),
+  points: Type.Array(
+    Type.Object({
+      at: Type.String({ format: 'date-time', description: 'start of the bucket' }),
+      created: Rate,
+      processing: Rate,
+      ready: Rate,
+      failed: Rate,
+      rejected: Rate,
+      timeToReadyP50: MaybeSeconds,
+      timeToReadyP95: MaybeSeconds,
+    }),
+    { description: 'the upload funnel per bucket, oldest first, every bucket present (zeros included)' },
+  ),
+});
+export type Timeseries = Static<typeof Timeseries>;
+
+export const MediaObjects = Type.Object({
+  objects: Type.Array(
+    Type.Object({
+      objectKey: Type.String(),
+      role: Type.String({
+        description: '`original`, or the rendition it holds (`thumbnail`, `low`, `hls`…)',
+      }),
+      format: Type.String(),
+      bytes: Type.Integer(),
+      url: Type.String({ description: 'an edge URL the operator can open (a view token for private keys)' }),
+      referencedBy: Type.Array(
+        Type.Object({ mediaId: Type.String(), ownerId: Type.String(), status: Type.String() }),
+        { description: 'every media holding the key, this one included: shared keys outlive a delete' },
+      ),
     }),
   ),
 });

@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
   httpRequestTimeoutMs: Positive,
   dataDir: Type.String(),
   cacheDir: Type.String(),
+  /** POST /console/dev-token mints tokens for anyone who asks: only `mediagate dev` turns it on, never the environment. */
+  consoleDevSignIn: Type.Boolean(),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
   ),
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpRequestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000),
     dataDir,
     cacheDir: resolve(env.MEDIAGATE_CACHE_DIR ?? `${homedir()}/.cache/mediagate`),
+    consoleDevSignIn: false,
     logLevel: env.LOG_LEVEL ?? 'info',
     databaseUrl: env.DATABASE_URL,
     kafka: {

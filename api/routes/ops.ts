@@ -4,6 +4,9 @@ import { MediaParams } from '../../contracts/media.ts';
 import {
   DeadLetterList,
   DlqQuery,
+  MediaObjects,
+  MediaSearchQuery,
+  MediaSearchResult,
   MediaTrace,
   OutboxList,
   OutboxQuery,
@@ -13,11 +16,16 @@ import {
   ReplayResult,
   StuckMediaList,
   StuckMediaQuery,
+  Timeseries,
+  TimeseriesQuery,
 } from '../../contracts/ops.ts';
 import { Problem } from '../../contracts/problem.ts';
 import { listDeadLetters, redriveDeadLetters } from '../ops/dead-letters.ts';
+import { mediaObjects } from '../ops/media-objects.ts';
+import { searchMedia } from '../ops/media-search.ts';
 import { listOutbox, replayOutbox } from '../ops/outbox-ops.ts';
 import { listStuckMedia } from '../ops/stuck-media.ts';
+import { funnelTimeseries } from '../ops/timeseries.ts';
 import { traceMedia } from '../ops/trace.ts';
 import { requireAdmin } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
@@ -131,6 +139,55 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       const result = await redriveDeadLetters(ctx, request.body);
       request.log.info({ actor: principal.sub, topic: request.body.topic, ...result }, 'dlq redrive');
       return result;
+    },
+  );
+
+  typed.get(
+    '/v1/ops/media',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Search media by id, owner, status, kind, failure code and creation time, newest first',
+        querystring: MediaSearchQuery,
+        response: { 200: MediaSearchResult, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return searchMedia(ctx.db, request.query);
+    },
+  );
+
+  typed.get(
+    '/v1/ops/stats/timeseries',
+    {
+      schema: {
+        tags: ['ops'],
+        summary:
+          'The upload funnel (created, processing, ready, failed, rejected) and time to ready per bucket',
+        querystring: TimeseriesQuery,
+        response: { 200: Timeseries, ...errors },
+      },
+    },
+    async (request) => {
+      await admin(request);
+      return funnelTimeseries(ctx.db, request.query);
+    },
+  );
+
+  typed.get(
+    '/v1/ops/media/:mediaId/objects',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: "A media's storage keys with URLs an operator can open, and every media referencing each",
+        params: MediaParams,
+        response: { 200: MediaObjects, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await admin(request);
+      return mediaObjects(ctx.db, ctx.config, principal.sub, request.params.mediaId);
     },
   );
 }
