@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,8 +10,10 @@ import { makeJpegWithGps } from '../worker/image/test-images.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient } from './client.ts';
 import { launchChromium, screenshot, signIn, watchErrors } from './console/browser.ts';
+import { startOneOrigin } from './console/one-origin.ts';
 import { type Platform, startPlatform } from './harness.ts';
 import { completeUpload, storeUpload, traceMedia } from './media-flow.ts';
+import { freePort } from './ports.ts';
 
 // The web console in a real Chromium against the separate api/worker/edge processes: a user uploads through
 // Uppy and manages the gallery; an operator redrives a dead-lettered upload and replays a media.
@@ -18,18 +21,33 @@ let platform: Platform;
 let browser: Browser;
 let dir: string;
 let consoleUrl: string;
+let origin: Server;
 const errors: string[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mediagate-console-'));
+  // The console and the media on one origin (the edge's public URL is the gateway's), as one domain serves
+  // them in production: hls.js reads playlists with XHR, which a cross-origin edge would have to allow.
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  origin = await startOneOrigin(
+    port,
+    () => platform.apiUrl,
+    () => platform.edgeUrl,
+  );
   [platform, browser] = await Promise.all([
-    startPlatform({ bus: 'embedded', s3: 'embedded', env: { BUS_RETRY_BASE_MS: '100' } }),
+    startPlatform({
+      bus: 'embedded',
+      s3: 'embedded',
+      env: { BUS_RETRY_BASE_MS: '100', EDGE_PUBLIC_URL: publicUrl },
+    }),
     launchChromium(),
   ]);
-  consoleUrl = `${platform.apiUrl}/console/`;
+  consoleUrl = `${publicUrl}/console/`;
 });
 after(async () => {
   await browser?.close();
+  origin?.close();
   await platform?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -120,9 +138,13 @@ describe('the upload page', () => {
     await screenshot(page, 'gallery');
   });
 
-  test('the video plays: its currentTime advances', async () => {
-    const video = page.locator('li.card[data-kind="video"] video');
+  test('the video plays through hls.js, its rungs listed: its currentTime advances', async () => {
+    const video = page.locator('li.card[data-kind="video"] video[data-engine="hls.js"]');
     await video.waitFor();
+    await page
+      .locator('li.card[data-kind="video"] .rungs')
+      .filter({ hasText: /\d+p \d+ kb\/s/ })
+      .waitFor();
     await video.evaluate((v) => (v as unknown as { play(): Promise<void> }).play());
     await assertEventually(
       async () => (await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime)) > 0.5,

@@ -4,7 +4,7 @@ import { get } from '../api.js';
 import { bytes, when } from './format.js';
 
 function Preview({ object }) {
-  if (object.format === 'webp' || object.format === 'jpeg' || object.format.startsWith('image/'))
+  if (['webp', 'avif', 'jpeg', 'png', 'gif'].includes(object.format) || object.format.startsWith('image/'))
     return html`<img src=${object.url} alt=${`${object.role} rendition`} loading="lazy" />`;
   if (object.format === 'mp4' || object.format.startsWith('video/'))
     return html`<video src=${object.url} controls muted preload="none" aria-label=${`${object.role} rendition`}></video>`;
@@ -74,7 +74,7 @@ export function MediaDetail({ mediaId, onReplay, onClose }) {
       <ol class="events" aria-label="Outbox events">
         ${trace.outbox.map(
           (o) => html`<li data-event-type=${o.eventType} data-replay=${o.replayOf ? 'yes' : 'no'}>
-            <time datetime=${o.createdAt}>${when(o.createdAt)}</time> <strong>${o.eventType}</strong> on ${o.topic}
+            <time datetime=${o.createdAt}>${when(o.createdAt)}</time> <strong>${o.eventType}</strong> on ${o.topic}${' '}
             ${o.replayOf ? html` · <em>replay of ${o.replayOf.slice(0, 8)}</em>` : ''}
             · ${o.publishedAt ? `published ${when(o.publishedAt)}` : 'waiting'}${o.lastError ? ` · ${o.lastError}` : ''}</li>`,
         )}
