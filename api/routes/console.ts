@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { consoleAssets } from '../../console/build.ts';
 import { AppError } from '../../contracts/errors.ts';
+import { topics } from '../../contracts/events.ts';
 import { Problem } from '../../contracts/problem.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
 import type { Config } from '../../platform/config.ts';
@@ -57,6 +58,7 @@ export async function consoleRoutes(app: FastifyInstance, { config }: { config: 
   typed.get('/console/settings.json', { schema: { hide: true } }, async () => ({
     partSizeBytes: config.uploads.partSizeBytes,
     devSignIn: config.consoleDevSignIn,
+    topics: Object.values(topics),
   }));
 
   typed.get(

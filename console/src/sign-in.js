@@ -1,5 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
+import { loadSettings } from './settings.js';
 
 /** A pasted token in production; on `mediagate dev` also a one-click sign-in the dev server mints. */
 export function SignIn({ onSignedIn }) {
@@ -10,9 +11,7 @@ export function SignIn({ onSignedIn }) {
   const [error, setError] = useState('');
 
   useEffect(() => {
-    fetch('./settings.json')
-      .then((r) => r.json())
-      .then((s) => setDevSignIn(s.devSignIn));
+    loadSettings().then((s) => setDevSignIn(s.devSignIn));
   }, []);
 
   const devToken = async (event) => {

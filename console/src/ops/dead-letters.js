@@ -1,12 +1,13 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { topics } from '../../../contracts/events.ts';
 import { get, post } from '../api.js';
+import { useSettings } from '../settings.js';
 import { when } from './format.js';
 
 /** Dead letters per topic with the error each died of; redrive one, or every one of the topic. */
 export function DeadLetters({ onOpenMedia }) {
-  const [topic, setTopic] = useState(topics.optimizeRequest);
+  const topics = useSettings()?.topics ?? ['optimize.request'];
+  const [topic, setTopic] = useState('optimize.request');
   const [letters, setLetters] = useState(null);
   const [message, setMessage] = useState('');
   const load = () =>
@@ -31,7 +32,7 @@ export function DeadLetters({ onOpenMedia }) {
     <div class="row">
       <label>Topic
         <select value=${topic} onChange=${(e) => setTopic(e.target.value)}>
-          ${Object.values(topics).map((t) => html`<option value=${t}>${t}</option>`)}
+          ${topics.map((t) => html`<option value=${t}>${t}</option>`)}
         </select>
       </label>
       <button type="button" onClick=${load}>Refresh</button>

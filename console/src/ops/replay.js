@@ -1,11 +1,12 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { topics } from '../../../contracts/events.ts';
 import { get, post } from '../api.js';
+import { useSettings } from '../settings.js';
 import { when } from './format.js';
 
 /** Replay by media or time range, always through a confirmation that says what will be published. */
 export function Replay({ initialMediaId = '' }) {
+  const topics = useSettings()?.topics ?? [];
   const [mode, setMode] = useState('media');
   const [mediaId, setMediaId] = useState(initialMediaId);
   const [from, setFrom] = useState('');
@@ -65,7 +66,7 @@ export function Replay({ initialMediaId = '' }) {
               <label>To <input type="datetime-local" value=${to} onInput=${(e) => setTo(e.target.value)} required /></label>
               <label>Topic <select value=${topic} onChange=${(e) => setTopic(e.target.value)}>
                 <option value="">every topic</option>
-                ${Object.values(topics).map((t) => html`<option value=${t}>${t}</option>`)}
+                ${topics.map((t) => html`<option value=${t}>${t}</option>`)}
               </select></label>`
       }
       <button type="submit">Review replay</button>

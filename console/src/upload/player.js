@@ -1,4 +1,5 @@
-import Hls from 'hls.js';
+// The light build: no subtitles, alternate audio or DRM, which mediagate's ladders never carry.
+import Hls from 'hls.js/light';
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 

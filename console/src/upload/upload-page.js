@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, patch } from '../api.js';
+import { loadSettings } from '../settings.js';
 import { GalleryItem } from './gallery-item.js';
 import { createUploader } from './uploader.js';
 
@@ -18,11 +19,9 @@ export function UploadPage() {
 
   useEffect(() => {
     let uppy;
-    fetch('./settings.json')
-      .then((r) => r.json())
-      .then((settings) => {
-        uppy = createUploader(target.current, { partSizeBytes: settings.partSizeBytes, onCompleted: load });
-      });
+    loadSettings().then((settings) => {
+      uppy = createUploader(target.current, { partSizeBytes: settings.partSizeBytes, onCompleted: load });
+    });
     load();
     return () => uppy?.destroy();
   }, []);
