@@ -49,10 +49,10 @@ export async function runDev(base: Config, logger: Logger): Promise<Running> {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    // The console's dev sign-in: tokens for anyone on this loopback-bound, throwaway platform.
+    // The console's dev sign-in mints tokens (admin too) for whoever asks: only while nobody else can ask.
     const config = {
       ...(await startDependencies(base, state, previous, logger, stops)),
-      consoleDevSignIn: true,
+      consoleDevSignIn: isLoopback(base.host),
     };
     await writeDevState(config.dataDir, state);
     await runMigrate(config);
@@ -154,6 +154,10 @@ async function startRoles(config: Config, logger: Logger, stops: (() => Promise<
   stops.push(edge.stop);
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function metricsPortOf(config: Config): number {
   return config.metricsPort ?? defaultMetricsPorts.dev;
 }
@@ -164,7 +168,7 @@ export function devBanner(config: Config): string {
     '',
     `mediagate is running (embedded PostgreSQL, S3 and bus; data in ${config.dataDir})`,
     `  API      ${api}        OpenAPI: ${api}/docs`,
-    `  Console  ${api}/console  (dev sign-in)`,
+    `  Console  ${api}/console  (${isLoopback(config.host) ? 'dev sign-in' : 'paste a token'})`,
     `  Edge     ${config.edgePublicUrl}/m/{objectKey}`,
     '',
     '  Token    npm run mediagate -- token --sub alice',

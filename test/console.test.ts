@@ -269,13 +269,18 @@ describe('the operations console', () => {
     assert.equal(await page.getByRole('tab', { name: 'Dead letters' }).getAttribute('aria-selected'), 'true');
   });
 
-  test('the dev sign-in does not exist outside mediagate dev', async () => {
+  test('the dev sign-in does not exist outside mediagate dev; unknown and crafted file names are 4xx', async () => {
     const reply = await fetch(`${platform.apiUrl}/console/dev-token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sub: 'mallory', admin: true }),
     });
     assert.equal(reply.status, 404);
+    const missing = await fetch(`${platform.apiUrl}/console/app-NOSUCH.js`);
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const traversal = await fetch(`${platform.apiUrl}/console/..%2f..%2fpackage.json`);
+    assert.equal(traversal.status, 400);
   });
 
   test('no page logged a console error', () => {
