@@ -263,6 +263,19 @@ describe('the operations console', () => {
     await screenshot(page, 'ops-media-detail');
   });
 
+  test('a media detail fits a phone', async () => {
+    const phone = await newPage(390, 844);
+    await signIn(phone, consoleUrl, platform.token('ops', { admin: true }));
+    await phone.getByRole('link', { name: 'Operations' }).click();
+    await phone.getByRole('tab', { name: 'Media' }).click();
+    await phone.locator(`tr[data-media-id="${mediaId}"] button`).click();
+    await phone.getByTestId('detail-status').waitFor();
+    const overflow = Number(await phone.evaluate('document.documentElement.scrollWidth - innerWidth'));
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    await screenshot(phone, 'ops-media-phone');
+    await phone.close();
+  });
+
   test('the tabs answer the keyboard', async () => {
     await page.getByRole('tab', { name: 'Overview' }).focus();
     await page.keyboard.press('ArrowRight');
