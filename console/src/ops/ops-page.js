@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { DeadLetters } from './dead-letters.js';
 import { MediaDetail } from './media-detail.js';
 import { MediaSearch } from './media-search.js';
+import './ops.css';
 import { Overview } from './overview.js';
 import { Replay } from './replay.js';
 

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, patch } from '../api.js';
 import { loadSettings } from '../settings.js';
 import { GalleryItem } from './gallery-item.js';
+import './upload.css';
 import { createUploader } from './uploader.js';
 
 /** The reference upload page: Uppy above, the caller's gallery below, kept in the API's order. */
