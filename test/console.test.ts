@@ -81,7 +81,7 @@ describe('the upload page', () => {
     const smallPath = join(dir, 'small.jpg');
     await writeFile(bigPath, big);
     await writeFile(smallPath, await makeJpegWithGps(800, 600, { lat: 1, lon: 2 }));
-    const videoPath = await makeH264Clip(dir, 'clip.mp4', { width: 640, height: 360, seconds: 4 });
+    const videoPath = await makeH264Clip(dir, 'clip.mp4', { width: 1280, height: 720, seconds: 6 });
 
     page = await newPage();
     await signIn(page, consoleUrl, platform.token('alice'));
@@ -116,6 +116,9 @@ describe('the upload page', () => {
     });
 
     await assertEventually(async () => (await cards(page).count()) === 3, 'three cards in the gallery');
+    // While the video is worked on, its card follows the live status: one progress bar per rendition.
+    await page.locator('li.card[data-kind="video"] ul.progress progress').first().waitFor({ timeout: 60_000 });
+    await screenshot(page, 'processing');
     await page.locator('li.card[data-status="ready"]').nth(2).waitFor({ timeout: 90_000 });
     const mine = await apiClient(platform, platform.token('alice')).get<{ items: { status: string }[] }>(
       '/v1/media?owner=me',
