@@ -117,7 +117,10 @@ describe('the upload page', () => {
 
     await assertEventually(async () => (await cards(page).count()) === 3, 'three cards in the gallery');
     // While the video is worked on, its card follows the live status: one progress bar per rendition.
-    await page.locator('li.card[data-kind="video"] ul.progress progress').first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('li.card[data-kind="video"] ul.progress progress')
+      .first()
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'processing');
     await page.locator('li.card[data-status="ready"]').nth(2).waitFor({ timeout: 90_000 });
     const mine = await apiClient(platform, platform.token('alice')).get<{ items: { status: string }[] }>(
@@ -155,11 +158,10 @@ describe('the upload page', () => {
     );
   });
 
-  test('reorder: a photo moves earlier; asked into slot 0 it lands after the video, and the page says why', async () => {
+  test('reorder: a photo dragged onto the one before it takes its slot; asked into slot 0 with the keyboard it lands after the video, and the page says why', async () => {
     assert.equal(await cards(page).first().getAttribute('data-kind'), 'video', 'the video holds slot 0');
-    const last = cards(page).nth(2);
-    const lastId = await last.getAttribute('data-media-id');
-    await last.getByRole('button', { name: /earlier/ }).click();
+    const lastId = await cards(page).nth(2).getAttribute('data-media-id');
+    await cards(page).nth(2).dragTo(cards(page).nth(1));
     await assertEventually(
       async () => (await cards(page).nth(1).getAttribute('data-media-id')) === lastId,
       'the photo moved to slot 1',
@@ -167,7 +169,7 @@ describe('the upload page', () => {
     await cards(page)
       .nth(1)
       .getByRole('button', { name: /earlier/ })
-      .click();
+      .press('Enter');
     await page.getByRole('status').filter({ hasText: 'slot 0 stays the video' }).waitFor();
     assert.equal(await cards(page).first().getAttribute('data-kind'), 'video');
   });
