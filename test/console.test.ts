@@ -253,14 +253,16 @@ describe('the operations console', () => {
     await page.getByRole('button', { name: 'Replay this media…' }).click();
     await page.getByRole('button', { name: 'Review replay' }).click();
     const confirmation = page.getByRole('alertdialog');
-    assert.match(
-      (await confirmation.textContent()) ?? '',
-      new RegExp(`of media ${mediaId} again as new events`),
-    );
+    const said = (await confirmation.textContent()) ?? '';
+    const promised = new RegExp(
+      `Publish (\\d+) event\\(s\\) of media ${mediaId} again as new events: its optimize request`,
+    ).exec(said);
+    assert.ok(promised, said);
     await confirmation.getByRole('button', { name: 'Replay now' }).click();
+    // The confirmation said exactly what the route then did.
     await page
       .getByRole('status')
-      .filter({ hasText: /Replayed [1-9]/ })
+      .filter({ hasText: `Replayed ${promised[1]} event(s).` })
       .waitFor();
 
     await page.getByRole('tab', { name: 'Media' }).click();

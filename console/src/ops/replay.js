@@ -4,6 +4,8 @@ import { get, post } from '../api.js';
 import { useSettings } from '../settings.js';
 import { when } from './format.js';
 
+const lifecycleTopic = 'lifecycle';
+
 /** Replay by media or time range, always through a confirmation that says what will be published. */
 export function Replay({ initialMediaId = '' }) {
   const topics = useSettings()?.topics ?? [];
@@ -21,10 +23,17 @@ export function Replay({ initialMediaId = '' }) {
     try {
       if (mode === 'media') {
         const rows = await get(`/v1/ops/outbox?state=all&mediaId=${encodeURIComponent(mediaId)}&limit=1000`);
-        const originals = rows.items.filter((r) => !r.replayOf);
+        // The route's rules: originals only, lifecycle facts left out, one optimize request per media.
+        const originals = rows.items.filter((r) => !r.replayOf && r.topic !== lifecycleTopic);
+        const requests = originals.some((r) => r.topic === 'optimize.request') ? 1 : 0;
+        const others = originals.filter((r) => r.topic !== 'optimize.request');
         setPlan({
           body: { mediaId },
-          text: `Publish ${originals.length} event(s) of media ${mediaId} again as new events (${[...new Set(originals.map((r) => r.eventType))].join(', ') || 'none found'}). Optimize requests are rebuilt from the media as it is now; a deleted or rejected media is skipped. Consumers see new event ids; the worker reprocesses the media.`,
+          text: `Publish ${requests + others.length} event(s) of media ${mediaId} again as new events: ${
+            requests
+              ? 'its optimize request, rebuilt from the media as it is now (the worker processes it again)'
+              : 'no optimize request'
+          }${others.length ? ` and ${others.map((r) => r.eventType).join(', ')}` : ''}. Lifecycle events are not repeated; a deleted or rejected media is skipped.`,
         });
       } else {
         const body = {
@@ -34,7 +43,9 @@ export function Replay({ initialMediaId = '' }) {
         };
         setPlan({
           body,
-          text: `Publish again every original event written between ${when(body.from)} and ${when(body.to)} on ${topic || 'every topic'}, as new events. Optimize requests are rebuilt from their media as they are now; deleted or rejected media are skipped.`,
+          text: `Publish again, as new events, every original event written between ${when(body.from)} and ${when(body.to)} on ${
+            topic || `every topic but ${lifecycleTopic}`
+          }. Optimize requests are rebuilt from their media as they are now (one per media); deleted or rejected media are skipped.`,
         });
       }
     } catch (e) {
