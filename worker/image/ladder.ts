@@ -87,12 +87,13 @@ const ACCEPTED_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'g
  */
 const AVIF_EFFORT = 0;
 /**
- * aom holds about 110 MB while it encodes a 1440-wide rung (WebP about 40 MB), and every AVIF encode
- * running at once in the process adds its own: two jobs' eight siblings at once took a worker past 500 MB.
- * One at a time per process keeps the peak flat whatever WORKER_CONCURRENCY is; it costs no throughput,
- * as the AVIF siblings are well under half of a job's CPU and the WebP encodes use the other cores.
+ * aom holds about 110 MB while it encodes a 1440-wide rung (WebP about 40 MB), and every AVIF encode running
+ * at once in the process adds its own. Two at most, the cores a worker is given (the chart's CPU limit): the
+ * siblings can still fill both cores, and the peak stays bounded whatever WORKER_CONCURRENCY is. One at a
+ * time kept no less memory under the allocator settings the image sets, and halved the AVIF share of CPU a
+ * worker gets on a busy host.
  */
-const avifSlot = createLimiter(1);
+const avifSlot = createLimiter(2);
 
 /**
  * Builds the WebP ladder (`low`, `medium`, `high` by width, square `thumbnail`), an AVIF sibling of each
