@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { errorCatalogue, processingFailureCodes } from '../contracts/errors.ts';
-import { mediaInputErrorFrom } from './ffmpeg/media-input-error.ts';
 import { FfmpegError } from '../platform/media/run-ffmpeg.ts';
+import { mediaInputErrorFrom } from './ffmpeg/media-input-error.ts';
 import { rejectionFromDecodeError, rejectionFromEncodeError } from './image/errors.ts';
 import { MediaRejectedError } from './media-rejected-error.ts';
 
