@@ -29,6 +29,22 @@ const refused = {
   '64:ff9b::10.0.0.1': 'NAT64 private',
   '2002:c0a8:0101::1': '6to4 private',
   '2001:db8::1': 'documentation',
+  '::ffff:0:7f00:1': 'IPv4-translated loopback',
+  '::ffff:0:127.0.0.1': 'IPv4-translated loopback',
+  '::ffff:0:a9fe:a9fe': 'IPv4-translated link-local (cloud metadata)',
+  '64:ff9b:1::7f00:1': 'local-use NAT64',
+  '64:ff9b:1::a9fe:a9fe': 'local-use NAT64',
+  '64:ff9b:1:ffff::8.8.8.8': 'local-use NAT64',
+  '3fff::1': 'documentation',
+  '3fff:fff::1': 'documentation',
+  '5f00::1': 'SRv6 SIDs',
+  '192.88.99.1': '6to4 relay anycast',
+  '2002:c058:6301::1': '6to4 6to4 relay anycast',
+  '::7f00:1': 'IPv4-compatible (deprecated)',
+  '100::1': 'discard',
+  '4000::1': 'not global unicast',
+  'e000::1': 'not global unicast',
+  '2001::1': 'IETF protocol assignments',
 };
 
 test('private, loopback, link-local, CGNAT, ULA, multicast and metadata addresses are refused', () => {
@@ -44,6 +60,9 @@ test('public addresses pass, IPv6 too, and IPv4 carried in IPv6 is judged by the
     '100.128.0.1',
     '2606:4700::1111',
     '::ffff:8.8.8.8',
+    '64:ff9b::8.8.8.8',
+    '3fff:1000::1',
+    '2a00:1450:4001::200e',
   ])
     assert.equal(forbiddenAddressClass(address), null, address);
 });
@@ -70,6 +89,13 @@ test('decimal, octal, hex and short IPv4 spellings are judged as the address the
     'https://169.254.169.254/latest/meta-data',
     'http://0xa9fea9fe/',
     'http://localhost:3000/',
+    'http://[::ffff:0:7f00:1]/',
+    'http://[::ffff:0:127.0.0.1]/',
+    'http://[64:ff9b:1::7f00:1]/',
+    'http://[64:ff9b:1::a9fe:a9fe]/',
+    'http://[3fff::1]/',
+    'http://[5f00::1]/',
+    'http://192.88.99.1/',
   ])
     assert.equal(await codeOf(url), 'webhook_url_forbidden', url);
 });
@@ -81,6 +107,8 @@ test('non-http schemes, credentials and unparseable URLs are invalid; allowing p
     'ftp://example.com/',
     'http://user:pw@example.com/',
     'not a url',
+    'http://93.184.216.34:0/hook',
+    'https://example.com:0/',
   ])
     assert.equal(await codeOf(url), 'webhook_url_invalid', url);
   assert.equal(await vetEndpointUrl('http://127.0.0.1:9/x', true), 'http://127.0.0.1:9/x');

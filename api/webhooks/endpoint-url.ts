@@ -21,6 +21,7 @@ export function parseEndpointUrl(raw: string): URL {
   if (url.username || url.password)
     throw new AppError('webhook_url_invalid', 'The URL carries credentials: put secrets in the path');
   if (!url.hostname) throw new AppError('webhook_url_invalid', 'The URL has no host');
+  if (url.port === '0') throw new AppError('webhook_url_invalid', 'Port 0 cannot be connected to');
   return url;
 }
 
