@@ -57,7 +57,11 @@ describe('declared hash', () => {
 
     const [copyTrace, originalTrace] = [await trace(platform, copy.id), await trace(platform, original.id)];
     assert.deepEqual(keysOf(copyTrace), keysOf(originalTrace), 'same physical objects');
-    assert.deepEqual(copyTrace.outbox, [], 'nothing was sent for processing');
+    assert.deepEqual(
+      copyTrace.outbox.map((o) => o.eventType),
+      ['media.ready'],
+      'nothing was sent for processing; apps are told the copy is ready',
+    );
     assert.deepEqual(
       copyTrace.events.map((e) => [e.fromStatus, e.toStatus, e.detail?.deduplicatedFrom]),
       [[null, 'ready', original.id]],
@@ -121,7 +125,8 @@ describe('worker hash', () => {
     );
 
     // What the upload and the worker wrote under this media's own id is unreferenced now.
-    const uploadedRaw = (t.outbox[0] as { payload: { objectKey: string } }).payload.objectKey;
+    const request = t.outbox.find((o) => o.eventType === 'media.optimize.request');
+    const uploadedRaw = (request?.payload as { objectKey: string }).objectKey;
     const requestId = String(ready?.detail?.requestId);
     const own = [
       uploadedRaw,

@@ -66,6 +66,7 @@ export interface MediaTrace {
   }[];
   outbox: {
     id: string;
+    eventType: string;
     replayOf: string | null;
     publishedAt: string | null;
     attempts: number;

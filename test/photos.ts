@@ -43,7 +43,7 @@ export async function uploadPhoto(client: Client, bytes: Buffer, filename = 'pho
 export interface Trace {
   media: { objectKey: string; ownerId: string; status: string; sha256: string | null };
   events: { fromStatus: string | null; toStatus: string; detail: Record<string, unknown> | null }[];
-  outbox: unknown[];
+  outbox: { eventType: string; payload: unknown }[];
   variants: { objectKey: string; quality: string; format: string; bytes: number }[];
 }
 

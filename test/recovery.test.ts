@@ -94,8 +94,14 @@ async function readyTimes(uploads: Upload[]): Promise<number[]> {
       ['high', 'high-avif', 'low', 'low-avif', 'medium', 'medium-avif', 'thumbnail', 'thumbnail-avif'],
       'one set of variants (each WebP rung and its AVIF sibling)',
     );
-    assert.equal(trace.outbox.length, 1);
-    const requestId = trace.outbox[0]?.id;
+    const requests = trace.outbox.filter((o) => o.eventType === 'media.optimize.request');
+    assert.equal(requests.length, 1, 'one optimize request');
+    assert.equal(
+      trace.outbox.filter((o) => o.eventType === 'media.ready').length,
+      1,
+      'one media.ready announced to apps',
+    );
+    const requestId = requests[0]?.id;
     assert.ok(
       trace.variants.every((v) => v.objectKey.includes(`/${requestId}/`)),
       'keys of one request',
