@@ -88,7 +88,7 @@ export async function mediaEventRoutes(
     },
     async (request) => {
       const principal = await caller(request);
-      const row = await watchableMedia(ctx.db, { principal, by: 'bearer' }, request.params.mediaId, false);
+      const row = await watchableMedia(ctx.db, { principal, by: 'bearer' }, request.params.mediaId);
       return issueStreamToken(ctx.config, principal.sub, row.id);
     },
   );

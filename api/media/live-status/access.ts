@@ -11,22 +11,17 @@ export type Watcher = { principal: Principal; by: 'bearer' | 'stream-token' };
 
 /**
  * The media a caller may follow, with the answer `GET /v1/media/:id` gives everyone else: 404, whether it
- * exists or not. A deleted media is gone for a fresh stream; one that was following it may still learn it
- * was deleted (`resuming`).
+ * exists or not. A deleted media stays followable by its owner and admins, so a client that lost its id (a
+ * page reload) still learns of the deletion from a fresh stream; nobody else learns it ever existed.
  */
-export async function watchableMedia(
-  db: Queryable,
-  watcher: Watcher,
-  mediaId: string,
-  resuming: boolean,
-): Promise<MediaRow> {
+export async function watchableMedia(db: Queryable, watcher: Watcher, mediaId: string): Promise<MediaRow> {
   const row = await readMedia(db, mediaId);
   const allowed =
     row &&
     (watcher.by === 'stream-token' ||
       row.ownerId === watcher.principal.sub ||
       watcher.principal.roles.includes('admin'));
-  if (!row || !allowed || (row.status === 'deleted' && !resuming)) {
+  if (!row || !allowed) {
     throw new AppError('media_not_found', `No media ${mediaId}`);
   }
   return row;

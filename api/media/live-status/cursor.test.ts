@@ -31,6 +31,8 @@ test('crafted ids are a 400, never a number the database cannot hold', () => {
     `1.${'q'.repeat(65)}`,
     `1.${Array.from({ length: 257 }, (_, i) => `q${i}`).join(',')}`,
     '１２',
+    '12.high,high',
+    '12.low,high',
   ];
   for (const text of crafted) {
     assert.throws(

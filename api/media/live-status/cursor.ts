@@ -30,5 +30,10 @@ export function parseCursor(raw: string | undefined): Cursor | undefined {
       'Last-Event-ID must be an id this stream sent: digits, optionally followed by ".quality,quality…"',
     );
   }
-  return { eventId, qualities: new Set(match[2] ? match[2].split(',') : []) };
+  const cursor = { eventId, qualities: new Set(match[2] ? match[2].split(',') : []) };
+  // The stream sends each name once, sorted: any other spelling is an id it never sent.
+  if (formatCursor(cursor) !== raw) {
+    throw new AppError('validation_failed', 'Last-Event-ID must name each rendition once, in sorted order');
+  }
+  return cursor;
 }

@@ -216,7 +216,8 @@ function byArrival(a: VariantRow, b: VariantRow): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || a.bytes - b.bytes;
 }
 
-function announced(variants: VariantRow[]): Set<string> {
+/** The renditions a stream tells its client of: every one in the view. */
+export function announced(variants: VariantRow[]): Set<string> {
   return new Set(variants.filter(inView).map((v) => v.quality));
 }
 

@@ -6,12 +6,14 @@ import type { LiveStatusMetrics } from '../../../platform/metrics/live-status.ts
 import { loadVariantsOf } from '../view.ts';
 import { type Watcher, watchableMedia } from './access.ts';
 import type { Cursor } from './cursor.ts';
+import { checkCursor } from './cursor-check.ts';
 import { type Frame, framesSince, isTerminal, openingFrames, type StreamPosition } from './frames.ts';
 import {
   lastTransition,
   latestTransitionId,
   type MediaRow,
   readChanges,
+  readHistory,
   readVersions,
   versionOf,
 } from './reads.ts';
@@ -162,9 +164,10 @@ export function createLiveStatusHub({ db, config, logger, metrics }: LiveStatusD
       try {
         // The newest transition id before the row: a move committed in between is sent again, never lost.
         const latest = await latestTransitionId(db, mediaId);
-        const row = await watchableMedia(db, watcher, mediaId, cursor !== undefined);
-        if (cursor && cursor.eventId > latest) {
-          throw new AppError('validation_failed', 'Last-Event-ID is ahead of this media’s history');
+        const row = await watchableMedia(db, watcher, mediaId);
+        if (cursor) {
+          const history = await readHistory(db, mediaId);
+          checkCursor(cursor, history.transitions, history.variants);
         }
         const first = await firstFrames(watcher, row, cursor, latest);
         if (first.ended && first.frames.length === 0) {

@@ -159,6 +159,8 @@ describe('who may follow a media', () => {
 describe('following a media from processing to ready', () => {
   let mediaId: string;
   let lastId: string;
+  /** Every resume id the streams of this media sent, in order. */
+  const sent: string[] = [];
 
   test('the current state first, then progress and renditions; heartbeats keep it open past the request timeout', async () => {
     mediaId = await media.processing('owner-c');
@@ -184,6 +186,7 @@ describe('following a media from processing to ready', () => {
     assert.match(variant.type === 'media.variant.ready' ? variant.data.variant.url : '', /token=/);
     lastId = moved.find((m) => m.id)?.id ?? '';
     assert.match(lastId, /\.low$/);
+    sent.push(status.id, lastId);
 
     // Idle for longer than HTTP_REQUEST_TIMEOUT_MS: pings arrive and the stream stays up.
     const started = Date.now();
@@ -222,6 +225,7 @@ describe('following a media from processing to ready', () => {
     assert.equal(ready.type === 'media.ready' && ready.data.variants.length, 3);
     const ids = missed.filter((m) => m.id).map((m) => m.id);
     assert.equal(new Set(ids).size, ids.length, 'every id once');
+    sent.push(...ids.map(String));
 
     const after = await openSse(eventsUrl(mediaId), {
       ...auth('owner-c'),
@@ -251,17 +255,73 @@ describe('following a media from processing to ready', () => {
     });
   });
 
-  test('a deletion ends the stream of whoever follows it; afterwards the media is gone', async () => {
-    const follow = await openSse(eventsUrl(mediaId, '?lastEventId=0'), auth('owner-c'));
+  test('every id the stream sent resumes; an id it could not have sent is a 400', async () => {
+    const [, status, end] = /^([0-9]+)\.(.+)$/.exec(sent.at(-1) ?? '') ?? [];
+    assert.equal(end, 'high,low,medium', 'the ready id names every rendition');
+    for (const id of sent) {
+      const resumed = await openSse(eventsUrl(mediaId), { ...auth('owner-c'), 'last-event-id': id });
+      assert.ok([200, 204].includes(resumed.status), `${id}: ${resumed.status} ${resumed.text}`);
+      await resumed.collect(() => false);
+    }
+    const other = await openSse(eventsUrl(await media.processing('owner-c')), auth('owner-c'));
+    const othersId = (await other.collect((m) => m.event !== undefined)).at(-1)?.id ?? '';
+    other.close();
+    const processingId = Number(status) - 1;
+    const crafted = [
+      `${processingId}.bogus`,
+      `${processingId}.low,medium,zzz`,
+      `${processingId}.low,low`,
+      `${processingId}.medium,low`,
+      status ?? '',
+      `${status}.low`,
+      othersId,
+      '1',
+      '0',
+    ];
+    for (const id of crafted) {
+      assert.deepEqual(
+        await refused(eventsUrl(mediaId), { ...auth('owner-c'), 'last-event-id': id }),
+        { status: 400, code: 'validation_failed' },
+        id,
+      );
+    }
+  });
+
+  test('a deletion ends the stream of whoever follows it; a fresh stream of its owner is told it once', async () => {
+    const follow = await openSse(eventsUrl(mediaId), auth('owner-c'));
     assert.equal(follow.status, 200);
     const before = await follow.collect(() => false);
     const lastBefore = before.filter((m) => m.id).at(-1)?.id ?? '';
+    const minted = await api.call('owner-c', { method: 'POST', url: `/v1/media/${mediaId}/events/token` });
     const deleted = await api.call('owner-c', { method: 'DELETE', url: `/v1/media/${mediaId}` });
     assert.equal(deleted.statusCode, 204);
     const told = await openSse(eventsUrl(mediaId), { ...auth('owner-c'), 'last-event-id': lastBefore });
     const last = payload((await told.collect(() => false)).at(-1) as SseMessage);
     assert.equal(last.type === 'media.deleted' && last.data.by, 'owner');
-    assert.equal((await refused(eventsUrl(mediaId), auth('owner-c'))).status, 404);
+
+    // A page reload lost its id: the owner, an admin, a token minted before or after still hear of the end.
+    const reminted = await api.call('owner-c', { method: 'POST', url: `/v1/media/${mediaId}/events/token` });
+    assert.equal(reminted.statusCode, 200, reminted.body);
+    for (const [url, headers] of [
+      [eventsUrl(mediaId), auth('owner-c')],
+      [eventsUrl(mediaId), auth('ops', true)],
+      [`${base}${(minted.json() as LiveStatusToken).url}`, {}],
+      [`${base}${(reminted.json() as LiveStatusToken).url}`, {}],
+    ] as const) {
+      const fresh = await openSse(url, headers);
+      assert.equal(fresh.status, 200, url);
+      const messages = await fresh.collect(() => false);
+      assert.deepEqual(named(messages), ['media.deleted'], url);
+      const again = await openSse(eventsUrl(mediaId), {
+        ...auth('owner-c'),
+        'last-event-id': messages.at(-1)?.id ?? '',
+      });
+      assert.equal(again.status, 204, 'its id is past the end');
+    }
+    assert.deepEqual(await refused(eventsUrl(mediaId), auth('stranger')), {
+      status: 404,
+      code: 'media_not_found',
+    });
   });
 });
 

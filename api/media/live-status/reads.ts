@@ -85,3 +85,17 @@ function group<T extends { mediaId: string }>(rows: T[]): Map<string, T[]> {
   for (const row of rows) byMedia.set(row.mediaId, [...(byMedia.get(row.mediaId) ?? []), row]);
   return byMedia;
 }
+
+/** What a Last-Event-ID is checked against: every status move of the media and every rendition it has. */
+export async function readHistory(
+  db: Queryable,
+  mediaId: string,
+): Promise<{ transitions: Pick<TransitionRow, 'id' | 'toStatus'>[]; variants: VariantRow[] }> {
+  const transitions = await db
+    .select({ id: mediaEvent.id, toStatus: mediaEvent.toStatus })
+    .from(mediaEvent)
+    .where(eq(mediaEvent.mediaId, mediaId))
+    .orderBy(asc(mediaEvent.id));
+  const variants = await db.select().from(mediaVariant).where(eq(mediaVariant.mediaId, mediaId));
+  return { transitions, variants };
+}
