@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AsyncVideoModeration } from '../../platform/moderation/async-video.ts';
 import { parseJobRef } from '../../platform/moderation/callback-token.ts';
+import { repeatEvery } from '../../platform/repeat.ts';
 import type { ApiContext } from '../context.ts';
 import { type SettleOutcome, settleVideoJob } from './settle-video-job.ts';
 
@@ -47,26 +48,13 @@ export async function repollPendingJobs(
 /** Re-polls every half of the limit (at most once a minute); a slow pass delays the next one. */
 export function startModerationRepoll(ctx: ApiContext, video: AsyncVideoModeration) {
   const intervalMs = Math.min(60_000, Math.max(1_000, (video.repollAfterSeconds * 1000) / 2));
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tick = async () => {
-    try {
+  return repeatEvery(
+    intervalMs,
+    async () => {
       const report = await repollPendingJobs(ctx, video);
       if (report.polled > 0) ctx.logger.info(report, 'moderation re-poll');
-    } catch (error) {
-      ctx.logger.warn({ err: error }, 'moderation re-poll failed; will retry');
-    }
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    timer = setTimeout(tick, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
     },
-  };
+    ctx.logger,
+    'moderation re-poll',
+  );
 }

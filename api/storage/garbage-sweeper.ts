@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { repeatEvery } from '../../platform/repeat.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { expireUploadSessions } from './expire-sessions.ts';
 import { drainStorageGarbage } from './garbage-pass.ts';
@@ -53,11 +54,10 @@ export function startGarbageSweeper(
   logger: Logger,
   intervalMs = 60_000,
 ) {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
   let lastOrphanScan = 0;
-  const tick = async () => {
-    try {
+  return repeatEvery(
+    intervalMs,
+    async () => {
       // Listing the bucket is the costly part: once an hour is plenty for objects a crash left behind.
       const scanOrphans = Date.now() - lastOrphanScan > orphanScanIntervalMs;
       if (scanOrphans) lastOrphanScan = Date.now();
@@ -65,20 +65,8 @@ export function startGarbageSweeper(
       if (report.sessionsExpired + report.objectsDeleted + (report.orphansQueued ?? 0) > 0) {
         logger.info(report, 'storage sweep');
       }
-    } catch (error) {
-      logger.warn({ err: error }, 'storage sweep failed; will retry');
-    }
-    if (!stopped) schedule();
-  };
-  const schedule = () => {
-    timer = setTimeout(tick, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
     },
-  };
+    logger,
+    'storage sweep',
+  );
 }
