@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { counter } from './registry.ts';
+import { counter, sharedReading } from './registry.ts';
 
 export interface OutboxBacklog {
   /** Rows committed and not yet published. */
@@ -14,14 +14,7 @@ export interface OutboxBacklog {
  */
 export function registerOutboxGauges(registry: Registry, read: () => Promise<OutboxBacklog>): void {
   if (registry.getSingleMetric('mediagate_outbox_backlog_events')) return;
-  let last: Promise<OutboxBacklog | undefined> | undefined;
-  // Both gauges are collected by one scrape; they share one reading.
-  const reading = () => {
-    last ??= read()
-      .catch(() => undefined)
-      .finally(() => setImmediate(() => (last = undefined)));
-    return last;
-  };
+  const reading = sharedReading(read);
   new Gauge({
     name: 'mediagate_outbox_backlog_events',
     help: 'Outbox rows committed and not yet published to the bus',

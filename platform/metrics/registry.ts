@@ -50,6 +50,20 @@ export function computedGauge(
   });
 }
 
+/**
+ * One reading for the several gauges a scrape collects together (they are collected one after another in the
+ * same tick): the query runs once per scrape, and a failed one leaves every gauge at its last value.
+ */
+export function sharedReading<T>(read: () => Promise<T>): () => Promise<T | undefined> {
+  let last: Promise<T | undefined> | undefined;
+  return () => {
+    last ??= read()
+      .catch(() => undefined)
+      .finally(() => setImmediate(() => (last = undefined)));
+    return last;
+  };
+}
+
 /** Seconds: from a fast cache hit to a slow vendor or storage round trip. */
 export const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Seconds: background work, from a small image job to a long transcode. */
