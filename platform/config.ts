@@ -145,6 +145,8 @@ export const ConfigSchema = Type.Object({
     allowPrivateNetworks: Type.Boolean(),
     timeoutMs: Positive,
     concurrency: Positive,
+    /** Attempts in flight to any one endpoint, so a hanging receiver holds only its own share. */
+    endpointConcurrency: Positive,
     pollIntervalMs: Positive,
     /** The first retry's cap; the whole schedule (5 s … 10 h, ≥ 24 h in all) scales with it. */
     retryBaseMs: Positive,
@@ -287,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivateNetworks: bool(env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, false),
       timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000),
       concurrency: int(env, 'WEBHOOK_CONCURRENCY', 16),
+      endpointConcurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 4),
       pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000),
       retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000),
       disableAfterMs: int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3600 * 1000),

@@ -22,7 +22,8 @@ export interface ClaimedDelivery {
 
 export interface AttemptResult {
   outcome: SendOutcome;
-  settled: 'delivered' | 'failed' | 'retrying' | 'unchanged';
+  /** `gone`: the endpoint (and so the delivery) was deleted while the attempt was on its way. */
+  settled: 'delivered' | 'failed' | 'retrying' | 'unchanged' | 'gone';
   endpointDisabled: boolean;
 }
 
@@ -43,7 +44,7 @@ export async function sendAttempt(
 /**
  * Records an attempt and moves the delivery on: 2xx → delivered; otherwise the next try after a jittered
  * backoff, or `failed` once the retry span has passed. A manual redelivery that fails leaves the delivery
- * where it was. Any success ends the endpoint's failure streak; a failure starts one, and an endpoint
+ * where it was, its last-attempt fields included: the failure is in the attempt log only. Any success ends the endpoint's failure streak; a failure starts one, and an endpoint
  * whose streak is older than `disableAfterMs` is disabled with the reason.
  */
 export async function recordAttempt(
@@ -63,11 +64,15 @@ export async function recordAttempt(
   const state = settled === 'delivered' ? 'delivered' : settled === 'failed' ? 'failed' : null;
   const retryAt = settled === 'retrying' ? nextAttemptAt.toISOString() : null;
   const disableAfter = sql`now() - ${settings.disableAfterMs} * interval '1 millisecond'`;
+  const touchesDelivery = ok || trigger === 'scheduled';
   // One statement, one round trip: under a burst the dispatcher records hundreds of these a second.
-  const result = await db.execute(sql`
+  let result: Awaited<ReturnType<typeof db.execute>>;
+  try {
+    result = await db.execute(sql`
     with attempt as (
       insert into webhook_attempt (delivery_id, endpoint_id, trigger, status_code, latency_ms, response_excerpt, error)
-      values (${delivery.id}, ${delivery.endpointId}, ${trigger}, ${outcome.statusCode}, ${outcome.latencyMs}, ${excerpt}, ${error})
+      select ${delivery.id}, ${delivery.endpointId}, ${trigger}, ${outcome.statusCode}, ${outcome.latencyMs}, ${excerpt}, ${error}
+      where exists (select 1 from webhook_delivery where id = ${delivery.id})
     ), delivery as (
       update webhook_delivery set
         state = coalesce(${state}, state),
@@ -75,7 +80,7 @@ export async function recordAttempt(
         next_attempt_at = coalesce(${retryAt}::timestamptz, next_attempt_at),
         last_status = ${outcome.statusCode}, last_latency_ms = ${outcome.latencyMs},
         last_excerpt = ${excerpt}, last_error = ${error}
-      where id = ${delivery.id}
+      where id = ${delivery.id} and ${touchesDelivery}
     ), recovered as (
       update webhook_endpoint set failing_since = null
       where ${ok} and id = ${delivery.endpointId} and failing_since is not null
@@ -94,8 +99,20 @@ export async function recordAttempt(
       where not ${ok} and e.id = t.id
       returning t.trip
     )
-    select coalesce((select trip from failing), false) as just_disabled`);
+    select coalesce((select trip from failing), false) as just_disabled,
+      exists (select 1 from webhook_delivery where id = ${delivery.id}) as present`);
+  } catch (error) {
+    // The endpoint was deleted between the check above and the insert: its deliveries went with it.
+    if (isForeignKeyViolation(error)) return { outcome, settled: 'gone', endpointDisabled: false };
+    throw error;
+  }
+  if (result.rows[0]?.present !== true) return { outcome, settled: 'gone', endpointDisabled: false };
   return { outcome, settled, endpointDisabled: result.rows[0]?.just_disabled === true };
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return (error as { code?: string }).code === '23503' || cause?.code === '23503';
 }
 
 /** PostgreSQL text holds no NUL, and an excerpt is for reading: a receiver's bytes must not fail the insert. */

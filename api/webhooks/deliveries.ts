@@ -100,7 +100,9 @@ export async function redeliver(
     .set({ attempts: sql`${webhookDelivery.attempts} + 1` })
     .where(eq(webhookDelivery.id, deliveryId));
   await recordAttempt(db, delivery, await sendAttempt(delivery, settings), 'manual', settings);
-  return (await listOne(db, deliveryId)) as DeliveryView;
+  const view = await listOne(db, deliveryId);
+  if (!view) throw new AppError('webhook_delivery_not_found');
+  return view;
 }
 
 async function listOne(db: Database, deliveryId: string): Promise<DeliveryView | undefined> {

@@ -26,6 +26,7 @@ export function startDispatcher(deps: {
   const { db, settings, logger, metrics } = deps;
   const leaseMs = settings.timeoutMs + 30_000;
   const inFlight = new Set<Promise<void>>();
+  const perEndpoint = new Map<string, number>();
   let stopped = false;
   let wakeRequested = false;
   let sleeping: (() => void) | undefined;
@@ -39,6 +40,13 @@ export function startDispatcher(deps: {
   async function deliver(delivery: ClaimedDelivery) {
     const outcome = await sendAttempt(delivery, settings);
     const result = await recordAttempt(db, delivery, outcome, 'scheduled', settings);
+    if (result.settled === 'gone') {
+      logger.info(
+        { endpointId: delivery.endpointId, eventId: delivery.eventId },
+        'webhook endpoint deleted mid-attempt',
+      );
+      return;
+    }
     const ok = result.settled === 'delivered';
     metrics?.attempt(
       ok ? 'success' : outcome.statusCode === null ? 'network_error' : 'http_error',
@@ -68,15 +76,20 @@ export function startDispatcher(deps: {
       let claimed: ClaimedDelivery[] = [];
       if (room > 0) {
         try {
-          claimed = await claimDue(db, room, leaseMs);
+          claimed = await claimDue(db, room, leaseMs, settings.endpointConcurrency, perEndpoint);
         } catch (error) {
           logger.warn({ err: error }, 'could not claim webhook deliveries');
         }
       }
       for (const delivery of claimed) {
+        const { endpointId } = delivery;
+        perEndpoint.set(endpointId, (perEndpoint.get(endpointId) ?? 0) + 1);
         const running: Promise<void> = deliver(delivery)
           .catch((error) => logger.error({ err: error, deliveryId: delivery.id }, 'webhook delivery crashed'))
           .finally(() => {
+            const left = (perEndpoint.get(endpointId) ?? 1) - 1;
+            if (left > 0) perEndpoint.set(endpointId, left);
+            else perEndpoint.delete(endpointId);
             inFlight.delete(running);
             wake();
           });
@@ -106,18 +119,37 @@ export function startDispatcher(deps: {
   };
 }
 
-/** Due deliveries of enabled endpoints, oldest due first, leased to this process. */
-export async function claimDue(db: Database, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+/**
+ * Due deliveries of enabled endpoints, oldest due first, leased to this process, at most `perEndpoint` in
+ * flight for any one endpoint (counting the `busy` ones this process already holds): a receiver that hangs
+ * holds only its own share of the slots, and the rest go to other endpoints. The window picks candidates
+ * (it cannot be combined with a row lock); the locking select re-checks them and skips what another
+ * process holds.
+ */
+export async function claimDue(
+  db: Database,
+  limit: number,
+  leaseMs: number,
+  perEndpoint: number,
+  busy: ReadonlyMap<string, number>,
+): Promise<ClaimedDelivery[]> {
+  const held = JSON.stringify(Object.fromEntries(busy));
   const result = await db.execute(sql`
     update webhook_delivery d
     set attempts = d.attempts + 1, next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
     from webhook_endpoint e
     where e.id = d.endpoint_id and d.id in (
-      select c.id from webhook_delivery c join webhook_endpoint ce on ce.id = c.endpoint_id
-      where c.state = 'pending' and c.next_attempt_at <= now() and ce.enabled
-      order by c.next_attempt_at
-      limit ${limit}
-      for update of c skip locked)
+      select l.id from webhook_delivery l
+      where l.state = 'pending' and l.next_attempt_at <= now() and l.id in (
+        select r.id from (
+          select c.id, c.endpoint_id, c.next_attempt_at,
+            row_number() over (partition by c.endpoint_id order by c.next_attempt_at) as nth
+          from webhook_delivery c join webhook_endpoint ce on ce.id = c.endpoint_id
+          where c.state = 'pending' and c.next_attempt_at <= now() and ce.enabled) r
+        where r.nth + coalesce((${held}::jsonb ->> r.endpoint_id::text)::int, 0) <= ${perEndpoint}
+        order by r.next_attempt_at
+        limit ${limit})
+      for update of l skip locked)
     returning d.id, d.endpoint_id, d.event_id, d.payload, d.attempts, d.created_at,
       e.url, e.secret, e.previous_secret, e.previous_secret_until`);
   return result.rows.map((r) => claimedFromRow(r as Record<string, unknown>));

@@ -14,12 +14,15 @@ export interface SendOutcome {
 }
 
 const excerptBytes = 1024;
+/** Once the status line is in, the excerpt gets at most this long: the status decided the attempt. */
+const bodyDeadlineMs = 2000;
 
 /**
  * One POST. The host is resolved once, every address it resolves to is checked, and the connection goes to
  * a checked address (the lookup hands the socket exactly what it checked), so a DNS answer that changes
  * between the check and the connect (rebinding) cannot reach a private address. Redirects are not
- * followed: a 3xx is a failed attempt like any other non-2xx.
+ * followed: a 3xx is a failed attempt like any other non-2xx. The status line decides: a body that dribbles
+ * after it is read up to the excerpt's size or a short deadline, and never turns an answer into a timeout.
  */
 export async function postWebhook(
   rawUrl: string,
@@ -59,10 +62,12 @@ export async function postWebhook(
         agent: false,
         lookup: options.allowPrivateNetworks ? undefined : checkedLookup,
       },
-      (res) =>
-        readExcerpt(res).then((excerpt) =>
+      (res) => {
+        clearTimeout(timer);
+        readExcerpt(res, Math.min(bodyDeadlineMs, options.timeoutMs)).then((excerpt) =>
           finish({ statusCode: res.statusCode ?? null, excerpt, error: null }),
-        ),
+        );
+      },
     );
     const timer = setTimeout(
       () => finish({ statusCode: null, excerpt: null, error: `no response within ${options.timeoutMs} ms` }),
@@ -96,11 +101,15 @@ const checkedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-function readExcerpt(res: IncomingMessage): Promise<string> {
+function readExcerpt(res: IncomingMessage, deadlineMs: number): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => resolve(Buffer.concat(chunks).subarray(0, excerptBytes).toString('utf8'));
+    const cutOff = setTimeout(() => done(), deadlineMs);
+    const done = () => {
+      clearTimeout(cutOff);
+      resolve(Buffer.concat(chunks).subarray(0, excerptBytes).toString('utf8'));
+    };
     res.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;

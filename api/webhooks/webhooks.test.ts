@@ -1,8 +1,10 @@
 // Middle tier: the admin routes, the SSRF rule and the dispatcher on embedded PostgreSQL with real receivers.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
 import type { LifecycleEvent } from '../../contracts/lifecycle.ts';
 import { connectDatabase } from '../../db/client.ts';
 import { webhookAttempt, webhookEndpoint } from '../../db/schema.ts';
@@ -232,6 +234,8 @@ test('an endpoint failing for longer than the limit is disabled with its reason;
   const refused = await asAdmin({ method: 'POST', url: `${url}/deliveries/${target.id}/redeliver` });
   assert.equal(refused.statusCode, 200, refused.body);
   assert.equal(refused.json().state, 'delivered', 'a failed manual attempt leaves the delivery as it was');
+  assert.equal(refused.json().lastStatus, 200, 'its last answer is still the one that delivered it');
+  assert.equal(refused.json().lastError, null);
   assert.equal(refused.json().attemptLog[0].trigger, 'manual');
   assert.match(refused.json().attemptLog[0].error, /loopback/);
   const settings = { ...api.config.webhooks, allowPrivateNetworks: true };
@@ -247,4 +251,64 @@ test('an endpoint failing for longer than the limit is disabled with its reason;
   assert.equal(queued.statusCode, 202);
   await r.waitFor((got) => got.some((x) => x.type === 'webhook.test'), 5000, 'the test event');
   await d.stop();
+});
+
+test('a hanging endpoint holds only its own share of the slots: another endpoint is served meanwhile', async () => {
+  await api.ctx.db.delete(webhookEndpoint);
+  const [slow, healthy] = [await receiver(), await receiver()];
+  const held: ServerResponse[] = [];
+  slow.respond = (_req, res) => held.push(res);
+  const slowEndpoint = await endpointFor(slow, ['media.ready']);
+  const healthyEndpoint = await endpointFor(healthy, ['media.deleted']);
+  // The slow endpoint's deliveries are older, so they come first in the queue.
+  for (let i = 0; i < 8; i++) await fanOut(api.ctx.db, readyEvent());
+  const deletions = Array.from({ length: 3 }, () => ({ ...readyEvent(), type: 'media.deleted' }));
+  for (const event of deletions) await fanOut(api.ctx.db, event as unknown as LifecycleEvent);
+  const d = dispatcher({ concurrency: 4, endpointConcurrency: 2, timeoutMs: 120_000 });
+  await healthy.waitFor((got) => got.length >= deletions.length, 20_000, 'the healthy endpoint’s events');
+  assert.equal(held.length, 2, 'the hanging receiver holds exactly its cap and nothing was answered');
+  assert.equal(slow.received.length, 2, 'no more attempts went to the hanging endpoint');
+  slow.respond = (_req, res) => res.writeHead(204).end();
+  for (const res of held) res.writeHead(204).end();
+  await slow.waitFor((got) => got.length >= 8, 20_000, 'the slow endpoint’s events once it answers');
+  await d.stop();
+  await api.ctx.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, slowEndpoint.id));
+  await api.ctx.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, healthyEndpoint.id));
+});
+
+test('an endpoint deleted while its attempt is on the way: the outcome is dropped quietly, never an error', async () => {
+  const r = await receiver();
+  let release: (() => void) | undefined;
+  r.respond = (_req, res) => {
+    release = () => res.writeHead(200).end('ok');
+  };
+  const endpoint = await endpointFor(r);
+  await fanOut(api.ctx.db, readyEvent());
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const d = startDispatcher({
+    db: api.ctx.db,
+    settings: { ...api.config.webhooks, allowPrivateNetworks: true, pollIntervalMs: 50 },
+    logger,
+  });
+  closers.push(() => d.stop());
+  await r.waitFor((got) => got.length === 1, 10_000, 'the attempt');
+  const gone = await asAdmin({ method: 'DELETE', url: `/v1/webhook-endpoints/${endpoint.id}` });
+  assert.equal(gone.statusCode, 204);
+  release?.();
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => /deleted mid-attempt/.test(l.msg)) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await d.stop();
+  assert.deepEqual(
+    lines.filter((l) => l.level >= 40),
+    [],
+    'no warning or error for an outcome nobody can read',
+  );
+  assert.ok(lines.some((l) => l.level === 30 && /deleted mid-attempt/.test(l.msg)));
+  const attempts = await api.ctx.db
+    .select()
+    .from(webhookAttempt)
+    .where(eq(webhookAttempt.endpointId, endpoint.id));
+  assert.equal(attempts.length, 0);
 });
