@@ -3,7 +3,6 @@ import { createEndpoint, listEndpoints, updateEndpoint } from '../api/webhooks/e
 import { CreateEndpointBody, DeliveryQuery, EndpointParams } from '../contracts/webhook-endpoints.ts';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { type Config, requireSetting } from '../platform/config.ts';
-import { option } from './args.ts';
 import { checked } from './checked-args.ts';
 
 const usage = `usage: mediagate webhooks add --url URL [--events media.ready,media.failed…] [--description TEXT]
@@ -18,19 +17,20 @@ const usage = `usage: mediagate webhooks add --url URL [--events media.ready,med
  * from the machine running the command.
  */
 export async function runWebhooks(config: Config, args: string[]): Promise<unknown> {
-  const [action, ...rest] = args;
-  const endpointId = () =>
-    checked(EndpointParams, { endpointId: option(rest, '--endpoint') }, usage).endpointId;
+  const [action = '', ...rest] = args;
+  const given = flagsOf(rest, allowedFlags[action] ?? []);
+  const endpointId = () => checked(EndpointParams, { endpointId: given.get('--endpoint') }, usage).endpointId;
   const deps = (db: Database) => ({ db, allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
   switch (action) {
     case 'add': {
-      const events = option(rest, '--events');
+      const events = given.get('--events');
       const body = checked(
         CreateEndpointBody,
         {
-          url: option(rest, '--url'),
-          description: option(rest, '--description'),
-          eventTypes: events === undefined ? undefined : events.split(',').filter(Boolean),
+          url: given.get('--url'),
+          description: given.get('--description'),
+          // Every piece must be a type: `--events ""` or `a,,b` is a mistake, not "every type".
+          eventTypes: events === undefined ? undefined : events.split(','),
         },
         usage,
       );
@@ -40,13 +40,13 @@ export async function runWebhooks(config: Config, args: string[]): Promise<unkno
       return withDatabase(config, listEndpoints);
     case 'deliveries': {
       const id = endpointId();
-      const limit = option(rest, '--limit');
+      const limit = given.get('--limit');
       const query = checked(
         DeliveryQuery,
         {
-          state: option(rest, '--state'),
+          state: given.get('--state'),
           limit: limit === undefined ? undefined : Number(limit),
-          before: option(rest, '--before'),
+          before: given.get('--before'),
         },
         usage,
       );
@@ -54,12 +54,14 @@ export async function runWebhooks(config: Config, args: string[]): Promise<unkno
     }
     case 'redeliver': {
       const id = endpointId();
-      const deliveryId = checked(
-        EndpointParams,
-        { endpointId: option(rest, '--delivery') },
-        usage,
-      ).endpointId;
-      return withDatabase(config, (db) => redeliver(db, config.webhooks, id, deliveryId));
+      const deliveryId = checked(EndpointParams, { endpointId: given.get('--delivery') }, usage).endpointId;
+      const view = await withDatabase(config, (db) => redeliver(db, config.webhooks, id, deliveryId));
+      const [attempt] = view.attemptLog;
+      if (!attempt?.statusCode || attempt.statusCode < 200 || attempt.statusCode >= 300)
+        throw new Error(
+          `redelivery failed: ${attempt?.error ?? 'no attempt recorded'} (the delivery stays ${view.state})`,
+        );
+      return view;
     }
     case 'disable':
     case 'enable': {
@@ -69,6 +71,28 @@ export async function runWebhooks(config: Config, args: string[]): Promise<unkno
     default:
       throw new Error(usage);
   }
+}
+
+const allowedFlags: Record<string, string[]> = {
+  add: ['--url', '--events', '--description'],
+  list: [],
+  deliveries: ['--endpoint', '--state', '--limit', '--before'],
+  redeliver: ['--endpoint', '--delivery'],
+  disable: ['--endpoint'],
+  enable: ['--endpoint'],
+};
+
+/** Each flag known to the action, given once, with a value: a typo or a repeat is refused, never guessed. */
+function flagsOf(rest: string[], allowed: string[]): Map<string, string> {
+  const given = new Map<string, string>();
+  for (let i = 0; i < rest.length; i += 2) {
+    const [name = '', value] = [rest[i], rest[i + 1]];
+    if (!allowed.includes(name)) throw new Error(`unknown argument ${name}\n${usage}`);
+    if (given.has(name)) throw new Error(`${name} given more than once\n${usage}`);
+    if (value === undefined) throw new Error(`${name} needs a value\n${usage}`);
+    given.set(name, value);
+  }
+  return given;
 }
 
 async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {

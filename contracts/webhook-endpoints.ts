@@ -29,6 +29,9 @@ export const DeliveryParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** The action routes (rotate, redeliver, test) take nothing: no body, or an empty object, and no more. */
+export const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })]);
+
 export const CreateEndpointBody = Type.Object(
   {
     url: EndpointUrl,

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
+import { runWebhooks } from '../../cli/webhooks.ts';
 import type { LifecycleEvent } from '../../contracts/lifecycle.ts';
 import { connectDatabase } from '../../db/client.ts';
 import { webhookAttempt, webhookEndpoint } from '../../db/schema.ts';
@@ -78,6 +79,9 @@ test('registration: admin only, http(s) only, private and loopback refused as pr
   const cases: [string, number, string][] = [
     ['ftp://93.184.216.34/', 400, 'webhook_url_invalid'],
     ['https://user:pw@93.184.216.34/', 400, 'webhook_url_invalid'],
+    ['https://93.184.216.34:0/', 400, 'webhook_url_invalid'],
+    ['http://[::ffff:0:7f00:1]/', 422, 'webhook_url_forbidden'],
+    ['http://[64:ff9b:1::a9fe:a9fe]/', 422, 'webhook_url_forbidden'],
     ['http://127.0.0.1:8080/', 422, 'webhook_url_forbidden'],
     ['http://localhost/', 422, 'webhook_url_forbidden'],
     ['http://2130706433/', 422, 'webhook_url_forbidden'],
@@ -118,6 +122,17 @@ test('registration: admin only, http(s) only, private and loopback refused as pr
   assert.equal(moved.json().code, 'webhook_url_forbidden');
   const rotated = await asAdmin({ method: 'POST', url: `${url}/${endpoint.id}/rotate-secret` });
   assert.notEqual(rotated.json().secret, endpoint.secret);
+  for (const action of ['rotate-secret', 'test', `deliveries/${randomUUID()}/redeliver`]) {
+    const extra = await asAdmin({
+      method: 'POST',
+      url: `${url}/${endpoint.id}/${action}`,
+      payload: { secret: 'whsec_mine' },
+    });
+    assert.equal(extra.statusCode, 400, `${action} refuses a body: ${extra.body}`);
+    assert.equal(extra.json().code, 'validation_failed');
+  }
+  const empty = await asAdmin({ method: 'POST', url: `${url}/${endpoint.id}/rotate-secret`, payload: {} });
+  assert.equal(empty.statusCode, 200, empty.body);
   const missing = await asAdmin({ method: 'GET', url: `${url}/${randomUUID()}/deliveries` });
   assert.equal(missing.json().code, 'webhook_endpoint_not_found');
   assert.equal((await asAdmin({ method: 'GET', url: `${url}/NOT-A-UUID` })).statusCode, 400);
@@ -238,6 +253,17 @@ test('an endpoint failing for longer than the limit is disabled with its reason;
   assert.equal(refused.json().lastError, null);
   assert.equal(refused.json().attemptLog[0].trigger, 'manual');
   assert.match(refused.json().attemptLog[0].error, /loopback/);
+  await assert.rejects(
+    runWebhooks({ ...api.config, databaseUrl: api.databaseUrl }, [
+      'redeliver',
+      '--endpoint',
+      endpoint.id,
+      '--delivery',
+      target.id,
+    ]),
+    /redelivery failed: .*loopback.* \(the delivery stays delivered\)/,
+    'the CLI fails (exits non-zero) when its redelivery is refused',
+  );
   const settings = { ...api.config.webhooks, allowPrivateNetworks: true };
   const again = await redeliver(api.ctx.db, settings, endpoint.id, target.id);
   assert.equal(again.attemptLog[0]?.statusCode, 200);

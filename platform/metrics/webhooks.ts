@@ -40,7 +40,8 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
     'mediagate_webhook_attempt_duration_seconds',
     'Time from connecting to a webhook endpoint to reading its answer (or giving up)',
     ['outcome'],
-    latencyBuckets,
+    // Past WEBHOOK_TIMEOUT_MS's default (15 s): a receiver that hangs is seen in its own bucket.
+    [...latencyBuckets, 15, 30, 60],
   );
   return {
     attempt(outcome, seconds) {
