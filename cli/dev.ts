@@ -50,9 +50,12 @@ export async function runDev(base: Config, logger: Logger): Promise<Running> {
   };
   try {
     // The console's dev sign-in mints tokens (admin too) for whoever asks: only while nobody else can ask.
+    const started = await startDependencies(base, state, previous, logger, stops);
     const config = {
-      ...(await startDependencies(base, state, previous, logger, stops)),
+      ...started,
       consoleDevSignIn: isLoopback(base.host),
+      // A developer's webhook receiver listens on localhost, which the SSRF rule refuses in production.
+      webhooks: { ...started.webhooks, allowPrivateNetworks: true },
     };
     await writeDevState(config.dataDir, state);
     await runMigrate(config);
