@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { counter, histogram, latencyBuckets } from './registry.ts';
+import { counter, histogram, latencyBuckets, sharedReading } from './registry.ts';
 
 export interface WebhookQueueReading {
   /** Pending deliveries due now on enabled endpoints. */
@@ -56,13 +56,7 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
 /** The delivery queue and the endpoints, read from PostgreSQL once per scrape. */
 export function registerWebhookGauges(registry: Registry, read: () => Promise<WebhookQueueReading>): void {
   if (registry.getSingleMetric('mediagate_webhook_due_events')) return;
-  let last: Promise<WebhookQueueReading | undefined> | undefined;
-  const reading = () => {
-    last ??= read()
-      .catch(() => undefined)
-      .finally(() => setImmediate(() => (last = undefined)));
-    return last;
-  };
+  const reading = sharedReading(read);
   new Gauge({
     name: 'mediagate_webhook_due_events',
     help: 'Webhook deliveries due now on enabled endpoints and not yet sent',

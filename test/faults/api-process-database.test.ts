@@ -108,6 +108,7 @@ describe('the api process through database failures', () => {
       'results consumer',
       'storage',
       'virus consumer',
+      'webhook fan-out',
     ]);
     assert.equal(
       (await fetch(`${metricsUrl}/readyz`)).status,
