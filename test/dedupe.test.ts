@@ -126,7 +126,8 @@ describe('worker hash', () => {
 
     // What the upload and the worker wrote under this media's own id is unreferenced now.
     const request = t.outbox.find((o) => o.eventType === 'media.optimize.request');
-    const uploadedRaw = (request?.payload as { objectKey: string }).objectKey;
+    assert.ok(request, 'the upload was sent for processing');
+    const uploadedRaw = (request.payload as { objectKey: string }).objectKey;
     const requestId = String(ready?.detail?.requestId);
     const own = [
       uploadedRaw,
