@@ -60,14 +60,7 @@ export function toMediaView(
     url: row.displayKey ? url(row.displayKey) : originalUrl(config, viewer, row),
     thumbnailUrl: row.thumbnailKey ? url(row.thumbnailKey) : null,
     placeholder: row.placeholder,
-    variants: (retired ? [] : variants.filter(namedInView)).map((v) => ({
-      quality: v.quality,
-      format: v.format,
-      width: v.width,
-      height: v.height,
-      bytes: v.bytes,
-      url: url(v.objectKey),
-    })),
+    variants: (retired ? [] : variants.filter(namedInView)).map((v) => variantView(v, url)),
     metadata: isOwner ? (row.metadata ?? null) : null,
     progress: row.status === 'processing' ? (row.progress ?? null) : null,
     position: row.position,
@@ -88,6 +81,18 @@ function moderationOf(status: string | null): MediaView['moderation'] {
  * AVIF siblings of the WebP rungs are not views of their own: the edge sends a client that accepts AVIF to
  * the sibling of the WebP URL it asked for, so the view names each rung once, as WebP.
  */
-function namedInView(variant: VariantRow): boolean {
+export function namedInView(variant: VariantRow): boolean {
   return variant.format !== 'avif';
+}
+
+/** One rendition as clients see it, in the media view and in live status. */
+export function variantView(v: VariantRow, url: (key: string) => string) {
+  return {
+    quality: v.quality,
+    format: v.format,
+    width: v.width,
+    height: v.height,
+    bytes: v.bytes,
+    url: url(v.objectKey),
+  };
 }

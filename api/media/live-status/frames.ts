@@ -4,7 +4,7 @@ import type { LiveStatusEventType, LiveStatusMessage } from '../../../contracts/
 import type { Principal } from '../../../platform/auth/jwt.ts';
 import type { Config } from '../../../platform/config.ts';
 import { viewerUrlFactory } from '../urls.ts';
-import { toMediaView } from '../view.ts';
+import { namedInView, toMediaView, variantView } from '../view.ts';
 import { type Cursor, formatCursor } from './cursor.ts';
 import type { MediaRow, TransitionRow, VariantRow } from './reads.ts';
 
@@ -108,7 +108,7 @@ export function framesSince(
   }
   const retired = row.status === 'deleted' || row.status === 'rejected';
   const url = viewerUrlFactory(config, viewer.sub, row.visibility === 'public');
-  for (const v of retired ? [] : variants.filter(inView).sort(byArrival)) {
+  for (const v of retired ? [] : variants.filter(namedInView).sort(byArrival)) {
     if (qualities.has(v.quality)) continue;
     qualities.add(v.quality);
     frames.push({
@@ -117,7 +117,7 @@ export function framesSince(
       message: {
         type: 'media.variant.ready',
         timestamp: v.createdAt.toISOString(),
-        data: { mediaId: row.id, ownerId: row.ownerId, kind: row.kind, variant: liveVariant(v, url) },
+        data: { mediaId: row.id, ownerId: row.ownerId, kind: row.kind, variant: variantView(v, url) },
       },
     });
   }
@@ -167,7 +167,7 @@ function terminalFrame(
       timestamp,
       data: {
         ...subject,
-        variants: variants.filter(inView).map((v) => liveVariant(v, url)),
+        variants: variants.filter(namedInView).map((v) => variantView(v, url)),
         media: toMediaView(config, viewer, row, variants),
       },
     });
@@ -195,22 +195,6 @@ function deletedBy(actor: string, ownerId: string): DeletedBy {
   return actor === ownerId ? 'owner' : 'operator';
 }
 
-function liveVariant(v: VariantRow, url: (key: string) => string) {
-  return {
-    quality: v.quality,
-    format: v.format,
-    width: v.width,
-    height: v.height,
-    bytes: v.bytes,
-    url: url(v.objectKey),
-  };
-}
-
-/** AVIF siblings are reached through their WebP rung's URL (api/media/view.ts): never announced alone. */
-function inView(v: VariantRow): boolean {
-  return v.format !== 'avif';
-}
-
 /** Renditions in the order they were stored; a batch stored together (the final swap), smallest first. */
 function byArrival(a: VariantRow, b: VariantRow): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || a.bytes - b.bytes;
@@ -218,7 +202,7 @@ function byArrival(a: VariantRow, b: VariantRow): number {
 
 /** The renditions a stream tells its client of: every one in the view. */
 export function announced(variants: VariantRow[]): Set<string> {
-  return new Set(variants.filter(inView).map((v) => v.quality));
+  return new Set(variants.filter(namedInView).map((v) => v.quality));
 }
 
 function progressKey(row: MediaRow): string | null {
