@@ -2,9 +2,7 @@
 // rejection and reads through the edge, every dashboard panel's query and every alert expression evaluates
 // without error, the rules evaluate healthy, and the panels an operator looks at first show data.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,9 +11,8 @@ import { parse } from 'yaml';
 import { apiClient } from '../../test/client.ts';
 import { type Platform, startPlatform } from '../../test/harness.ts';
 import { createSession, readThroughEdge, sendAndComplete, uploadPhoto } from '../../test/photos.ts';
-import { freePort } from '../../test/ports.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
-import { prometheus } from './prometheus-binaries.ts';
+import { type PrometheusServer, startPrometheus } from './prometheus-server.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const rulesFile = here('./prometheus/alerts.yml');
@@ -40,47 +37,13 @@ const mainPanels = [
 ];
 
 let platform: Platform;
-let server: ChildProcess | undefined;
-let dir: string;
+let server: PrometheusServer | undefined;
 let promUrl: string;
 
 before(async () => {
-  const binary = await prometheus();
   platform = await startPlatform();
-  dir = await mkdtemp(join(tmpdir(), 'mediagate-prometheus-'));
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  const job = (name: string, url: string) => ({
-    job_name: `mediagate-${name}`,
-    static_configs: [{ targets: [new URL(url).host] }],
-  });
-  const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    rule_files: [rulesFile],
-    scrape_configs: (['api', 'worker', 'edge'] as const).map((role) => job(role, platform.metricsUrls[role])),
-  };
-  await writeFile(join(dir, 'prometheus.yml'), JSON.stringify(config));
-  server = spawn(
-    binary,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const deadline = Date.now() + 30_000;
-  while (
-    !(await fetch(`${promUrl}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    assert.ok(Date.now() < deadline, 'Prometheus did not become ready');
-    await sleep(200);
-  }
-
+  server = await startPrometheus(platform.metricsUrls, { rulesFile });
+  promUrl = server.url;
   try {
     await runUploads();
   } catch (error) {
@@ -121,10 +84,8 @@ async function runUploads(): Promise<void> {
 }
 
 after(async () => {
-  server?.kill('SIGTERM');
-  if (server && server.exitCode === null) await new Promise((resolve) => server?.once('exit', resolve));
+  await server?.stop();
   await platform?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 interface QueryAnswer {
