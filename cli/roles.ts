@@ -81,7 +81,7 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
   });
   const consumers = [
     consumeInBackground('results consumer', readiness, logger, () =>
-      subscribeResults(database.db, bus, logger, registry),
+      subscribeResults(database.db, storage, bus, logger, registry),
     ),
     consumeInBackground('virus consumer', readiness, logger, () =>
       subscribeVirusReports(database.db, bus, logger),

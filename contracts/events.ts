@@ -7,6 +7,10 @@ export const topics = {
   virusDetected: 'virus.detected',
   /** The public lifecycle (`contracts/lifecycle.ts`), for apps and the webhook dispatcher. */
   mediaLifecycle: 'lifecycle',
+  /** Chunk jobs of a long video (one chunk, one or more rungs), keyed per chunk so the fleet shares it. */
+  videoChunk: 'video.chunk',
+  /** A rung whose chunks are all done: concatenate them into its MP4. */
+  videoAssemble: 'video.assemble',
 } as const;
 export type Topic = (typeof topics)[keyof typeof topics];
 
@@ -44,6 +48,10 @@ export const ResultStage = Type.Union([
   Type.Literal('progress'),
   Type.Literal('partial'),
   Type.Literal('final'),
+  // A chunked video (VIDEO_CHUNK_SECONDS): its coordinator's plan, each chunk job's outcome, each assembly's.
+  Type.Literal('chunk-plan'),
+  Type.Literal('chunk'),
+  Type.Literal('assembled'),
 ]);
 
 /** Where a record sits in Kafka; the offset is a decimal string (a 64-bit integer). */
@@ -77,6 +85,39 @@ export const ExecutionReport = Type.Object({
 });
 export type ExecutionReport = Static<typeof ExecutionReport>;
 
+const Quality = Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z0-9-]+$' });
+/** The planned rung a chunk job builds (worker/video/plan.ts PlannedRendition): its ffmpeg arguments included. */
+export const ChunkRendition = Type.Object({
+  quality: Quality,
+  mode: Type.Union([Type.Literal('remux'), Type.Literal('transcode')]),
+  width: Type.Integer({ minimum: 1 }),
+  height: Type.Integer({ minimum: 1 }),
+  outputArgs: Type.Array(Type.String(), { maxItems: 200 }),
+});
+export type ChunkRendition = Static<typeof ChunkRendition>;
+export const ChunkPlan = Type.Object({
+  /** Each chunk's length in seconds, by index. */
+  chunkSeconds: Type.Array(Type.Number({ minimum: 0 }), { minItems: 1, maxItems: 10_000 }),
+  /** Smallest first: the first rung's chunks go out first and its playlist plays first. */
+  rungs: Type.Array(
+    Type.Object({
+      rendition: ChunkRendition,
+      /** Peak bits per second (video and audio), the master playlist's BANDWIDTH. */
+      bandwidth: Type.Integer({ minimum: 1 }),
+    }),
+    { minItems: 1, maxItems: 16 },
+  ),
+  withAudio: Type.Boolean(),
+});
+export type ChunkPlan = Static<typeof ChunkPlan>;
+export const ChunkOutcome = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  /** Stored MPEG-TS segments; `encoded: false` when a redelivered job found them already stored. */
+  done: Type.Array(Type.Object({ quality: Quality, key: Type.String(), size: Type.Integer({ minimum: 0 }) })),
+  failed: Type.Array(Type.Object({ quality: Quality, detail: Type.String() })),
+  encoded: Type.Boolean(),
+});
+export type ChunkOutcome = Static<typeof ChunkOutcome>;
 export const OptimizeResult = Type.Object({
   mediaId: Type.String(),
   requestId: Type.String(),
@@ -93,6 +134,10 @@ export const OptimizeResult = Type.Object({
   metadata: Type.Record(Type.String(), Type.Unknown()),
   error: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() })),
   execution: Type.Optional(ExecutionReport),
+  /** Stage `chunk-plan`: how the video was cut and which rungs its chunks build. */
+  chunkPlan: Type.Optional(ChunkPlan),
+  /** Stage `chunk`: one chunk job's outcome, per rung. */
+  chunk: Type.Optional(ChunkOutcome),
 });
 export type OptimizeResult = Static<typeof OptimizeResult>;
 
@@ -102,3 +147,30 @@ export const VirusDetected = Type.Object({
   actionTaken: Type.String(),
 });
 export type VirusDetected = Static<typeof VirusDetected>;
+export const ChunkSpan = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  startSeconds: Type.Number({ minimum: 0 }),
+  endSeconds: Type.Number({ minimum: 0 }),
+});
+/** One chunk of a video, to be encoded into one or more rungs with one decode. */
+export const VideoChunkJob = Type.Object({
+  mediaId: Type.String(),
+  /** The optimize request that planned it: its derivatives' keys live under it. */
+  requestId: Type.String(),
+  objectKey: Type.String(),
+  span: ChunkSpan,
+  chunkCount: Type.Integer({ minimum: 1 }),
+  renditions: Type.Array(ChunkRendition, { minItems: 1, maxItems: 16 }),
+  withAudio: Type.Boolean(),
+});
+export type VideoChunkJob = Static<typeof VideoChunkJob>;
+/** A rung whose chunks are all stored: one worker concatenates them and adds the audio, encoded once. */
+export const VideoAssembleJob = Type.Object({
+  mediaId: Type.String(),
+  requestId: Type.String(),
+  objectKey: Type.String(),
+  rendition: ChunkRendition,
+  chunkKeys: Type.Array(Type.String(), { minItems: 1, maxItems: 10_000 }),
+  withAudio: Type.Boolean(),
+});
+export type VideoAssembleJob = Static<typeof VideoAssembleJob>;

@@ -18,6 +18,15 @@ export function derivedObjectKey(
   return `derived/${mediaId}/${requestId}/${quality}.${extension}`;
 }
 
+/**
+ * An object of a video's HLS package, `derived/{mediaId}/{requestId}/hls/{name}`: the edge authorises the
+ * whole package by its `master.m3u8` (edge/playlist.ts). Chunked videos store `{rung}/{index}.ts` segments
+ * and `{rung}/index.m3u8` playlists there.
+ */
+export function hlsObjectKey(mediaId: string, requestId: string, name: string): string {
+  return `derived/${mediaId}/${requestId}/hls/${name}`;
+}
+
 export function isRawKey(key: string): boolean {
   return key.startsWith('raw/');
 }

@@ -15,6 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { ChunkRendition } from '../contracts/events.ts';
 import { mediaStatuses } from '../contracts/media.ts';
 import { mediaKinds } from '../contracts/media-types.ts';
 import { webhookDeliveryStates } from '../contracts/webhook-endpoints.ts';
@@ -273,5 +274,78 @@ export const webhookAttempt = pgTable(
   (t) => [
     index('webhook_attempt_delivery_idx').on(t.deliveryId, t.id),
     index('webhook_attempt_endpoint_idx').on(t.endpointId, t.id),
+  ],
+);
+
+const videoRungStates = ['chunks', 'assembling', 'assembled', 'failed'] as const;
+const videoChunkStates = ['done', 'failed'] as const;
+
+/**
+ * A video encoded in chunk jobs across the fleet (worker/video/chunks): the plan its coordinator reported,
+ * so the results consumer knows how many chunks make each rung and what settles the media.
+ */
+export const videoPlan = pgTable(
+  'video_plan',
+  {
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    requestId: uuid('request_id').notNull(),
+    chunkCount: integer('chunk_count').notNull(),
+    /** Chunk lengths in seconds, by index: the playlists' segment durations. */
+    chunkSeconds: jsonb('chunk_seconds').$type<number[]>().notNull(),
+    sha256: text('sha256'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull(),
+    withAudio: boolean('with_audio').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.mediaId, t.requestId] })],
+);
+
+/** One rung of a chunked video: its chunks encode, then one job assembles its MP4. */
+export const videoRung = pgTable(
+  'video_rung',
+  {
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    requestId: uuid('request_id').notNull(),
+    quality: text('quality').notNull(),
+    /** Ladder position, smallest first: 0 is the rung whose EVENT playlist plays first. */
+    ordinal: integer('ordinal').notNull(),
+    bandwidth: integer('bandwidth').notNull(),
+    /** What its chunk and assembly jobs build (contracts/events.ts ChunkRendition). */
+    rendition: jsonb('rendition').$type<ChunkRendition>().notNull(),
+    state: text('state', { enum: videoRungStates }).notNull().default('chunks'),
+    detail: text('detail'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.mediaId, t.requestId, t.quality] }),
+    check('video_rung_state_check', oneOf(t.state, videoRungStates)),
+  ],
+);
+
+/** A (chunk, rung) a worker finished or gave up on: the checkpoint, written once. */
+export const videoChunk = pgTable(
+  'video_chunk',
+  {
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    requestId: uuid('request_id').notNull(),
+    quality: text('quality').notNull(),
+    chunkIndex: integer('chunk_index').notNull(),
+    state: text('state', { enum: videoChunkStates }).notNull(),
+    objectKey: text('object_key'),
+    bytes: bigint('bytes', { mode: 'number' }),
+    /** Who encoded it (`host:pid`), or who found it already stored; operators see the fleet share a video. */
+    worker: text('worker'),
+    encoded: boolean('encoded').notNull().default(true),
+    detail: text('detail'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.mediaId, t.requestId, t.quality, t.chunkIndex] }),
+    check('video_chunk_state_check', oneOf(t.state, videoChunkStates)),
   ],
 );

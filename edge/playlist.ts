@@ -13,10 +13,21 @@ export function isPlaylist(key: string): boolean {
 
 /**
  * What a video player fetches after the playlist or as a progressive download: renditions, HLS init and
- * media segments. Players send their configured headers on each of these requests, redirects included.
+ * media segments (fMP4, or MPEG-TS for a chunked video). Players send their configured headers on each of these requests, redirects included.
  */
 export function isPlayback(key: string): boolean {
-  return /\.(mp4|m4a|m4s)$/.test(key);
+  return /\.(mp4|m4a|m4s|ts)$/.test(key);
+}
+
+/**
+ * A chunked video's playlists change while it encodes: an EVENT media playlist gains a segment per chunk,
+ * and the master gains rungs as they complete. A player polls an EVENT playlist every target duration,
+ * so neither may be cached for longer than a moment; a finished (VOD) media playlist never changes.
+ */
+export function playlistMaxAgeSeconds(body: string): number {
+  if (body.includes('#EXT-X-PLAYLIST-TYPE:EVENT')) return 0;
+  if (body.includes('#EXT-X-STREAM-INF')) return 2;
+  return 60;
 }
 
 /**

@@ -153,8 +153,11 @@ export const ConfigSchema = Type.Object({
     /** An endpoint whose every attempt failed for this long is disabled. */
     disableAfterMs: Positive,
   }),
-  /** Video renditions, smallest first (`VIDEO_LADDER`). */
-  video: Type.Object({ ladder: VideoLadderSchema }),
+  /**
+   * Video renditions, smallest first (`VIDEO_LADDER`). `chunkSeconds` > 0 splits a video into chunk jobs
+   * of about that length on the bus (`VIDEO_CHUNK_SECONDS`); 0 encodes it whole in one job.
+   */
+  video: Type.Object({ ladder: VideoLadderSchema, chunkSeconds: Type.Integer({ minimum: 0, maximum: 60 }) }),
   ffmpegPath: Type.String(),
   ffprobePath: Type.String(),
   /** OpenTelemetry traces from the standard `OTEL_*` variables; absent → no tracing at all. */
@@ -294,7 +297,10 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000),
       disableAfterMs: int(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3600 * 1000),
     },
-    video: { ladder: parseVideoLadder(env.VIDEO_LADDER ?? DEFAULT_VIDEO_LADDER) },
+    video: {
+      ladder: parseVideoLadder(env.VIDEO_LADDER ?? DEFAULT_VIDEO_LADDER),
+      chunkSeconds: int(env, 'VIDEO_CHUNK_SECONDS', 6),
+    },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH ?? ffprobePathFor({ ffmpegPath: env.FFMPEG_PATH }),
     otel: tracingSettings(env),

@@ -16,12 +16,13 @@ import {
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { inSpan, SpanKind, traceHeader } from '../platform/tracing/spans.ts';
 import { step } from '../platform/tracing/steps.ts';
-import { type PublishPartial, processAudioVisual } from './av/process-av.ts';
+import { processAudioVisual } from './av/process-av.ts';
 import { downloadAndHash } from './download.ts';
 import { resultEventId } from './event-ids.ts';
 import { executionReport } from './execution-report.ts';
 import { processImage } from './image/process-image.ts';
 import { MediaRejectedError } from './media-rejected-error.ts';
+import { coordinateChunkedVideo, type ReportPartial } from './video/chunked/coordinate.ts';
 import { quarantineIfInfected } from './virus-scan.ts';
 
 export interface WorkerDeps {
@@ -75,17 +76,24 @@ export function optimizeHandler(deps: WorkerDeps) {
         return;
       }
       let result: OptimizeResult;
+      const report = (partial: Partial<OptimizeResult>) =>
+        publish(randomUUID(), {
+          mediaId: request.mediaId,
+          requestId: message.id,
+          success: true,
+          sha256,
+          metadata: {},
+          processed: [],
+          ...partial,
+        });
       try {
-        const built = await build(deps, time, request, message.id, original, workDir, (partial) =>
-          publish(randomUUID(), {
-            mediaId: request.mediaId,
-            requestId: message.id,
-            success: true,
-            sha256,
-            metadata: {},
-            ...partial,
-          }),
-        );
+        const built = await build(deps, time, request, message.id, original, workDir, message, report);
+        if (!built) {
+          // Chunk jobs carry on; the API settles the media when their rungs are assembled.
+          outcome = 'done';
+          log.info({ ms: Math.round(performance.now() - started) }, 'video coordinated');
+          return;
+        }
         result = {
           mediaId: request.mediaId,
           requestId: message.id,
@@ -132,8 +140,22 @@ async function build(
   requestId: string,
   original: string,
   workDir: string,
-  publishPartial: PublishPartial,
+  message: DeliveredMessage,
+  report: ReportPartial,
 ) {
+  const chunked =
+    request.kind === 'video' &&
+    deps.config.video.chunkSeconds > 0 &&
+    (await coordinateChunkedVideo(
+      { ...deps, time },
+      request,
+      requestId,
+      original,
+      workDir,
+      message.headers.traceparent,
+      report,
+    ));
+  if (chunked) return undefined;
   if (request.kind === 'image') {
     return processImage(
       { config: deps.config, storage: deps.storage, time, signal: deps.signal },
@@ -143,7 +165,7 @@ async function build(
       workDir,
     );
   }
-  return processAudioVisual({ ...deps, time }, request, requestId, original, workDir, publishPartial);
+  return processAudioVisual({ ...deps, time }, request, requestId, original, workDir, report);
 }
 
 /**
@@ -176,7 +198,7 @@ async function reportDeadLettered(
 }
 
 /** Results continue the request's trace; the final one has an id derived from the request's. */
-function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
+export function publisher(bus: Bus, mediaId: string, request: DeliveredMessage) {
   return (id: string, payload: OptimizeResult) =>
     bus.publish(topics.optimizeResult, [
       {

@@ -36,7 +36,7 @@ before(async () => {
   process.on('unhandledRejection', onEscape);
   api = await startInProcessApi();
   bus = api.ctx.deadLetters as unknown as Bus;
-  results = await subscribeResults(api.ctx.db, bus, api.ctx.logger, new Registry());
+  results = await subscribeResults(api.ctx.db, api.ctx.storage, bus, api.ctx.logger, new Registry());
   relay = startRelay({ connectionString: api.databaseUrl, bus, logger: api.ctx.logger, pollIntervalMs: 100 });
   proxy = await startStallingProxy(api.s3Endpoint);
   fixtures = await mkdtemp(join(tmpdir(), 'mediagate-shutdown-'));

@@ -30,7 +30,7 @@ before(async () => {
   api = await startInProcessApi({ env: { BUS_RETRY_BASE_MS: '100' } });
   bus = api.ctx.deadLetters as Bus & DeadLetterAdmin;
   photo = await makeJpegWithGps(320, 240, { lat: 5, lon: 6 });
-  running.push(await subscribeResults(api.ctx.db, bus, api.ctx.logger, registry));
+  running.push(await subscribeResults(api.ctx.db, api.ctx.storage, bus, api.ctx.logger, registry));
   running.push(
     await startWorker({ config: api.config, storage: api.ctx.storage, bus, logger: api.ctx.logger }),
   );

@@ -26,7 +26,7 @@ const owner = 'replay-owner';
 before(async () => {
   api = await startInProcessApi({ env: { BUS_RETRY_BASE_MS: '100' } });
   bus = api.ctx.deadLetters as Bus & DeadLetterAdmin;
-  running.push(await subscribeResults(api.ctx.db, bus, api.ctx.logger, new Registry()));
+  running.push(await subscribeResults(api.ctx.db, api.ctx.storage, bus, api.ctx.logger, new Registry()));
   running.push(
     await startWorker({ config: api.config, storage: api.ctx.storage, bus, logger: api.ctx.logger }),
   );

@@ -7,8 +7,10 @@ import type { Bus, Subscription } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { counter } from '../../platform/metrics/registry.ts';
 import { type UploadMetrics, uploadMetrics } from '../../platform/metrics/uploads.ts';
+import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { applyPartialResult } from './apply-partial.ts';
 import { applyOptimizeResult, resultsConsumer } from './apply-result.ts';
+import { applyChunkedStage, chunkedStages } from './chunked/apply-chunked-stage.ts';
 import { appliedResultFacts } from './result-facts.ts';
 
 /**
@@ -17,6 +19,7 @@ import { appliedResultFacts } from './result-facts.ts';
  */
 export function subscribeResults(
   db: Database,
+  storage: ObjectStorage,
   bus: Bus,
   logger: Logger,
   registry?: Registry,
@@ -37,6 +40,17 @@ export function subscribeResults(
       );
     }
     const stage = message.payload.stage ?? 'final';
+    if (chunkedStages.has(stage)) {
+      const { outcome, settled } = await applyChunkedStage(db, storage, message.payload);
+      if (settled?.outcome === 'applied' && settled.result && funnel)
+        await countOutcome(db, funnel, settled.result, logger);
+      const settledOutcome = settled?.outcome;
+      logger.info(
+        { mediaId: message.payload.mediaId, eventId: message.id, stage, outcome, settledOutcome },
+        'optimize result',
+      );
+      return;
+    }
     const outcome =
       stage === 'final'
         ? await applyOptimizeResult(db, message.id, message.payload, message.position)

@@ -17,7 +17,11 @@ export type JobStep =
   | 'medium'
   | 'high'
   | `${number}p`
-  | 'hls';
+  | 'hls'
+  // A chunked video's chunk jobs (every rung of one chunk, one decode) and rung assemblies (jobs of kind
+  // `chunk` and `assemble`).
+  | 'encode'
+  | 'assemble';
 
 /** `done`: a result was published (ready or a media failure); `error`: the bus retries it; `malware`. */
 export type JobOutcome = 'done' | 'error' | 'malware';

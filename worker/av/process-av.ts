@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ProcessingFailureCode } from '../../contracts/errors.ts';
 import type { OptimizeRequest, OptimizeResult, ProcessedObject } from '../../contracts/events.ts';
 import type { Config } from '../../platform/config.ts';
+import type { MediaProbe } from '../../platform/media/probe.ts';
 import type { FfmpegProgress } from '../../platform/media/run-ffmpeg.ts';
 import type { TimeStep } from '../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
@@ -99,7 +100,11 @@ export async function processAudioVisual(
     await queue.drained();
   }
   queue.throwIfFailed();
-  const { probe } = result;
+  return { processed, metadata: mediaMetadata(result.probe), failedOutputs };
+}
+
+/** What the media's metadata says of its streams (a JSON object: absent facts are left out). */
+export function mediaMetadata(probe: MediaProbe): Record<string, unknown> {
   const metadata = {
     container: probe.container,
     durationSeconds: probe.durationSeconds,
@@ -109,7 +114,7 @@ export async function processAudioVisual(
     videoCodec: probe.video?.codec,
     audioCodec: probe.audio?.codec,
   };
-  return { processed, metadata: JSON.parse(JSON.stringify(metadata)), failedOutputs };
+  return JSON.parse(JSON.stringify(metadata));
 }
 
 /**

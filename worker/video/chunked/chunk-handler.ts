@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { type ChunkOutcome, type OptimizeResult, VideoChunkJob } from '../../../contracts/events.ts';
+import { hlsObjectKey } from '../../../contracts/object-keys.ts';
+import { type DeliveredMessage, maxDeliveryAttempts } from '../../../platform/bus/bus.ts';
+import { type JobOutcome, untimedWorker } from '../../../platform/metrics/pipeline.ts';
+import { derivedEventId } from '../../event-ids.ts';
+import { executionReport } from '../../execution-report.ts';
+import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
+import { uploadFile } from '../../upload-file.ts';
+import { encodeChunk } from '../chunks/encode-chunk.ts';
+import type { PlannedRendition } from '../plan.ts';
+
+/** ffmpeg reads the original through this URL for the whole encode, range by range. */
+const sourceUrlTtlSeconds = 900;
+
+/** Where a chunk's segment of one rung lives: relative to the rung's playlist, `{index}.ts`. */
+export function chunkSegmentKey(
+  job: Pick<VideoChunkJob, 'mediaId' | 'requestId'>,
+  quality: string,
+  index: number,
+) {
+  return hlsObjectKey(job.mediaId, job.requestId, `${quality}/${index}.ts`);
+}
+
+/**
+ * One chunk job: the span of the original, read through a presigned URL (never downloaded whole), encoded
+ * into each of the job's rungs with one decode, each segment stored under a key of its own. A finished
+ * chunk is a checkpoint: a redelivered or duplicated job whose segments are all stored reports them done
+ * without encoding. Infrastructure failures throw (the bus retries this chunk alone); the last attempt
+ * reports its rungs failed first, so the API fails those renditions instead of waiting for ever.
+ */
+export function chunkHandler(deps: WorkerDeps) {
+  return async (message: DeliveredMessage): Promise<void> => {
+    if (!Value.Check(VideoChunkJob, message.payload)) {
+      throw new Error(`video chunk job ${message.id} breaks the contract`);
+    }
+    const job = message.payload;
+    const { index } = job.span;
+    const qualities = job.renditions.map((rendition) => rendition.quality);
+    const log = deps.logger.child({
+      mediaId: job.mediaId,
+      chunk: index,
+      rungs: qualities,
+      attempt: message.attempt,
+    });
+    const started = performance.now();
+    const timer = (deps.metrics ?? untimedWorker).job('chunk');
+    const workDir = join(deps.config.worker.tempDir, message.id);
+    const publish = publisher(deps.bus, job.mediaId, message);
+    const result = (chunk: ChunkOutcome): OptimizeResult => ({
+      mediaId: job.mediaId,
+      requestId: job.requestId,
+      stage: 'chunk',
+      success: true,
+      processed: [],
+      sha256: null,
+      metadata: {},
+      chunk,
+      execution: executionReport(message, started),
+    });
+    let outcome: JobOutcome = 'error';
+    try {
+      const keys = qualities.map((quality) => chunkSegmentKey(job, quality, index));
+      const stored = await Promise.all(keys.map((key) => deps.storage.head(key)));
+      let done: ChunkOutcome['done'];
+      const encoded = stored.some((head) => head === undefined);
+      if (!encoded) {
+        done = qualities.map((quality, i) => ({
+          quality,
+          key: keys[i] as string,
+          size: stored[i]?.size ?? 0,
+        }));
+        log.info('chunk already stored; not encoded again');
+      } else {
+        const source = await deps.storage.presignGet(job.objectKey, sourceUrlTtlSeconds, 'internal');
+        log.info('chunk encode started');
+        const outputs = await timer.step('encode', () =>
+          encodeChunk(source, job.span, job.renditions as PlannedRendition[], workDir, {
+            ffmpegPath: deps.config.ffmpegPath,
+            ffprobePath: deps.config.ffprobePath,
+            signal: deps.signal,
+            withAudio: job.withAudio,
+          }),
+        );
+        done = [];
+        for (const output of outputs) {
+          const key = chunkSegmentKey(job, output.quality, index);
+          await timer.step('upload', () =>
+            uploadFile(
+              deps.storage,
+              { key, path: output.path, contentType: 'video/mp2t', bytes: output.size },
+              deps.signal,
+            ),
+          );
+          done.push({ quality: output.quality, key, size: output.size });
+        }
+      }
+      await publish(derivedEventId(`${message.id}:done`), result({ index, done, failed: [], encoded }));
+      outcome = 'done';
+      log.info({ encoded, ms: Math.round(performance.now() - started) }, 'chunk done');
+    } catch (error) {
+      if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
+        const detail = `every attempt failed; last error: ${error instanceof Error ? error.message : String(error)}`;
+        const failed = qualities.map((quality) => ({ quality, detail: detail.slice(0, 1000) }));
+        await publish(randomUUID(), result({ index, done: [], failed, encoded: false })).catch(
+          (publishError) => log.error({ err: publishError }, 'could not report a dead-lettered chunk'),
+        );
+      }
+      throw error;
+    } finally {
+      timer.end(outcome);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+}

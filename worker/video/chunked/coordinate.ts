@@ -1,0 +1,179 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ChunkPlan,
+  type ChunkRendition,
+  eventSchemaVersion,
+  type OptimizeRequest,
+  type OptimizeResult,
+  topics,
+  type VideoChunkJob,
+} from '../../../contracts/events.ts';
+import type { Bus, BusMessage } from '../../../platform/bus/bus.ts';
+import type { Config } from '../../../platform/config.ts';
+import type { Logger } from '../../../platform/logger.ts';
+import type { MediaProbe } from '../../../platform/media/probe.ts';
+import type { TimeStep } from '../../../platform/metrics/pipeline.ts';
+import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
+import { traceHeader } from '../../../platform/tracing/spans.ts';
+import { mediaMetadata } from '../../av/process-av.ts';
+import { uploadOutput } from '../../av/upload-output.ts';
+import { derivedEventId } from '../../event-ids.ts';
+import type { MediaOutput } from '../../ffmpeg/outputs.ts';
+import { ffprobeFile, KEYFRAME_WINDOW_SECONDS } from '../../ffmpeg/probe.ts';
+import { type ChunkSpan, planChunks, probeKeyframeTimes } from '../chunks/plan-chunks.ts';
+import { type PlannedRendition, planVideo, rungsOf, type VideoPlan } from '../plan.ts';
+import { buildPoster, buildThumbnailCandidates } from '../renditions.ts';
+
+export interface CoordinatorDeps {
+  config: Config;
+  storage: ObjectStorage;
+  bus: Bus;
+  logger: Logger;
+  time: TimeStep;
+  signal?: AbortSignal;
+}
+
+/** Publishes a partial result of the coordinating request (fields beyond the request's own). */
+export type ReportPartial = (partial: Partial<OptimizeResult>) => Promise<void>;
+
+/**
+ * The coordinator of a chunked video: the optimize request, after download, hash and scan. It plans the
+ * chunks, builds the poster and thumbnails as today, tells the API the plan, then hands the encoding to the
+ * fleet as chunk jobs. Returns `false` (build it whole) when the video is one chunk long: splitting it
+ * would buy no parallelism. A redelivered coordinator republishes the same jobs under the same ids; chunk
+ * jobs find their finished segments in storage and do not encode them again.
+ */
+export async function coordinateChunkedVideo(
+  deps: CoordinatorDeps,
+  request: OptimizeRequest,
+  requestId: string,
+  original: string,
+  workDir: string,
+  traceparent: string | undefined,
+  report: ReportPartial,
+): Promise<boolean> {
+  const { ffmpegPath, ffprobePath } = deps.config;
+  const options = { ffmpegPath, ffprobePath, signal: deps.signal };
+  const ladder = rungsOf(deps.config.video.ladder);
+  const probe = await ffprobeFile(original, { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS });
+  const plan = planVideo(probe, { ladder });
+  const durationSeconds = plan.durationSeconds;
+  if (durationSeconds === undefined) return false;
+  const keyframeSeconds = await probeKeyframeTimes(original, options);
+  const spans = planChunks({ durationSeconds, keyframeSeconds }, deps.config.video.chunkSeconds);
+  if (spans.length < 2) return false;
+
+  const outDir = join(workDir, 'out');
+  await mkdir(outDir, { recursive: true });
+  const ids = { mediaId: request.mediaId, requestId };
+  const publishStill = async (output: MediaOutput) => {
+    const object = await deps.time('upload', () =>
+      uploadOutput(deps.storage, deps.config.edgePublicUrl, ids, output, deps.signal),
+    );
+    await report({ stage: 'partial', processed: [object] });
+  };
+  // Stills are extras: a video whose poster cannot be cut still plays, as in the whole-file pipeline.
+  const still = async (name: 'poster' | 'thumbnails', build: () => Promise<MediaOutput[]>) => {
+    try {
+      for (const output of await deps.time(name, build)) await publishStill(output);
+    } catch (error) {
+      deps.signal?.throwIfAborted();
+      deps.logger.warn({ err: error, mediaId: request.mediaId, step: name }, 'video still not built');
+    }
+  };
+  await still('poster', async () => [
+    await buildPoster(original, join(outDir, 'poster.webp'), plan.poster, options),
+  ]);
+  if (plan.thumbnails.atSeconds.length > 0)
+    await still('thumbnails', () => buildThumbnailCandidates(original, outDir, plan.thumbnails, options));
+
+  // The API learns the plan before any chunk can finish, so it knows what completes each rung.
+  await report({
+    stage: 'chunk-plan',
+    chunkPlan: chunkPlanOf(spans, plan, probe, ladder),
+    metadata: mediaMetadata(probe),
+  });
+  const jobs = chunkJobs(request, requestId, spans, plan.renditions, probe);
+  await deps.bus.publish(
+    topics.videoChunk,
+    jobs.map((job) => chunkMessage(job, requestId, traceparent)),
+  );
+  deps.logger.info(
+    { mediaId: request.mediaId, requestId, chunks: spans.length, jobs: jobs.length },
+    'video handed to the fleet in chunks',
+  );
+  return true;
+}
+
+/**
+ * The lowest rung's job for every chunk first, in order, so it plays soonest; then one job per chunk for
+ * every other rung together: one decode of the source feeds them all, where a job per rung would decode
+ * the 1080p source once per rung.
+ */
+function chunkJobs(
+  request: OptimizeRequest,
+  requestId: string,
+  spans: ChunkSpan[],
+  renditions: PlannedRendition[],
+  probe: MediaProbe,
+): VideoChunkJob[] {
+  const [lowest, ...rest] = renditions;
+  const groups = lowest ? [[lowest], ...(rest.length > 0 ? [rest] : [])] : [];
+  return groups.flatMap((group) =>
+    spans.map((span) => ({
+      mediaId: request.mediaId,
+      requestId,
+      objectKey: request.objectKey,
+      span,
+      chunkCount: spans.length,
+      renditions: group.map(chunkRendition),
+      withAudio: probe.audio !== undefined,
+    })),
+  );
+}
+
+function chunkPlanOf(
+  spans: ChunkSpan[],
+  plan: VideoPlan,
+  probe: MediaProbe,
+  ladder: ReturnType<typeof rungsOf>,
+): ChunkPlan {
+  return {
+    chunkSeconds: spans.map((span) => Math.round((span.endSeconds - span.startSeconds) * 1e6) / 1e6),
+    rungs: plan.renditions.map((rendition) => {
+      const spec = ladder.find((rung) => rung.quality === rendition.quality);
+      const planned = spec ? spec.videoBitrate + spec.audioBitrate : undefined;
+      // A copied rung carries the source's own bitrate.
+      const bandwidth = rendition.mode === 'remux' ? (probe.bitrate ?? planned) : planned;
+      return {
+        rendition: chunkRendition(rendition),
+        bandwidth: Math.max(1, Math.round(bandwidth ?? 1_000_000)),
+      };
+    }),
+    withAudio: probe.audio !== undefined,
+  };
+}
+
+function chunkRendition({ quality, mode, width, height, outputArgs }: PlannedRendition): ChunkRendition {
+  return { quality, mode, width, height, outputArgs };
+}
+
+/**
+ * Keyed by chunk, not by media: a media's key would put every chunk on one partition, so one worker would
+ * encode the whole video. The id is derived, so a republished job is recognisably the same one.
+ */
+function chunkMessage(job: VideoChunkJob, requestId: string, traceparent: string | undefined): BusMessage {
+  const group = job.renditions.map((rendition) => rendition.quality).join('+');
+  return {
+    id: derivedEventId(`${requestId}:chunk:${job.span.index}:${group}`),
+    key: `${job.mediaId}:${job.span.index}`,
+    type: 'media.video.chunk',
+    payload: job,
+    headers: {
+      'event-type': 'media.video.chunk',
+      'schema-version': eventSchemaVersion,
+      ...traceHeader(traceparent),
+    },
+  };
+}
