@@ -34,13 +34,21 @@ export function avifSibling(key: string): string | undefined {
   return webpRung.test(key) ? `${key.slice(0, -'.webp'.length)}.avif` : undefined;
 }
 
-/** Picks the key to serve; WebP rungs vary by `Accept` whether or not this client takes AVIF. */
+/**
+ * Picks the key to serve; WebP rungs vary by `Accept` whether or not this client takes AVIF. Synchronous
+ * unless the sibling's references must be fetched: a promise only on a cache miss.
+ */
 export function avifNegotiation(references: References) {
-  return async (key: string, accept: string | undefined): Promise<Negotiated> => {
+  return (key: string, accept: string | undefined): Negotiated | Promise<Negotiated> => {
     const sibling = avifSibling(key);
     if (sibling === undefined) return { key, varies: false };
     if (!acceptsAvif(accept)) return { key, varies: true };
-    const refs = await references(sibling);
-    return { key: refs.length > 0 ? sibling : key, varies: true };
+    const refs = references(sibling);
+    if (refs instanceof Promise) return refs.then((found) => siblingIfFound(key, sibling, found));
+    return siblingIfFound(key, sibling, refs);
   };
+}
+
+function siblingIfFound(key: string, sibling: string, refs: readonly unknown[]): Negotiated {
+  return { key: refs.length > 0 ? sibling : key, varies: true };
 }

@@ -22,13 +22,13 @@ export interface CredentialLimits {
 /** Longer credentials are verified every time rather than held: the cache's memory stays bounded. */
 const maxCachedChars = 2048;
 
-/** The Bearer token's viewer; a bad or expired token is a 401 problem. */
+/**
+ * The Bearer token's viewer; a bad or expired token is a 401 problem. A token seen within the window is
+ * answered at once, not as a promise: the edge's hit path stays synchronous, without a microtask per read.
+ */
 export function cachedViewers(verify: VerifyToken, { ttlMs, maxEntries = 10_000 }: CredentialLimits) {
   const verified = new BoundedCache<Viewer>(maxEntries);
-  return async (token: string): Promise<Viewer> => {
-    const now = Date.now();
-    const hit = verified.get(token, now);
-    if (hit !== undefined) return hit;
+  const verifyAndKeep = async (token: string, now: number): Promise<Viewer> => {
     let viewer: Viewer;
     try {
       const principal = await verify(token);
@@ -42,6 +42,10 @@ export function cachedViewers(verify: VerifyToken, { ttlMs, maxEntries = 10_000 
       verified.set(token, viewer, Math.min(exp * 1000, now + ttlMs));
     }
     return viewer;
+  };
+  return (token: string): Viewer | Promise<Viewer> => {
+    const now = Date.now();
+    return verified.get(token, now) ?? verifyAndKeep(token, now);
   };
 }
 

@@ -1,5 +1,3 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -8,7 +6,6 @@ import type { VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
-import { bearerToken } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
@@ -16,13 +13,8 @@ import type { Logger } from '../platform/logger.ts';
 import { instrumentEdgeReads } from '../platform/metrics/edge.ts';
 import { countDatabaseOutages } from '../platform/metrics/http-outages.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
-import { avifNegotiation } from './avif-negotiation.ts';
-import { cachedUrlGrants, cachedViewers } from './credentials.ts';
-import { decideAccess } from './object-access.ts';
-import { hlsMasterKey, isPlayback, isPlaylist, rewritePlaylist } from './playlist.ts';
-import { proxyObject } from './proxy-object.ts';
-import { cachedReferences } from './reference-cache.ts';
-import { reusedSignedUrls } from './signed-urls.ts';
+import { playlistMaxAgeSeconds, rewritePlaylist } from './playlist.ts';
+import { edgeReads } from './read.ts';
 
 export interface EdgeDeps {
   config: Config;
@@ -56,19 +48,6 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
   });
   installProblemHandlers(app);
   installValidators(app);
-  const { config } = deps;
-  const ttlMs = config.edge.cacheTtlMs;
-  const references = cachedReferences(deps.pool, ttlMs);
-  const negotiate = avifNegotiation(references);
-  const viewerOf = cachedViewers(deps.verify, { ttlMs });
-  const secret = config.auth.urlSigningSecret;
-  const grantOf = secret ? cachedUrlGrants(secret, { ttlMs }) : undefined;
-  const signedUrlOf = reusedSignedUrls(deps.storage, config.edge.signedUrlTtlSeconds);
-  // A cached redirect is a cached access decision: browsers and shared caches (a CDN in front of the edge)
-  // may keep one no longer than the edge keeps its own, or a revocation would wait for them.
-  const redirectMaxAge = Math.floor(ttlMs / 1000);
-  const publicCacheControl = `public, max-age=${redirectMaxAge}`;
-
   countDatabaseOutages(app, deps.registry, 'edge');
   instrumentEdgeReads(app, deps.registry);
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -77,70 +56,12 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     return reply.status(statusCode).send(body);
   });
 
-  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  typed.get('/m/*', { schema: { params: EdgeParams, querystring: EdgeQuery } }, async (request, reply) => {
-    const key = request.params['*'];
-    if (!isKeyShaped(key)) return sendProblem(reply, refusals.unknown);
-    const token = request.query.token;
-    const grant = token !== undefined && grantOf ? grantOf(token, key) : undefined;
-    const bearer = bearerToken(request);
-    const viewer = bearer === undefined ? undefined : await viewerOf(bearer);
-    const refs = await references(hlsMasterKey(key) ?? key);
-    const decision = decideAccess(refs, viewer, grant !== undefined);
-    if (decision === 'public') {
-      if (isPlaylist(key)) return answerPlaylist(deps, reply, key, undefined);
-      if (config.cdnBaseUrl) {
-        const served = await negotiate(key, request.headers.accept);
-        if (served.varies) reply.header('vary', 'Accept');
-        return reply
-          .header('cache-control', publicCacheControl)
-          .redirect(`${config.cdnBaseUrl}/${served.key}`, 302);
-      }
-    } else if (decision === 'private') {
-      if (isPlaylist(key)) return answerPlaylist(deps, reply, key, viewer?.sub ?? grant?.sub ?? 'anonymous');
-    } else {
-      return sendProblem(reply, refusals[decision]);
-    }
-    const served = await negotiate(key, request.headers.accept);
-    if (served.varies) reply.header('vary', 'Accept');
-    // A player that sends its header on every request would carry it to the signed URL, which refuses it.
-    if (request.headers.authorization !== undefined && isPlayback(served.key))
-      return proxyObject(deps.storage, served.key, request, reply);
-    const signed = await signedUrlOf(served.key);
-    // The redirect is cached no longer than the URL it names stays valid (less a margin for clock skew).
-    const maxAge = Math.max(
-      0,
-      Math.min(redirectMaxAge, Math.floor((signed.expiresAt - Date.now()) / 1000) - 30),
-    );
-    return reply.header('cache-control', `private, max-age=${maxAge}`).redirect(signed.url, 302);
-  });
+  app.get(
+    '/m/*',
+    edgeReads(deps, (reply, key, viewer) => answerPlaylist(deps, reply, key, viewer)),
+  );
   return app;
 }
-
-/**
- * One `token`: a repeated parameter arrives as an array and fails here (400), instead of reaching code
- * that expects text. Other parameters (cache busters, player hints) are ignored.
- */
-const EdgeParams = Type.Object({ '*': Type.String() });
-const EdgeQuery = Type.Object({ token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) });
-
-/**
- * Keys are server-made (`raw/…`, `derived/…`): letters, digits, `/ . _ -`. Anything else (NUL, spaces,
- * `..`, a megabyte of path) names no object, and never reaches the database or storage.
- */
-const keyShape = /^(raw|derived)\/[A-Za-z0-9._\-/]{1,1000}$/;
-
-function isKeyShaped(key: string | undefined): key is string {
-  return key !== undefined && keyShape.test(key) && !key.includes('..');
-}
-
-/** The answers to reads the edge refuses, made once: refusing is as hot a path as redirecting. */
-const refusals = {
-  unknown: problemOf('object_not_found', 'No such object'),
-  gone: problemOf('gone', 'The media was deleted or taken down'),
-  login: problemOf('unauthenticated', 'Send a bearer token or use a signed URL'),
-  denied: problemOf('forbidden', 'You may not read this object'),
-} as const;
 
 const maxPlaylistBytes = 1024 * 1024;
 
@@ -163,8 +84,9 @@ async function answerPlaylist(
     if (!privateViewer || !secret) return url;
     return `${url}?token=${signUrlToken(secret, { key: target, sub: privateViewer, exp })}`;
   };
+  const maxAge = playlistMaxAgeSeconds(body);
   return reply
     .type('application/vnd.apple.mpegurl')
-    .header('cache-control', privateViewer ? 'private, max-age=60' : 'public, max-age=60')
+    .header('cache-control', `${privateViewer ? 'private' : 'public'}, max-age=${maxAge}`)
     .send(rewritePlaylist(body, key, urlFor));
 }

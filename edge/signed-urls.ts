@@ -13,18 +13,19 @@ export interface SignedUrl {
  * edge signs once per key and half-lifetime instead of once per read. A URL still expires no later than
  * `ttlSeconds` after the read it answers. It is only a URL: whether the reader may have it is decided on
  * every read before it is looked up here, so a revocation stops it being handed out as soon as the edge
- * sees the revocation.
+ * sees the revocation. A URL at hand is returned as is, not as a promise: only signing waits.
  */
 export function reusedSignedUrls(storage: ObjectStorage, ttlSeconds: number, maxEntries = 50_000) {
   const urls = new BoundedCache<SignedUrl>(maxEntries);
   const lifetimeMs = ttlSeconds * 1000;
-  return async (key: string): Promise<SignedUrl> => {
-    const now = Date.now();
-    const hit = urls.get(key, now);
-    if (hit !== undefined) return hit;
+  const sign = async (key: string, now: number): Promise<SignedUrl> => {
     // Stamped before signing: the URL's real expiry is a little later, never earlier.
     const signed = { url: await storage.presignGet(key, ttlSeconds, 'public'), expiresAt: now + lifetimeMs };
     urls.set(key, signed, now + lifetimeMs / 2);
     return signed;
+  };
+  return (key: string): SignedUrl | Promise<SignedUrl> => {
+    const now = Date.now();
+    return urls.get(key, now) ?? sign(key, now);
   };
 }

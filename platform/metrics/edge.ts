@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
 import { HotHistogram } from './hot-histogram.ts';
 
@@ -19,7 +19,9 @@ const outcomeByStatus: Record<number, string> = {
 /**
  * Edge reads (`/m/*`) by outcome, with their latency: the edge's RED in one histogram (its count is the
  * rate, the non-redirect outcomes are the errors). One observation per read, in a callback-style onResponse
- * hook (an async one costs a promise per read) on recorders made here once.
+ * hook (an async one costs a promise per read) on recorders made here once. The hook is attached to the
+ * read routes alone as they are declared, so no other request runs it and no read asks which route it took
+ * (`request.routeOptions` builds an object on every access).
  */
 export function instrumentEdgeReads(app: FastifyInstance, registry: Registry): void {
   const decisions = HotHistogram.in(registry, {
@@ -34,12 +36,15 @@ export function instrumentEdgeReads(app: FastifyInstance, registry: Registry): v
   }
   const serverError = decisions.series('error');
   const other = decisions.series('other');
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.routeOptions.url?.startsWith('/m/')) {
-      const status = reply.statusCode;
-      const record = recorders.get(status) ?? (status >= 500 ? serverError : other);
-      record(reply.elapsedTime / 1000);
-    }
+  const recordRead: onResponseHookHandler = (_request, reply, done) => {
+    const status = reply.statusCode;
+    const record = recorders.get(status) ?? (status >= 500 ? serverError : other);
+    record(reply.elapsedTime / 1000);
     done();
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/m/')) return;
+    const declared = route.onResponse;
+    route.onResponse = declared === undefined ? [recordRead] : [declared, recordRead].flat();
   });
 }
