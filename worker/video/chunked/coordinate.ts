@@ -60,8 +60,14 @@ export async function coordinateChunkedVideo(
   const plan = planVideo(probe, { ladder });
   const durationSeconds = plan.durationSeconds;
   if (durationSeconds === undefined) return false;
-  const keyframeSeconds = await probeKeyframeTimes(original, options);
-  const spans = planChunks({ durationSeconds, keyframeSeconds }, deps.config.video.chunkSeconds);
+  // Encoded rungs seek accurately, so they cut anywhere; only a copied rung must cut at source keyframes
+  // (and reading every packet's flags of a long file costs the first chunk seconds).
+  const copied = plan.renditions.some((rendition) => rendition.mode === 'remux');
+  const keyframeSeconds = copied ? await probeKeyframeTimes(original, options) : undefined;
+  const spans = planChunks(
+    { durationSeconds, ...(keyframeSeconds ? { keyframeSeconds } : {}) },
+    deps.config.video.chunkSeconds,
+  );
   if (spans.length < 2) return false;
 
   const outDir = join(workDir, 'out');
