@@ -21,11 +21,12 @@ import { makePhotoLikeJpeg } from './lib.ts';
 // Prometheus scraping them while uploaders send photos for a few minutes (a rejection and refused reads
 // among them), then every overview panel's PromQL evaluated over the run and drawn with uPlot in headless
 // Chromium. No Grafana is needed: the page follows the dashboard JSON's grid, titles, legends and units.
+// The panels' rates look back 5 minutes, so a run shorter than that draws only their ramp: 7 by default.
 //
-//   npm run docs:dashboard -- [--minutes 3] [--uploaders 3] [--out docs/dashboard-overview.png]
+//   npm run docs:dashboard -- [--minutes 7] [--uploaders 3] [--out docs/dashboard-overview.png]
 
 const args = process.argv.slice(2);
-const minutes = Number(option(args, '--minutes') ?? 3);
+const minutes = Number(option(args, '--minutes') ?? 7);
 const uploaders = Number(option(args, '--uploaders') ?? 3);
 const out =
   option(args, '--out') ?? fileURLToPath(new URL('../docs/dashboard-overview.png', import.meta.url));

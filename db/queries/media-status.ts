@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { DeletedBy, LifecycleVariant, RejectedBy } from '../../contracts/lifecycle.ts';
 import type { MediaStatus } from '../../contracts/media.ts';
 import type { Queryable } from '../client.ts';
@@ -35,24 +35,24 @@ export type Transition = Destination & {
  */
 export async function transitionMedia(tx: Queryable, t: Transition): Promise<MediaRow | undefined> {
   const from = Array.isArray(t.from) ? t.from : [t.from];
-  const [before] = await tx
-    .select({ status: media.status })
-    .from(media)
-    .where(and(eq(media.id, t.mediaId), inArray(media.status, from)))
-    .for('update');
-  if (!before) return undefined;
+  const detail = t.detail === undefined ? null : JSON.stringify(t.detail);
+  // The lock and the move's record in one round trip: the event is written only when the row is there to lock.
+  const locked = await tx.execute<{ status: MediaStatus }>(sql`
+    with locked as (
+      select status from media where id = ${t.mediaId}::uuid and status = any(${sql.param(from)}::text[])
+         for update
+    ), recorded as (
+      insert into media_event (media_id, from_status, to_status, actor, detail)
+      select ${t.mediaId}::uuid, status, ${t.to}, ${t.actor}, ${detail}::jsonb
+        from locked
+    )
+    select status from locked`);
+  if (locked.rows.length === 0) return undefined;
   const [row] = await tx
     .update(media)
     .set({ ...t.patch, status: t.to, updatedAt: sql`now()` })
     .where(eq(media.id, t.mediaId))
     .returning();
-  await tx.insert(mediaEvent).values({
-    mediaId: t.mediaId,
-    fromStatus: before.status,
-    toStatus: t.to,
-    actor: t.actor,
-    detail: t.detail,
-  });
   const event = row && lifecycleOf(row, t);
   if (event) await announce(tx, [event]);
   return row;

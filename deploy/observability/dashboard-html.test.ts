@@ -46,6 +46,13 @@ test('every overview panel and every query of it is on the page, with its legend
       assert.equal(series.values.length, times.length);
     }
   }
+  // As in Grafana, no panel leaves an empty row above it: each rests on the top or on a panel above it.
+  for (const { title, gridPos: at } of data.panels) {
+    const resting = data.panels.some(
+      ({ gridPos: other }) => other.y + other.h === at.y && other.x < at.x + at.w && at.x < other.x + other.w,
+    );
+    assert.ok(at.y === 0 || resting, `${title} floats at row ${at.y}`);
+  }
   assert.equal(legendOf('p95 {{kind}}', { kind: 'image' }), 'p95 image');
   assert.equal(legendOf(undefined, { job: 'api' }), 'job="api"');
 });

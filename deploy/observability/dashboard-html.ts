@@ -86,7 +86,23 @@ export function pageData(
       series,
     };
   });
-  return { title: dashboard.title, subtitle, times, panels };
+  return { title: dashboard.title, subtitle, times, panels: floatUp(panels) };
+}
+
+/** Grafana's layout lets panels float up into empty rows; the page does the same, keeping their order. */
+function floatUp(panels: RenderedPanel[]): RenderedPanel[] {
+  const placed: Panel['gridPos'][] = [];
+  const overlaps = (a: Panel['gridPos'], b: Panel['gridPos']) =>
+    a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  const byPosition = [...panels].sort((a, b) => a.gridPos.y - b.gridPos.y || a.gridPos.x - b.gridPos.x);
+  const moved = new Map<RenderedPanel, Panel['gridPos']>();
+  for (const panel of byPosition) {
+    const at = { ...panel.gridPos };
+    while (at.y > 0 && !placed.some((other) => overlaps({ ...at, y: at.y - 1 }, other))) at.y--;
+    placed.push(at);
+    moved.set(panel, at);
+  }
+  return panels.map((panel) => ({ ...panel, gridPos: moved.get(panel) ?? panel.gridPos }));
 }
 
 const require = createRequire(import.meta.url);
