@@ -109,18 +109,23 @@ try {
       `interleaved; ${availableParallelism()} CPUs`,
   );
   const bareRounds = results.get('bare');
-  const rows = [['case', 'req/s per round', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'vs bare per round']];
+  // Other processes share the machine: a round they disturbed shows as an outlier, so the medians are the
+  // figures to compare (CPU per request moves least with the machine's load).
+  const rows = [
+    ['case', 'req/s per round', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'vs bare per round', 'median'],
+  ];
   for (const c of cases) {
     const loads = results.get(c.name) ?? [];
+    const ratios = bareRounds ? loads.map((l, i) => l.rps / (bareRounds[i]?.rps ?? Number.NaN)) : [];
     rows.push([
       describe(c.name),
       loads.map((l) => l.rps.toFixed(0)).join(' / '),
       loads.map((l) => l.p50.toFixed(1)).join(' / '),
       loads.map((l) => l.p99.toFixed(1)).join(' / '),
       loads.map((l) => l.cpuMicros.toFixed(0)).join(' / '),
-      bareRounds
-        ? loads.map((l, i) => `${(l.rps / (bareRounds[i]?.rps ?? Number.NaN)).toFixed(2)}x`).join(' / ')
-        : '',
+      ratios.map((r) => `${r.toFixed(2)}x`).join(' / '),
+      `${median(loads.map((l) => l.cpuMicros)).toFixed(0)} µs` +
+        (ratios.length ? `, ${median(ratios).toFixed(2)}x` : ''),
     ]);
   }
   printTable(rows);
@@ -145,6 +150,14 @@ interface Load {
   p99: number;
   /** This process's CPU per answered request: the servers' cost, whatever else the machine is running. */
   cpuMicros: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function describe(name: string): string {

@@ -24,3 +24,16 @@ test('an entry is gone from its expiry on, and frees its place', () => {
   assert.equal(cache.get('k', 100), undefined);
   assert.equal(cache.size, 0);
 });
+
+test('a key read between insertions is never evicted, however many other keys pass through', () => {
+  for (const size of [2, 3, 4, 100]) {
+    const cache = new BoundedCache<number>(size);
+    cache.set('hot', 0, 1000);
+    for (let i = 0; i < size * 20; i++) {
+      cache.set(`cold-${i}`, i, 1000);
+      assert.equal(cache.get('hot', 0), 0, `size ${size}, after ${i + 1} insertions`);
+    }
+    assert.equal(cache.size, size);
+    assert.equal(cache.get('cold-0', 0), undefined, 'the cold keys went first');
+  }
+});
