@@ -1,0 +1,89 @@
+import { isRemote, REMOTE_READS } from '../../../platform/media/probe.ts';
+import {
+  type FfmpegToolOptions,
+  ffprobePathFor,
+  runFfmpeg,
+  runProcess,
+} from '../../../platform/media/run-ffmpeg.ts';
+import { type MediaOutput, writeAtomically } from '../../ffmpeg/outputs.ts';
+import type { PlannedRendition } from '../plan.ts';
+
+export interface AssembleOptions extends FfmpegToolOptions {
+  /** Bits/s for the whole-track AAC; else the plan's (which may copy the source's track). */
+  audioBitrate?: number;
+}
+
+/**
+ * The downloadable faststart MP4 of one rung from its chunks (encodeChunk's MPEG-TS files, in order):
+ * their video stream-copied, never re-encoded, and the audio encoded once, whole, from `audioSource`
+ * (the original), so no chunk boundary can click or drift. The chunks' timestamps already continue one
+ * another, so they are joined byte for byte (the concat protocol) rather than rebased file by file.
+ */
+export async function assembleRendition(
+  chunkFiles: readonly string[],
+  audioSource: string | undefined,
+  rendition: PlannedRendition,
+  outPath: string,
+  options: AssembleOptions,
+): Promise<MediaOutput> {
+  const first = chunkFiles[0];
+  if (!first) throw new Error(`no chunk to assemble the ${rendition.quality} rendition from`);
+  const audio = audioSource === undefined ? undefined : audioArgs(rendition.outputArgs, options.audioBitrate);
+  // The chunks' audio (AAC's priming) starts before their video; the video must start at 0 as the
+  // original's audio does, or the two drift apart by that lead.
+  const lead = await videoLead(first, options);
+  const [bytes = 0] = await writeAtomically([outPath], async ([temp = '']) => {
+    await runFfmpeg(
+      [
+        ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concat:${chunkFiles.join('|')}`],
+        ...(audio && audioSource ? [...(isRemote(audioSource) ? REMOTE_READS : []), '-i', audioSource] : []),
+        ...['-map', '0:v:0', '-c:v', 'copy'],
+        ...(audio ? ['-map', '1:a:0', ...audio] : ['-an']),
+        ...['-map_metadata', '-1', '-map_chapters', '-1', '-movflags', '+faststart', '-f', 'mp4', temp],
+      ],
+      options,
+    );
+  });
+  return {
+    quality: rendition.quality,
+    format: 'mp4',
+    contentType: 'video/mp4',
+    path: outPath,
+    width: rendition.width,
+    height: rendition.height,
+    bytes,
+  };
+}
+
+/** Seconds from a chunk's first packet (of any stream) to its first video frame. */
+async function videoLead(chunk: string, options: FfmpegToolOptions): Promise<number> {
+  let csv = '';
+  await runProcess(
+    ffprobePathFor(options),
+    ['-v', 'error', '-show_entries', 'format=start_time:stream=codec_type,start_time', '-of', 'csv', chunk],
+    { ...options, onStdout: (text) => (csv += text) },
+  );
+  const rows = csv.split('\n').map((line) => line.trim().split(','));
+  const start = Number(rows.find(([section]) => section === 'format')?.[1]);
+  const video = Number(rows.find(([section, type]) => section === 'stream' && type === 'video')?.[2]);
+  return Number.isFinite(start) && Number.isFinite(video) ? Math.max(0, video - start) : 0;
+}
+
+/** The plan's audio choice for this rung (encode at its bitrate, or copy), or AAC at `bitrate`. */
+function audioArgs(outputArgs: readonly string[], bitrate: number | undefined): string[] | undefined {
+  const value = (flag: string) => {
+    const at = outputArgs.lastIndexOf(flag);
+    return at < 0 ? undefined : outputArgs[at + 1];
+  };
+  if (outputArgs.includes('-an')) return undefined;
+  const codec = value('-c:a') ?? value('-c');
+  const channels = value('-ac');
+  const rate = value('-ar');
+  const chosen = bitrate ?? (value('-b:a') ? Number(value('-b:a')) : undefined);
+  if (chosen === undefined) return codec === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac'];
+  return [
+    ...['-c:a', 'aac', '-b:a', String(chosen)],
+    ...(channels ? ['-ac', channels] : []),
+    ...(rate ? ['-ar', rate] : []),
+  ];
+}

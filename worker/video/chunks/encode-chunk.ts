@@ -1,0 +1,214 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isRemote, REMOTE_READS } from '../../../platform/media/probe.ts';
+import {
+  type FfmpegProgress,
+  type FfmpegToolOptions,
+  runFfmpeg,
+} from '../../../platform/media/run-ffmpeg.ts';
+import { writeAtomically } from '../../ffmpeg/outputs.ts';
+import { settleAll } from '../../settle-all.ts';
+import type { PlannedRendition, RungName } from '../plan.ts';
+import type { ChunkSpan } from './plan-chunks.ts';
+
+export interface ChunkOutput {
+  quality: RungName;
+  /** `<outDir>/<quality>.ts`: one HLS segment, timestamps on the source's timeline. */
+  path: string;
+  durationSeconds: number;
+  size: number;
+}
+
+export interface EncodeChunkOptions extends FfmpegToolOptions {
+  withAudio: boolean;
+  /** Bits/s per rung for the chunk's AAC; else the plan's own, and a plan that copies audio copies it. */
+  audioBitrates?: Partial<Record<RungName, number>>;
+  onProgress?: (fraction: number) => void;
+}
+
+// Cut instants come from ffprobe's microsecond-rounded times: seeking this much early keeps the frame
+// that starts the span whichever way it was rounded, and no earlier frame (none is this close).
+const SEEK_EARLY_SECONDS = 0.001;
+// The demuxer stops a little past the span; the filters cut it exactly.
+const READ_PAST_SECONDS = 1;
+
+/**
+ * Encodes one span of the source for every rendition in one ffmpeg process: the span is decoded once
+ * (accurate seek, so any instant may start it), split and scaled per transcoded rung, and each rung
+ * written as an MPEG-TS segment at `<outDir>/<quality>.ts` whose timestamps continue the previous
+ * chunk's, so the segments play back to back and concatenate without re-encoding. The plan's own
+ * encoder arguments are used (frame rate, bitrate caps, a keyframe every 2 s from the chunk's first
+ * frame, no scene-cut keyframes); x264's GOPs are closed. A `remux` rendition is a stream copy of the
+ * same span (its cuts are source keyframes). Files appear only complete.
+ */
+export async function encodeChunk(
+  input: string,
+  span: ChunkSpan,
+  renditions: readonly PlannedRendition[],
+  outDir: string,
+  options: EncodeChunkOptions,
+): Promise<ChunkOutput[]> {
+  await mkdir(outDir, { recursive: true });
+  const cut = cutOf(span);
+  const { onProgress, withAudio: _, audioBitrates: __, ...tools } = options;
+  const transcoded = renditions.filter((rendition) => rendition.mode === 'transcode');
+  const copied = renditions.filter((rendition) => rendition.mode === 'remux');
+  const path = (rendition: PlannedRendition) => join(outDir, `${rendition.quality}.ts`);
+  await writeAtomically(renditions.map(path), async (temps) => {
+    const temp = (rendition: PlannedRendition) => temps[renditions.indexOf(rendition)] as string;
+    const reads = ['-ss', String(cut.seekAt), '-t', String(round6(cut.to + READ_PAST_SECONDS))];
+    const source = [...reads, ...(isRemote(input) ? REMOTE_READS : []), '-i', input];
+    const progress = onProgress
+      ? { onProgress: (p: FfmpegProgress) => p.fraction !== undefined && onProgress(p.fraction) }
+      : {};
+    // The copy is its own process: beside a decoding output, ffmpeg ends a copied stream a frame late.
+    await settleAll([
+      transcoded.length === 0
+        ? Promise.resolve()
+        : runFfmpeg([...source, ...transcodeOutputs(transcoded, span, cut, temp, options)], {
+            ...tools,
+            durationSeconds: round6(cut.to - cut.from),
+            ...progress,
+          }),
+      ...copied.map((rendition) =>
+        runFfmpeg([...source, ...copyOutput(cut, options.withAudio, temp(rendition))], tools),
+      ),
+    ]);
+  });
+  return Promise.all(
+    renditions.map(async (rendition) => ({
+      quality: rendition.quality,
+      path: path(rendition),
+      durationSeconds: round6(span.endSeconds - span.startSeconds),
+      size: (await stat(path(rendition))).size,
+    })),
+  );
+}
+
+/** Where ffmpeg seeks for a span, and the span's bounds on the timeline that seek gives (0 = seekAt). */
+interface Cut {
+  seekAt: number;
+  from: number;
+  to: number;
+}
+
+function cutOf(span: ChunkSpan): Cut {
+  const seekAt = Math.max(0, round6(span.startSeconds - SEEK_EARLY_SECONDS));
+  return { seekAt, from: round6(span.startSeconds - seekAt), to: round6(span.endSeconds - seekAt) };
+}
+
+const OUTPUT_COMMON = ['-map_metadata', '-1', '-map_chapters', '-1', '-sn', '-dn'];
+// Else ffmpeg shifts the first chunk alone by its B-frame delay; MPEG-TS needs no such shift.
+const MPEGTS = ['-avoid_negative_ts', 'disabled', '-f', 'mpegts'];
+
+function transcodeOutputs(
+  transcoded: readonly PlannedRendition[],
+  span: ChunkSpan,
+  cut: Cut,
+  temp: (rendition: PlannedRendition) => string,
+  options: EncodeChunkOptions,
+): string[] {
+  return [
+    ...['-filter_complex', filterGraph(transcoded, cut.from, cut.to, options.withAudio)],
+    ...transcoded.flatMap((rendition, i) => [
+      ...['-map', `[v${i}]`, ...videoEncoderArgs(rendition.outputArgs)],
+      ...audioOutputArgs(rendition, i, options),
+      // The graph starts the span at 0; the offset puts it back where it is in the source.
+      ...OUTPUT_COMMON,
+      ...['-output_ts_offset', String(span.startSeconds), ...MPEGTS, temp(rendition)],
+    ]),
+  ];
+}
+
+/**
+ * The source's packets of the span as they are: it starts on a keyframe, so nothing before it is
+ * needed (`-copypriorss 0` drops the packets the seek landed on before it), and `-t` ends it before the
+ * next chunk's first frame.
+ */
+function copyOutput(cut: Cut, withAudio: boolean, path: string): string[] {
+  return [
+    ...['-map', '0:V:0', '-c:v', 'copy', '-copypriorss', '0'],
+    ...(withAudio ? ['-map', '0:a:0?', '-c:a', 'copy'] : ['-an']),
+    ...OUTPUT_COMMON,
+    ...['-t', String(round6(cut.to - cut.from)), '-output_ts_offset', String(cut.seekAt), ...MPEGTS, path],
+  ];
+}
+
+/**
+ * One decode of the span, cut exactly to it (`trim` by timestamp, not by a duration counted from the
+ * first frame kept), split to each transcoded rung's own `-vf` from the plan (its scale); audio cut the
+ * same way and split per rung.
+ */
+function filterGraph(
+  transcoded: readonly PlannedRendition[],
+  from: number,
+  to: number,
+  withAudio: boolean,
+): string {
+  const n = transcoded.length;
+  const video = [
+    `[0:V:0]trim=start=${from}:end=${to},setpts=PTS-${from}/TB,split=${n}${transcoded.map((_, i) => `[s${i}]`).join('')}`,
+    ...transcoded.map(
+      (rendition, i) => `[s${i}]${optionValue(rendition.outputArgs, '-vf') ?? 'null'}[v${i}]`,
+    ),
+  ];
+  const audio = withAudio
+    ? [
+        `[0:a:0]atrim=start=${from}:end=${to},asetpts=PTS-${from}/TB,asplit=${n}${transcoded.map((_, i) => `[a${i}]`).join('')}`,
+      ]
+    : [];
+  return [...video, ...audio].join(';');
+}
+
+// The plan's arguments that do not concern the video encoder here: maps and the filter (the graph
+// replaces them), audio (chosen per chunk), metadata (set per output) and the MP4 muxer's.
+const NOT_VIDEO_ENCODER = new Set([
+  '-map',
+  '-vf',
+  '-map_metadata',
+  '-map_chapters',
+  '-c:a',
+  '-b:a',
+  '-ac',
+  '-ar',
+  '-movflags',
+  '-f',
+]);
+const FLAGS_WITHOUT_VALUE = new Set(['-sn', '-dn', '-an']);
+
+/** The plan's video encoder arguments (codec, rate, bitrate caps, keyframe grid), with GOPs closed. */
+function videoEncoderArgs(outputArgs: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < outputArgs.length; i++) {
+    const flag = outputArgs[i] as string;
+    if (FLAGS_WITHOUT_VALUE.has(flag)) continue;
+    const value = outputArgs[i + 1];
+    i++;
+    if (!NOT_VIDEO_ENCODER.has(flag) && value !== undefined) kept.push(flag, value);
+  }
+  // x264's default already; said here because a segment that starts a player must decode alone.
+  return [...kept, '-flags', '+cgop'];
+}
+
+function audioOutputArgs(rendition: PlannedRendition, at: number, options: EncodeChunkOptions): string[] {
+  if (!options.withAudio) return ['-an'];
+  const bitrate =
+    options.audioBitrates?.[rendition.quality] ?? Number(optionValue(rendition.outputArgs, '-b:a'));
+  const channels = optionValue(rendition.outputArgs, '-ac');
+  const rate = optionValue(rendition.outputArgs, '-ar');
+  return [
+    ...['-map', `[a${at}]`, '-c:a', 'aac'],
+    ...(Number.isFinite(bitrate) && bitrate > 0 ? ['-b:a', String(bitrate)] : []),
+    ...(channels ? ['-ac', channels] : []),
+    ...(rate ? ['-ar', rate] : []),
+  ];
+}
+
+function optionValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.lastIndexOf(flag);
+  return at < 0 ? undefined : args[at + 1];
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
