@@ -56,19 +56,18 @@ export async function applyOptimizeResult(
       return moved ? 'applied' : 'stale';
     }
 
-    // The twin is locked before this media's own row, the order every copier takes its locks in.
-    const [own] = await tx
-      .select({ ownerId: media.ownerId, objectKey: media.objectKey })
-      .from(media)
-      .where(eq(media.id, result.mediaId));
-    const twin =
-      own && result.sha256
-        ? await lockVerifiedTwin(tx, {
-            ownerId: own.ownerId,
-            sha256: result.sha256,
-            not: { mediaId: result.mediaId, objectKey: own.objectKey },
-          })
-        : undefined;
+    // The twin is locked before this media's own row, the order every copier takes its locks in. The
+    // owner and original are read in the twin's query; the original again only when linking to a twin.
+    const twin = result.sha256
+      ? await lockVerifiedTwin(tx, {
+          ownerId: { ownerOf: result.mediaId },
+          sha256: result.sha256,
+          not: { mediaId: result.mediaId },
+        })
+      : undefined;
+    const [own] = twin
+      ? await tx.select({ objectKey: media.objectKey }).from(media).where(eq(media.id, result.mediaId))
+      : [];
     const moved = await transitionMedia(tx, {
       mediaId: result.mediaId,
       from: ['processing', 'ready', 'failed'],
@@ -86,19 +85,18 @@ export async function applyOptimizeResult(
       },
       patch: readyPatch(result, twin),
     });
-    if (!moved || !own) {
+    if (!moved || (twin && !own)) {
       await queueForDeletion(tx, newKeys);
       return 'stale';
     }
-    // Read under the row lock the transition took, so a concurrent result for this media cannot slip its
+    // Deleted under the row lock the transition took, so a concurrent result for this media cannot slip its
     // variants in between and escape the deletion queue.
     const old = await tx
-      .select({ key: mediaVariant.objectKey })
-      .from(mediaVariant)
-      .where(eq(mediaVariant.mediaId, result.mediaId));
-    await tx.delete(mediaVariant).where(eq(mediaVariant.mediaId, result.mediaId));
+      .delete(mediaVariant)
+      .where(eq(mediaVariant.mediaId, result.mediaId))
+      .returning({ key: mediaVariant.objectKey });
     let current = newKeys;
-    if (twin) {
+    if (twin && own) {
       await copyVariants(tx, result.mediaId, twin);
       current = twin.variants.map((v) => v.objectKey);
       await queueForDeletion(tx, [own.objectKey, ...newKeys]);

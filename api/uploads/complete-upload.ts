@@ -9,11 +9,18 @@ import { annotateActiveSpan, inSpan } from '../../platform/tracing/spans.ts';
 import type { ApiContext } from '../context.ts';
 import { type GateVerdict, runGate } from '../gate/run-gate.ts';
 import { assembleParts } from './assemble-parts.ts';
-import { completingError, isExpired, loadSession, requireOpen, type SessionRow } from './load-session.ts';
+import {
+  completingError,
+  isExpired,
+  loadSessionWithMedia,
+  type MediaRow,
+  requireOpen,
+  type SessionRow,
+} from './load-session.ts';
 import { recordVerdict } from './record-verdict.ts';
 import { type Claim, claimCompletion, releaseClaim } from './session-state.ts';
 
-export type MediaRow = typeof media.$inferSelect;
+export type { MediaRow };
 
 /**
  * Completing is idempotent, concurrent callers included. One request at a time claims the session and
@@ -30,13 +37,13 @@ export async function completeUpload(
   const { completionLeaseSeconds, completionWaitSeconds } = ctx.config.uploads;
   const deadline = Date.now() + completionWaitSeconds * 1000;
   for (let round = 0; ; round++) {
-    const session = await loadSession(ctx, caller, uploadId);
-    if (session.state === 'completed') return recordedOutcome(ctx.db, session.mediaId);
+    const { session, media: row } = await loadSessionWithMedia(ctx, caller, uploadId);
+    if (session.state === 'completed') return outcomeOf(row);
     if (session.state !== 'completing' || isExpired(session)) requireOpen(session);
     const claim = await claimCompletion(ctx.db, session.id, completionLeaseSeconds);
     if (claim) {
-      const row = await completeClaimed(ctx, session, claim, body);
-      if (row) return row;
+      const outcome = await completeClaimed(ctx, session, row, claim, body);
+      if (outcome) return outcome;
     } else if (Date.now() >= deadline) {
       throw completingError();
     } else {
@@ -45,26 +52,28 @@ export async function completeUpload(
   }
 }
 
-/** The gate under a claim; undefined when the claim was lost, since whoever took it owns the outcome. */
+/**
+ * The gate under a claim; undefined when the claim was lost, since whoever took it owns the outcome. `row`
+ * was read with the session: what the gate reads of it (key, type, kind, declared size) never changes while
+ * the media awaits its upload, and its status is checked again, under lock, when the verdict is recorded.
+ */
 async function completeClaimed(
   ctx: ApiContext,
   session: SessionRow,
+  row: MediaRow,
   claim: Claim,
   body: CompleteUploadBody,
 ): Promise<MediaRow | undefined> {
-  let row: MediaRow;
   let verdict: GateVerdict;
   try {
-    row = await loadMedia(ctx.db, session.mediaId);
-    const media = row;
-    annotateActiveSpan({ 'mediagate.media_id': media.id, 'mediagate.media_kind': media.kind });
+    annotateActiveSpan({ 'mediagate.media_id': row.id, 'mediagate.media_kind': row.kind });
     await inSpan('assemble parts', {}, () => assembleParts(ctx, session, body.parts));
     verdict = await inSpan('gate', {}, async (span) => {
-      const decided = await runGate(ctx, media.id, {
-        objectKey: media.objectKey,
-        contentType: media.contentType,
-        kind: media.kind,
-        declaredSize: media.sizeBytes,
+      const decided = await runGate(ctx, row.id, {
+        objectKey: row.objectKey,
+        contentType: row.contentType,
+        kind: row.kind,
+        declaredSize: row.sizeBytes,
       });
       span.setAttribute('mediagate.gate.verdict', decided.ok ? 'pass' : decided.code);
       return decided;
@@ -74,7 +83,8 @@ async function completeClaimed(
     if (await releaseClaim(ctx.db, claim)) throw error;
     return undefined;
   }
-  if (!(await recordVerdict(ctx, row, claim, verdict))) return undefined;
+  const recorded = await recordVerdict(ctx, row, claim, verdict);
+  if (!recorded) return undefined;
   if (verdict.ok) ctx.metrics.completed.inc({ kind: row.kind });
   else ctx.metrics.rejected.inc({ kind: row.kind, code: verdict.code });
   if (!verdict.ok) {
@@ -83,7 +93,8 @@ async function completeClaimed(
       ctx.logger.warn({ err: error, mediaId: row.id }, 'rejected upload left for the sweeper');
     });
   }
-  return recordedOutcome(ctx.db, row.id);
+  // The row as the verdict left it; read again only when the media had moved on (deleted meanwhile).
+  return outcomeOf(recorded.row ?? (await loadMedia(ctx.db, row.id)));
 }
 
 async function loadMedia(db: Queryable, mediaId: string): Promise<MediaRow> {
@@ -93,8 +104,7 @@ async function loadMedia(db: Queryable, mediaId: string): Promise<MediaRow> {
 }
 
 /** A completed upload answers with its media, its rejection, or, once its owner deleted it, `gone`. */
-async function recordedOutcome(db: Queryable, mediaId: string): Promise<MediaRow> {
-  const row = await loadMedia(db, mediaId);
+function outcomeOf(row: MediaRow): MediaRow {
   if (row.status === 'rejected') {
     const code = row.failureCode ?? '';
     throw new AppError(

@@ -1,10 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
-import { uploadSession } from '../../db/schema.ts';
+import { media, uploadSession } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
 
 export type SessionRow = typeof uploadSession.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;
 
 /** How soon a caller turned away by a completion in flight should ask again; most gates take a second. */
 const completingRetryAfterSeconds = 2;
@@ -14,6 +15,21 @@ export async function loadSession(ctx: ApiContext, caller: Principal, uploadId: 
   const [row] = await ctx.db
     .select()
     .from(uploadSession)
+    .where(and(eq(uploadSession.id, uploadId), eq(uploadSession.ownerId, caller.sub)));
+  if (!row) throw new AppError('upload_not_found', `No upload ${uploadId}`);
+  return row;
+}
+
+/** The session with its media in one read, for a completion, which needs both. */
+export async function loadSessionWithMedia(
+  ctx: ApiContext,
+  caller: Principal,
+  uploadId: string,
+): Promise<{ session: SessionRow; media: MediaRow }> {
+  const [row] = await ctx.db
+    .select({ session: uploadSession, media })
+    .from(uploadSession)
+    .innerJoin(media, eq(media.id, uploadSession.mediaId))
     .where(and(eq(uploadSession.id, uploadId), eq(uploadSession.ownerId, caller.sub)));
   if (!row) throw new AppError('upload_not_found', `No upload ${uploadId}`);
   return row;

@@ -12,10 +12,15 @@ import { edgeUrl } from '../media/urls.ts';
 import type { MediaRow } from './complete-upload.ts';
 import { type Claim, closeClaim } from './session-state.ts';
 
+/** Recorded, with the media as the verdict left it (undefined when it had moved on meanwhile, say deleted). */
+export interface RecordedVerdict {
+  row: MediaRow | undefined;
+}
+
 /**
  * Records the gate's verdict in one transaction: the session `completing → completed`, fenced by the
  * claim, and the media out of `awaiting_upload` — to `processing` with its one optimize request, or to
- * `rejected` with its object queued for deletion. False, with nothing recorded, when the claim was taken
+ * `rejected` with its object queued for deletion. Undefined, with nothing recorded, when the claim was taken
  * over meanwhile. Locks in the order every writer of a gallery uses: gallery, session, media.
  */
 export async function recordVerdict(
@@ -23,15 +28,15 @@ export async function recordVerdict(
   row: MediaRow,
   claim: Claim,
   verdict: GateVerdict,
-): Promise<boolean> {
-  return ctx.db.transaction(async (tx) => {
+): Promise<RecordedVerdict | undefined> {
+  return ctx.db.transaction(async (tx): Promise<RecordedVerdict | undefined> => {
     await lockGallery(tx, row.ownerId);
     if (!(await closeClaim(tx, claim, 'completed'))) {
       await requeueIfRetired(tx, row);
-      return false;
+      return undefined;
     }
     if (!verdict.ok) {
-      await transitionMedia(tx, {
+      const rejected = await transitionMedia(tx, {
         mediaId: row.id,
         from: 'awaiting_upload',
         to: 'rejected',
@@ -43,7 +48,7 @@ export async function recordVerdict(
       });
       await queueForDeletion(tx, [row.objectKey]);
       await renumberGallery(tx, row.ownerId);
-      return true;
+      return { row: rejected };
     }
     const moved = await transitionMedia(tx, {
       mediaId: row.id,
@@ -75,7 +80,7 @@ export async function recordVerdict(
         },
       ]);
     }
-    return true;
+    return { row: moved };
   });
 }
 

@@ -13,13 +13,14 @@ export interface Twin {
 }
 
 export interface TwinQuery {
-  ownerId: string;
+  /** The owner, or `{ ownerOf: mediaId }`: whoever owns that media, read in the same statement. */
+  ownerId: string | { ownerOf: string };
   /** Compared with `media.sha256`, which only the worker's own hash of the stored bytes ever sets. */
   sha256: string;
   /** A client's declared size must match too: the hash is the proof, the size a cheap sanity check. */
   sizeBytes?: number;
   /** The media asking: never its own twin, nor one whose original it already shares. */
-  not?: { mediaId: string; objectKey: string };
+  not?: { mediaId: string };
 }
 
 /**
@@ -36,13 +37,17 @@ export async function lockVerifiedTwin(tx: Queryable, q: TwinQuery): Promise<Twi
     .from(media)
     .where(
       and(
-        eq(media.ownerId, q.ownerId),
+        typeof q.ownerId === 'string'
+          ? eq(media.ownerId, q.ownerId)
+          : sql`${media.ownerId} = (select owner_id from media own where own.id = ${q.ownerId.ownerOf})`,
         eq(media.sha256, q.sha256),
         eq(media.status, 'ready'),
         sql`${media.moderationStatus} is distinct from 'pending'`,
         q.sizeBytes === undefined ? undefined : eq(media.sizeBytes, q.sizeBytes),
         q.not ? ne(media.id, q.not.mediaId) : undefined,
-        q.not ? ne(media.objectKey, q.not.objectKey) : undefined,
+        q.not
+          ? sql`${media.objectKey} <> (select object_key from media own where own.id = ${q.not.mediaId})`
+          : undefined,
       ),
     )
     .orderBy(asc(media.createdAt))
