@@ -48,10 +48,11 @@ export const ResultStage = Type.Union([
   Type.Literal('progress'),
   Type.Literal('partial'),
   Type.Literal('final'),
-  // A chunked video (VIDEO_CHUNK_SECONDS): its coordinator's plan, each chunk job's outcome, each assembly's.
+  // A chunked video (VIDEO_CHUNK_SECONDS): its coordinator's plan, each chunk job's outcome, and each other
+  // output (a still, a rung's assembled MP4) built or failed.
   Type.Literal('chunk-plan'),
   Type.Literal('chunk'),
-  Type.Literal('assembled'),
+  Type.Literal('chunked-output'),
 ]);
 
 /** Where a record sits in Kafka; the offset is a decimal string (a 64-bit integer). */
@@ -108,6 +109,8 @@ export const ChunkPlan = Type.Object({
     { minItems: 1, maxItems: 16 },
   ),
   withAudio: Type.Boolean(),
+  /** How many stills (poster, thumbnails) the coordinator reports besides the rungs. */
+  stillCount: Type.Integer({ minimum: 0, maximum: 16 }),
 });
 export type ChunkPlan = Static<typeof ChunkPlan>;
 export const ChunkOutcome = Type.Object({

@@ -15,7 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import type { ChunkRendition } from '../contracts/events.ts';
+import type { ChunkRendition, ProcessedObject } from '../contracts/events.ts';
 import { mediaStatuses } from '../contracts/media.ts';
 import { mediaKinds } from '../contracts/media-types.ts';
 import { webhookDeliveryStates } from '../contracts/webhook-endpoints.ts';
@@ -297,6 +297,8 @@ export const videoPlan = pgTable(
     sha256: text('sha256'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull(),
     withAudio: boolean('with_audio').notNull(),
+    /** Poster and thumbnails the coordinator builds besides the chunks: each is reported, built or failed. */
+    stillCount: integer('still_count').notNull(),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.mediaId, t.requestId] })],
@@ -348,4 +350,22 @@ export const videoChunk = pgTable(
     primaryKey({ columns: [t.mediaId, t.requestId, t.quality, t.chunkIndex] }),
     check('video_chunk_state_check', oneOf(t.state, videoChunkStates)),
   ],
+);
+
+/**
+ * Every output of a chunked video as its worker reported it (a still, a rung's MP4), or why it failed: the
+ * final result is made of these, so a reprocess of a ready media settles as a first build does.
+ */
+export const videoOutput = pgTable(
+  'video_output',
+  {
+    mediaId: uuid('media_id')
+      .notNull()
+      .references(() => media.id, { onDelete: 'cascade' }),
+    requestId: uuid('request_id').notNull(),
+    quality: text('quality').notNull(),
+    output: jsonb('output').$type<ProcessedObject>(),
+    failure: text('failure'),
+  },
+  (t) => [primaryKey({ columns: [t.mediaId, t.requestId, t.quality] })],
 );

@@ -7,6 +7,7 @@ import { media, videoChunk, videoRung } from '../../../db/schema.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 import { applyPartialResult } from '../apply-partial.ts';
 import { type ChunkedVideo, isComplete, loadChunkedVideo, playablePrefix } from './chunk-state.ts';
+import { rebuildable } from './record-plan.ts';
 import { writePlaylists } from './write-playlists.ts';
 
 /** Chunk progress stops short of 1: a rung is done when its MP4 is assembled. */
@@ -34,7 +35,7 @@ export async function applyChunkOutcome(
       .select({ status: media.status, objectKey: media.objectKey })
       .from(media)
       .where(eq(media.id, ids.mediaId));
-    if (row?.status !== 'processing') return undefined;
+    if (!row || !(rebuildable as readonly string[]).includes(row.status)) return undefined;
     const locked = await loadChunkedVideo(tx, ids, true);
     if (!locked) return undefined;
     const rows = [

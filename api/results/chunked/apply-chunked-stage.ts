@@ -1,15 +1,15 @@
 import type { OptimizeResult } from '../../../contracts/events.ts';
 import type { Database } from '../../../db/client.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
-import { applyAssembled } from './apply-assembled.ts';
 import { applyChunkOutcome } from './apply-chunk.ts';
+import { applyChunkedOutput } from './apply-output.ts';
 import { recordChunkPlan } from './record-plan.ts';
 import { type Settled, settleChunkedVideo } from './settle.ts';
 
-export const chunkedStages: ReadonlySet<string> = new Set(['chunk-plan', 'chunk', 'assembled']);
+export const chunkedStages: ReadonlySet<string> = new Set(['chunk-plan', 'chunk', 'chunked-output']);
 
 /**
- * A result of a video encoded in chunk jobs. After a chunk or an assembly the media may be complete: that
+ * A result of a video encoded in chunk jobs. After a chunk or an output the media may be complete: that
  * is checked every time, not only when this event changed something, so a crash between applying the
  * last event and settling is repaired by its redelivery.
  */
@@ -23,7 +23,10 @@ export async function applyChunkedStage(
   const outcome =
     result.stage === 'chunk'
       ? await applyChunkOutcome(db, storage, result, worker)
-      : await applyAssembled(db, result);
-  const settled = await settleChunkedVideo(db, { mediaId: result.mediaId, requestId: result.requestId });
+      : await applyChunkedOutput(db, result);
+  const settled = await settleChunkedVideo(db, storage, {
+    mediaId: result.mediaId,
+    requestId: result.requestId,
+  });
   return { outcome, settled };
 }

@@ -57,6 +57,7 @@ const plan = (ids: { mediaId: string; requestId: string }) =>
       chunkSeconds: [2, 2],
       rungs: rungs.map((r) => ({ rendition: r, bandwidth: r.height * 3000 })),
       withAudio: true,
+      stillCount: 1,
     },
   });
 
@@ -157,13 +158,20 @@ describe('a video encoded in chunk jobs', () => {
       height: 360,
       size: 5000,
     };
-    const assembled = result(ids, { stage: 'assembled', processed: [mp4], progress: { low: 1 } });
-    const settled = await apply(assembled);
+    const assembled = result(ids, { stage: 'chunked-output', processed: [mp4], progress: { low: 1 } });
+    assert.equal((await apply(assembled)).settled?.outcome, 'pending', 'the poster is not reported yet');
+    const poster = {
+      ...mp4,
+      quality: 'poster',
+      format: 'webp',
+      key: mp4.key.replace('low.mp4', 'poster.webp'),
+    };
+    const settled = await apply(result(ids, { stage: 'chunked-output', processed: [poster] }));
     assert.equal(settled.settled?.outcome, 'applied');
     assert.equal((await apply(assembled)).settled?.outcome, 'duplicate', 'settled once');
     const ready = await view(ids.mediaId);
     assert.equal(ready.status, 'ready');
-    assert.deepEqual(ready.variants.map((v) => v.quality).sort(), ['hls', 'low']);
+    assert.deepEqual(ready.variants.map((v) => v.quality).sort(), ['hls', 'low', 'poster']);
     assert.equal(ready.failure?.code, 'outputs_failed');
     assert.match(ready.failure?.detail ?? '', /medium: rendition_failed \(encoder crashed\)/);
     const [row] = await api.ctx.db.select().from(media).where(eq(media.id, ids.mediaId));
@@ -179,6 +187,8 @@ describe('a video encoded in chunk jobs', () => {
     await apply(
       chunk(ids, { index: 0, failed: [{ quality: 'medium', detail: 'source unreadable' }], encoded: false }),
     );
+    const noFrame = [{ quality: 'poster', code: 'output_failed', detail: 'no frame' }];
+    await apply(result(ids, { stage: 'chunked-output', failedOutputs: noFrame }));
     const failed = await view(ids.mediaId);
     assert.equal(failed.status, 'failed');
     assert.equal(failed.failure?.code, 'rendition_failed');
@@ -191,5 +201,28 @@ describe('a video encoded in chunk jobs', () => {
     assert.equal((await apply(plan(ids))).outcome, 'stale');
     assert.equal((await apply(chunk(ids, { index: 0, done: [segment(ids, 'low', 0)] }))).outcome, 'stale');
     assert.equal(await stored(hlsObjectKey(ids.mediaId, ids.requestId, 'master.m3u8')), undefined);
+  });
+
+  test('a reprocess of a ready media (an operator replay) settles with its new outputs', async () => {
+    const first = await processingMedia();
+    const build = async (ids: { mediaId: string; requestId: string }) => {
+      await apply(plan(ids));
+      for (const quality of ['low', 'medium'])
+        for (const index of [0, 1]) await apply(chunk(ids, { index, done: [segment(ids, quality, index)] }));
+      for (const quality of ['low', 'medium', 'poster']) {
+        const format = quality === 'poster' ? 'webp' : 'mp4';
+        const key = `derived/${ids.mediaId}/${ids.requestId}/${quality}.${format}`;
+        const output = { quality, format, key, url: '', width: 640, height: 360, size: 5000 };
+        await apply(result(ids, { stage: 'chunked-output', processed: [output] }));
+      }
+      return view(ids.mediaId);
+    };
+    assert.equal((await build(first)).status, 'ready');
+    const again = { mediaId: first.mediaId, requestId: randomUUID() };
+    const rebuilt = await build(again);
+    assert.equal(rebuilt.status, 'ready');
+    assert.deepEqual(rebuilt.variants.map((v) => v.quality).sort(), ['hls', 'low', 'medium', 'poster']);
+    const [row] = await api.ctx.db.select().from(media).where(eq(media.id, first.mediaId));
+    assert.ok(row?.displayKey?.includes(again.requestId), 'the new build is shown');
   });
 });

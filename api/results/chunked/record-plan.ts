@@ -1,12 +1,16 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { OptimizeResult } from '../../../contracts/events.ts';
 import type { Database } from '../../../db/client.ts';
 import { media, videoPlan, videoRung } from '../../../db/schema.ts';
 import { applyPartialResult } from '../apply-partial.ts';
 
+/** A first build (`processing`), or a reprocess of a media already settled (an operator's replay). */
+export const rebuildable = ['processing', 'ready', 'failed'] as const;
+
 /**
  * A coordinator's plan: how many chunks make each rung, recorded before any chunk job is out. A
- * redelivered coordinator reports the same plan, which changes nothing. Every rung starts at progress 0.
+ * redelivered coordinator reports the same plan, which changes nothing. Every rung starts at progress 0
+ * (shown while the media processes).
  */
 export async function recordChunkPlan(db: Database, result: OptimizeResult): Promise<'applied' | 'stale'> {
   const plan = result.chunkPlan;
@@ -16,7 +20,7 @@ export async function recordChunkPlan(db: Database, result: OptimizeResult): Pro
     const [row] = await tx
       .select({ id: media.id })
       .from(media)
-      .where(and(eq(media.id, ids.mediaId), eq(media.status, 'processing')))
+      .where(and(eq(media.id, ids.mediaId), inArray(media.status, rebuildable)))
       .for('update');
     if (!row) return false;
     await tx
@@ -28,6 +32,7 @@ export async function recordChunkPlan(db: Database, result: OptimizeResult): Pro
         sha256: result.sha256,
         metadata: result.metadata,
         withAudio: plan.withAudio,
+        stillCount: plan.stillCount,
       })
       .onConflictDoNothing();
     await tx

@@ -36,7 +36,7 @@ export function assembleHandler(deps: WorkerDeps) {
     const result = (patch: Partial<OptimizeResult>): OptimizeResult => ({
       mediaId: job.mediaId,
       requestId: job.requestId,
-      stage: 'assembled',
+      stage: 'chunked-output',
       success: true,
       processed: [],
       sha256: null,

@@ -39,8 +39,8 @@ export type ReportPartial = (partial: Partial<OptimizeResult>) => Promise<void>;
 
 /**
  * The coordinator of a chunked video: the optimize request, after download, hash and scan. It plans the
- * chunks, builds the poster and thumbnails as today, tells the API the plan, then hands the encoding to the
- * fleet as chunk jobs. Returns `false` (build it whole) when the video is one chunk long: splitting it
+ * chunks, tells the API the plan, hands the encoding to the fleet as chunk jobs, then builds the poster
+ * and thumbnails as today. Returns `false` (build it whole) when the video is one chunk long: splitting it
  * would buy no parallelism. A redelivered coordinator republishes the same jobs under the same ids; chunk
  * jobs find their finished segments in storage and do not encode them again.
  */
@@ -70,34 +70,15 @@ export async function coordinateChunkedVideo(
   );
   if (spans.length < 2) return false;
 
-  const outDir = join(workDir, 'out');
-  await mkdir(outDir, { recursive: true });
-  const ids = { mediaId: request.mediaId, requestId };
-  const publishStill = async (output: MediaOutput) => {
-    const object = await deps.time('upload', () =>
-      uploadOutput(deps.storage, deps.config.edgePublicUrl, ids, output, deps.signal),
-    );
-    await report({ stage: 'partial', processed: [object] });
-  };
-  // Stills are extras: a video whose poster cannot be cut still plays, as in the whole-file pipeline.
-  const still = async (name: 'poster' | 'thumbnails', build: () => Promise<MediaOutput[]>) => {
-    try {
-      for (const output of await deps.time(name, build)) await publishStill(output);
-    } catch (error) {
-      deps.signal?.throwIfAborted();
-      deps.logger.warn({ err: error, mediaId: request.mediaId, step: name }, 'video still not built');
-    }
-  };
-  await still('poster', async () => [
-    await buildPoster(original, join(outDir, 'poster.webp'), plan.poster, options),
-  ]);
-  if (plan.thumbnails.atSeconds.length > 0)
-    await still('thumbnails', () => buildThumbnailCandidates(original, outDir, plan.thumbnails, options));
-
-  // The API learns the plan before any chunk can finish, so it knows what completes each rung.
+  // The API learns the plan before any chunk can finish, so it knows what completes each rung; then the
+  // jobs go out at once: the stills would only delay the first playable chunk.
+  const stills = [
+    { quality: 'poster' },
+    ...plan.thumbnails.atSeconds.map((_, i) => ({ quality: `thumbnail-${i + 1}` })),
+  ];
   await report({
     stage: 'chunk-plan',
-    chunkPlan: chunkPlanOf(spans, plan, probe, ladder),
+    chunkPlan: chunkPlanOf(spans, plan, probe, ladder, stills.length),
     metadata: mediaMetadata(probe),
   });
   const jobs = chunkJobs(request, requestId, spans, plan.renditions, probe);
@@ -109,6 +90,40 @@ export async function coordinateChunkedVideo(
     { mediaId: request.mediaId, requestId, chunks: spans.length, jobs: jobs.length },
     'video handed to the fleet in chunks',
   );
+
+  const outDir = join(workDir, 'out');
+  await mkdir(outDir, { recursive: true });
+  const ids = { mediaId: request.mediaId, requestId };
+  // Each still is reported built or failed (the media settles once all are): a video whose poster cannot
+  // be cut still plays, as in the whole-file pipeline.
+  const still = async (
+    step: 'poster' | 'thumbnails',
+    qualities: string[],
+    build: () => Promise<MediaOutput[]>,
+  ) => {
+    try {
+      for (const output of await deps.time(step, build)) {
+        const object = await deps.time('upload', () =>
+          uploadOutput(deps.storage, deps.config.edgePublicUrl, ids, output, deps.signal),
+        );
+        await report({ stage: 'chunked-output', processed: [object] });
+      }
+    } catch (error) {
+      deps.signal?.throwIfAborted();
+      const detail = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+      const failedOutputs = qualities.map((quality) => ({ quality, code: 'output_failed', detail }));
+      await report({ stage: 'chunked-output', failedOutputs });
+    }
+  };
+  await still('poster', ['poster'], async () => [
+    await buildPoster(original, join(outDir, 'poster.webp'), plan.poster, options),
+  ]);
+  if (plan.thumbnails.atSeconds.length > 0)
+    await still(
+      'thumbnails',
+      stills.slice(1).map((s) => s.quality),
+      () => buildThumbnailCandidates(original, outDir, plan.thumbnails, options),
+    );
   return true;
 }
 
@@ -144,6 +159,7 @@ function chunkPlanOf(
   plan: VideoPlan,
   probe: MediaProbe,
   ladder: ReturnType<typeof rungsOf>,
+  stillCount: number,
 ): ChunkPlan {
   return {
     chunkSeconds: spans.map((span) => Math.round((span.endSeconds - span.startSeconds) * 1e6) / 1e6),
@@ -158,6 +174,7 @@ function chunkPlanOf(
       };
     }),
     withAudio: probe.audio !== undefined,
+    stillCount,
   };
 }
 
