@@ -7,6 +7,7 @@ import {
 } from '../../../platform/media/run-ffmpeg.ts';
 import { type MediaOutput, writeAtomically } from '../../ffmpeg/outputs.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { rungAudio } from './rung-audio.ts';
 
 export interface AssembleOptions extends FfmpegToolOptions {
   /** Bits/s for the whole-track AAC; else the plan's (which may copy the source's track). */
@@ -28,7 +29,7 @@ export async function assembleRendition(
 ): Promise<MediaOutput> {
   const first = chunkFiles[0];
   if (!first) throw new Error(`no chunk to assemble the ${rendition.quality} rendition from`);
-  const audio = audioSource === undefined ? undefined : audioArgs(rendition.outputArgs, options.audioBitrate);
+  const audio = audioSource === undefined ? undefined : rungAudio(rendition.outputArgs, options.audioBitrate);
   // The chunks' audio (AAC's priming) starts before their video; the video must start at 0 as the
   // original's audio does, or the two drift apart by that lead.
   const lead = await videoLead(first, options);
@@ -36,9 +37,13 @@ export async function assembleRendition(
     await runFfmpeg(
       [
         ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concat:${chunkFiles.join('|')}`],
-        ...(audio && audioSource ? [...(isRemote(audioSource) ? REMOTE_READS : []), '-i', audioSource] : []),
+        ...(audio && audio.kind !== 'none' && audioSource
+          ? [...(isRemote(audioSource) ? REMOTE_READS : []), '-i', audioSource]
+          : []),
         ...['-map', '0:v:0', '-c:v', 'copy'],
-        ...(audio ? ['-map', '1:a:0', ...audio] : ['-an']),
+        ...(audio?.kind === 'aac' ? ['-map', '1:a:0', ...audio.args] : []),
+        ...(audio?.kind === 'copy' ? ['-map', '1:a:0', '-c:a', 'copy'] : []),
+        ...(!audio || audio.kind === 'none' ? ['-an'] : []),
         ...['-map_metadata', '-1', '-map_chapters', '-1', '-movflags', '+faststart', '-f', 'mp4', temp],
       ],
       options,
@@ -67,23 +72,4 @@ async function videoLead(chunk: string, options: FfmpegToolOptions): Promise<num
   const start = Number(rows.find(([section]) => section === 'format')?.[1]);
   const video = Number(rows.find(([section, type]) => section === 'stream' && type === 'video')?.[2]);
   return Number.isFinite(start) && Number.isFinite(video) ? Math.max(0, video - start) : 0;
-}
-
-/** The plan's audio choice for this rung (encode at its bitrate, or copy), or AAC at `bitrate`. */
-function audioArgs(outputArgs: readonly string[], bitrate: number | undefined): string[] | undefined {
-  const value = (flag: string) => {
-    const at = outputArgs.lastIndexOf(flag);
-    return at < 0 ? undefined : outputArgs[at + 1];
-  };
-  if (outputArgs.includes('-an')) return undefined;
-  const codec = value('-c:a') ?? value('-c');
-  const channels = value('-ac');
-  const rate = value('-ar');
-  const chosen = bitrate ?? (value('-b:a') ? Number(value('-b:a')) : undefined);
-  if (chosen === undefined) return codec === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac'];
-  return [
-    ...['-c:a', 'aac', '-b:a', String(chosen)],
-    ...(channels ? ['-ac', channels] : []),
-    ...(rate ? ['-ar', rate] : []),
-  ];
 }

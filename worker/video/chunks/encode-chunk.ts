@@ -10,6 +10,8 @@ import { writeAtomically } from '../../ffmpeg/outputs.ts';
 import { settleAll } from '../../settle-all.ts';
 import type { PlannedRendition, RungName } from '../plan.ts';
 import type { ChunkSpan } from './plan-chunks.ts';
+import { withoutRotatedCopies } from './rotated-copies.ts';
+import { argValue, type RungAudio, rungAudio } from './rung-audio.ts';
 
 export interface ChunkOutput {
   quality: RungName;
@@ -20,6 +22,7 @@ export interface ChunkOutput {
 }
 
 export interface EncodeChunkOptions extends FfmpegToolOptions {
+  /** The source has an audio track and the segments carry it (an HLS segment holds both). */
   withAudio: boolean;
   /** Bits/s per rung for the chunk's AAC; else the plan's own, and a plan that copies audio copies it. */
   audioBitrates?: Partial<Record<RungName, number>>;
@@ -39,7 +42,9 @@ const READ_PAST_SECONDS = 1;
  * chunk's, so the segments play back to back and concatenate without re-encoding. The plan's own
  * encoder arguments are used (frame rate, bitrate caps, a keyframe every 2 s from the chunk's first
  * frame, no scene-cut keyframes); x264's GOPs are closed. A `remux` rendition is a stream copy of the
- * same span (its cuts are source keyframes). Files appear only complete.
+ * same span (its cuts are source keyframes), in a process of its own; a rotated source's is encoded
+ * instead (withoutRotatedCopies). `input` is a path or an http(s) URL read by ranges. Files appear only
+ * complete.
  */
 export async function encodeChunk(
   input: string,
@@ -51,11 +56,12 @@ export async function encodeChunk(
   await mkdir(outDir, { recursive: true });
   const cut = cutOf(span);
   const { onProgress, withAudio: _, audioBitrates: __, ...tools } = options;
-  const transcoded = renditions.filter((rendition) => rendition.mode === 'transcode');
-  const copied = renditions.filter((rendition) => rendition.mode === 'remux');
+  const planned = await withoutRotatedCopies(input, renditions, tools);
+  const transcoded = planned.filter((rendition) => rendition.mode === 'transcode');
+  const copied = planned.filter((rendition) => rendition.mode === 'remux');
   const path = (rendition: PlannedRendition) => join(outDir, `${rendition.quality}.ts`);
   await writeAtomically(renditions.map(path), async (temps) => {
-    const temp = (rendition: PlannedRendition) => temps[renditions.indexOf(rendition)] as string;
+    const temp = (rendition: PlannedRendition) => temps[planned.indexOf(rendition)] as string;
     const reads = ['-ss', String(cut.seekAt), '-t', String(round6(cut.to + READ_PAST_SECONDS))];
     const source = [...reads, ...(isRemote(input) ? REMOTE_READS : []), '-i', input];
     const progress = onProgress
@@ -108,16 +114,33 @@ function transcodeOutputs(
   temp: (rendition: PlannedRendition) => string,
   options: EncodeChunkOptions,
 ): string[] {
+  const audio = transcoded.map(
+    (rendition): RungAudio =>
+      options.withAudio
+        ? rungAudio(rendition.outputArgs, options.audioBitrates?.[rendition.quality])
+        : { kind: 'none' },
+  );
+  const encoded = audio.flatMap((choice, i) => (choice.kind === 'aac' ? [i] : []));
   return [
-    ...['-filter_complex', filterGraph(transcoded, cut.from, cut.to, options.withAudio)],
+    ...['-filter_complex', filterGraph(transcoded, encoded, cut)],
     ...transcoded.flatMap((rendition, i) => [
       ...['-map', `[v${i}]`, ...videoEncoderArgs(rendition.outputArgs)],
-      ...audioOutputArgs(rendition, i, options),
-      // The graph starts the span at 0; the offset puts it back where it is in the source.
+      ...audioOutput(audio[i] ?? { kind: 'none' }, i),
       ...OUTPUT_COMMON,
-      ...['-output_ts_offset', String(span.startSeconds), ...MPEGTS, temp(rendition)],
+      // Ends a copied audio track; the graph has cut the rest. Its offset puts the span (at 0 after
+      // the graph) back where it is in the source.
+      ...['-t', String(round6(cut.to - cut.from)), '-output_ts_offset', String(span.startSeconds)],
+      ...MPEGTS,
+      temp(rendition),
     ]),
   ];
+}
+
+function audioOutput(choice: RungAudio, i: number): string[] {
+  if (choice.kind === 'none') return ['-an'];
+  // A track the plan copies is copied here too: whole AAC frames, so a boundary is off by < 1 frame.
+  if (choice.kind === 'copy') return ['-map', '0:a:0', '-c:a', 'copy', '-copypriorss', '0'];
+  return ['-map', `[a${i}]`, ...choice.args];
 }
 
 /**
@@ -141,21 +164,21 @@ function copyOutput(cut: Cut, withAudio: boolean, path: string): string[] {
  */
 function filterGraph(
   transcoded: readonly PlannedRendition[],
-  from: number,
-  to: number,
-  withAudio: boolean,
+  encodedAudio: readonly number[],
+  cut: Cut,
 ): string {
-  const n = transcoded.length;
+  const cutTo = `start=${cut.from}:end=${cut.to}`;
+  const toZero = `PTS-${cut.from}/TB`;
+  const pads = (prefix: string, indexes: readonly number[]) => indexes.map((i) => `[${prefix}${i}]`).join('');
   const video = [
-    `[0:V:0]trim=start=${from}:end=${to},setpts=PTS-${from}/TB,split=${n}${transcoded.map((_, i) => `[s${i}]`).join('')}`,
-    ...transcoded.map(
-      (rendition, i) => `[s${i}]${optionValue(rendition.outputArgs, '-vf') ?? 'null'}[v${i}]`,
-    ),
+    `[0:V:0]trim=${cutTo},setpts=${toZero},split=${transcoded.length}${pads(
+      's',
+      transcoded.map((_, i) => i),
+    )}`,
+    ...transcoded.map((rendition, i) => `[s${i}]${argValue(rendition.outputArgs, '-vf') ?? 'null'}[v${i}]`),
   ];
-  const audio = withAudio
-    ? [
-        `[0:a:0]atrim=start=${from}:end=${to},asetpts=PTS-${from}/TB,asplit=${n}${transcoded.map((_, i) => `[a${i}]`).join('')}`,
-      ]
+  const audio = encodedAudio.length
+    ? [`[0:a:0]atrim=${cutTo},asetpts=${toZero},asplit=${encodedAudio.length}${pads('a', encodedAudio)}`]
     : [];
   return [...video, ...audio].join(';');
 }
@@ -188,25 +211,6 @@ function videoEncoderArgs(outputArgs: readonly string[]): string[] {
   }
   // x264's default already; said here because a segment that starts a player must decode alone.
   return [...kept, '-flags', '+cgop'];
-}
-
-function audioOutputArgs(rendition: PlannedRendition, at: number, options: EncodeChunkOptions): string[] {
-  if (!options.withAudio) return ['-an'];
-  const bitrate =
-    options.audioBitrates?.[rendition.quality] ?? Number(optionValue(rendition.outputArgs, '-b:a'));
-  const channels = optionValue(rendition.outputArgs, '-ac');
-  const rate = optionValue(rendition.outputArgs, '-ar');
-  return [
-    ...['-map', `[a${at}]`, '-c:a', 'aac'],
-    ...(Number.isFinite(bitrate) && bitrate > 0 ? ['-b:a', String(bitrate)] : []),
-    ...(channels ? ['-ac', channels] : []),
-    ...(rate ? ['-ar', rate] : []),
-  ];
-}
-
-function optionValue(args: readonly string[], flag: string): string | undefined {
-  const at = args.lastIndexOf(flag);
-  return at < 0 ? undefined : args[at + 1];
 }
 
 function round6(value: number): number {
