@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ffprobeFile } from '../worker/ffmpeg/probe.ts';
 import { planVideo, type VideoPlan } from '../worker/video/plan.ts';
 import { processVideo } from '../worker/video/process-video.ts';
 import { buildRendition, remuxFaststart } from '../worker/video/renditions.ts';
 import { printTable, timeInterleaved } from './lib.ts';
+import { fleetTable } from './video-fleet.ts';
 
 // Compares worker/video with the ffmpeg command lines someone would type for the same outputs, on a
 // 60 s 1080p H.264/AAC clip (moov at the end, as cameras and editors write it). Goal: ours ≤ 1.1× raw.
@@ -120,85 +122,107 @@ async function rawLadder(dir: string, plan: VideoPlan): Promise<void> {
   }
 }
 
-await ensureSource();
-const work = await mkdtemp(join(tmpdir(), 'bench-video-'));
-try {
-  const probe = await ffprobeFile(SOURCE);
-  console.log(
-    `source: ${probe.video?.width}x${probe.video?.height} ${probe.video?.codec}/${probe.audio?.codec}, ` +
-      `${probe.durationSeconds} s, ${Math.round((probe.bitrate ?? 0) / 1000)} kb/s\n`,
-  );
+// `--sizes 30,180` picks the fleet table's source lengths (s); `--fleet-only` skips the single-worker cases.
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '30,180,600' },
+    'fleet-only': { type: 'boolean', default: false },
+  },
+});
+const fleetSizes = (args.sizes ?? '')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 
-  const remux = await compare(
-    async () =>
-      ffmpeg(['-i', SOURCE, ...flags('-c copy -movflags +faststart'), await fresh(join(work, 'r.mp4'))]),
-    async () => remuxFaststart(SOURCE, await fresh(join(work, 'remux.mp4'))),
-    15,
-    1,
-  );
-  const rendition = await compare(
-    async () =>
-      ffmpeg([
-        ...['-i', SOURCE, ...flags('-vf scale=-2:720 -r 30 -c:v libx264 -preset veryfast -b:v 2500k')],
-        ...flags('-maxrate 2500k -bufsize 5000k -force_key_frames expr:gte(t,n_forced*2)'),
-        ...flags('-c:a aac -b:a 128k -movflags +faststart'),
-        await fresh(join(work, 'r720.mp4')),
+if (!args['fleet-only']) await singleWorkerCases();
+// (d) Chunked video across the fleet: time to first playable and to ready, CPU against the raw ladder.
+await fleetTable(fleetSizes);
+
+async function singleWorkerCases() {
+  await ensureSource();
+  const work = await mkdtemp(join(tmpdir(), 'bench-video-'));
+  try {
+    const probe = await ffprobeFile(SOURCE);
+    console.log(
+      `source: ${probe.video?.width}x${probe.video?.height} ${probe.video?.codec}/${probe.audio?.codec}, ` +
+        `${probe.durationSeconds} s, ${Math.round((probe.bitrate ?? 0) / 1000)} kb/s\n`,
+    );
+
+    const remux = await compare(
+      async () =>
+        ffmpeg(['-i', SOURCE, ...flags('-c copy -movflags +faststart'), await fresh(join(work, 'r.mp4'))]),
+      async () => remuxFaststart(SOURCE, await fresh(join(work, 'remux.mp4'))),
+      15,
+      1,
+    );
+    const rendition = await compare(
+      async () =>
+        ffmpeg([
+          ...['-i', SOURCE, ...flags('-vf scale=-2:720 -r 30 -c:v libx264 -preset veryfast -b:v 2500k')],
+          ...flags('-maxrate 2500k -bufsize 5000k -force_key_frames expr:gte(t,n_forced*2)'),
+          ...flags('-c:a aac -b:a 128k -movflags +faststart'),
+          await fresh(join(work, 'r720.mp4')),
+        ]),
+      // Ours includes the probe and the plan, as the worker runs them.
+      async () => {
+        const plan = planVideo(await ffprobeFile(SOURCE));
+        const medium = plan.renditions.find((r) => r.quality === 'medium');
+        if (!medium) throw new Error('no 720p rung planned');
+        const out = await fresh(join(work, '720p.mp4'));
+        await buildRendition(SOURCE, out, medium, { durationSeconds: plan.durationSeconds });
+      },
+      3,
+      0,
+    );
+    printTable([
+      ['case', 'raw wall', 'ours wall', 'ours / raw', 'raw CPU', 'ours CPU', 'ours / raw'],
+      ...Object.entries({
+        '(a) remux + faststart, 15 runs': remux,
+        '(b) 720p rendition, 3 runs': rendition,
+      }).map(([name, { wall, cpu }]) => [
+        name,
+        seconds(wall.raw),
+        seconds(wall.ours),
+        times(wall.ours, wall.raw),
+        seconds(cpu.raw),
+        seconds(cpu.ours),
+        times(cpu.ours, cpu.raw),
       ]),
-    // Ours includes the probe and the plan, as the worker runs them.
-    async () => {
-      const plan = planVideo(await ffprobeFile(SOURCE));
-      const medium = plan.renditions.find((r) => r.quality === 'medium');
-      if (!medium) throw new Error('no 720p rung planned');
-      const out = await fresh(join(work, '720p.mp4'));
-      await buildRendition(SOURCE, out, medium, { durationSeconds: plan.durationSeconds });
-    },
-    3,
-    0,
-  );
-  printTable([
-    ['case', 'raw wall', 'ours wall', 'ours / raw', 'raw CPU', 'ours CPU', 'ours / raw'],
-    ...Object.entries({
-      '(a) remux + faststart, 15 runs': remux,
-      '(b) 720p rendition, 3 runs': rendition,
-    }).map(([name, { wall, cpu }]) => [
-      name,
-      seconds(wall.raw),
-      seconds(wall.ours),
-      times(wall.ours, wall.raw),
-      seconds(cpu.raw),
-      seconds(cpu.ours),
-      times(cpu.ours, cpu.raw),
-    ]),
-  ]);
+    ]);
 
-  // (c) Progressive availability: when can the worker publish something, against the whole ladder?
-  const cpuBefore = childCpuMs();
-  const started = performance.now();
-  const at = new Map<string, number>();
-  const { plan } = await processVideo(
-    SOURCE,
-    join(work, 'ladder'),
-    {},
-    { onOutput: (output) => at.set(output.quality, performance.now() - started) },
-  );
-  const total = performance.now() - started;
-  const cpu = childCpuMs() - cpuBefore;
-  const rawStarted = performance.now();
-  await rawLadder(join(work, 'raw-ladder'), plan);
-  const rawTotal = performance.now() - rawStarted;
-  const rawCpu = childCpuMs() - cpuBefore - cpu;
-  const [firstPlayable = '', firstAt = Number.NaN] =
-    [...at].find(([quality]) => plan.renditions.some((r) => r.quality === quality)) ?? [];
-  const ladder = plan.renditions.map((r) => `${r.quality} ${r.width}x${r.height} ${r.mode}`).join(', ');
-  console.log(`\n(c) ladder: ${ladder}`);
-  printTable([
-    ['milestone', 'after', 'of whole ladder'],
-    ['poster', seconds(at.get('poster') ?? Number.NaN), times(at.get('poster') ?? Number.NaN, total)],
-    [`first playable (${firstPlayable})`, seconds(firstAt), times(firstAt, total)],
-    ['whole ladder + thumbnails + HLS', seconds(total), times(total, total)],
-    ['raw ffmpeg, same outputs, sequential', seconds(rawTotal), `ours / raw ${times(total, rawTotal)} wall`],
-    ['CPU: ours, raw', `${seconds(cpu)}, ${seconds(rawCpu)}`, `ours / raw ${times(cpu, rawCpu)} CPU`],
-  ]);
-} finally {
-  await rm(work, { recursive: true, force: true });
+    // (c) Progressive availability: when can the worker publish something, against the whole ladder?
+    const cpuBefore = childCpuMs();
+    const started = performance.now();
+    const at = new Map<string, number>();
+    const { plan } = await processVideo(
+      SOURCE,
+      join(work, 'ladder'),
+      {},
+      { onOutput: (output) => at.set(output.quality, performance.now() - started) },
+    );
+    const total = performance.now() - started;
+    const cpu = childCpuMs() - cpuBefore;
+    const rawStarted = performance.now();
+    await rawLadder(join(work, 'raw-ladder'), plan);
+    const rawTotal = performance.now() - rawStarted;
+    const rawCpu = childCpuMs() - cpuBefore - cpu;
+    const [firstPlayable = '', firstAt = Number.NaN] =
+      [...at].find(([quality]) => plan.renditions.some((r) => r.quality === quality)) ?? [];
+    const ladder = plan.renditions.map((r) => `${r.quality} ${r.width}x${r.height} ${r.mode}`).join(', ');
+    console.log(`\n(c) ladder: ${ladder}`);
+    printTable([
+      ['milestone', 'after', 'of whole ladder'],
+      ['poster', seconds(at.get('poster') ?? Number.NaN), times(at.get('poster') ?? Number.NaN, total)],
+      [`first playable (${firstPlayable})`, seconds(firstAt), times(firstAt, total)],
+      ['whole ladder + thumbnails + HLS', seconds(total), times(total, total)],
+      [
+        'raw ffmpeg, same outputs, sequential',
+        seconds(rawTotal),
+        `ours / raw ${times(total, rawTotal)} wall`,
+      ],
+      ['CPU: ours, raw', `${seconds(cpu)}, ${seconds(rawCpu)}`, `ours / raw ${times(cpu, rawCpu)} CPU`],
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

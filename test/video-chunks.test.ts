@@ -142,6 +142,16 @@ describe('a video shared by the fleet in chunk jobs', () => {
     }
     const finished = await (await fetch(lowestUrl)).text();
     assert.match(finished, /#EXT-X-ENDLIST/);
+    // Every rung is cut at the same instants (its chunks), so players switch rungs without a glitch.
+    const finalMaster = await (await fetch(masterUrl)).text();
+    const cuts = await Promise.all(
+      finalMaster
+        .split('\n')
+        .filter((line) => line.startsWith('http'))
+        .map(async (url) => (await (await fetch(url)).text()).match(/#EXTINF:[0-9.]+/g)),
+    );
+    assert.equal(cuts.length, 3);
+    for (const rung of cuts) assert.deepEqual(rung, cuts[0]);
     console.log(
       `16 s 720p in ${chunkCount} chunks × ${rungs} rungs on ${workers.size} workers: first playable ${Math.round(firstPlayable)} ms after complete`,
     );

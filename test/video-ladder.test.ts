@@ -19,7 +19,9 @@ let platform: Platform;
 let dir: string;
 
 before(async () => {
-  platform = await startPlatform({ s3: 'embedded' });
+  // The whole-file pipeline's ladder (fMP4 HLS cut every 6 s, copied rungs); chunked videos' segments are
+  // their chunks, aligned across rungs too (test/video-chunks.test.ts).
+  platform = await startPlatform({ s3: 'embedded', env: { VIDEO_CHUNK_SECONDS: '0' } });
   dir = await mkdtemp(join(tmpdir(), 'mediagate-video-ladder-'));
 });
 after(async () => {

@@ -57,7 +57,10 @@ export async function coordinateChunkedVideo(
   const options = { ffmpegPath, ffprobePath, signal: deps.signal };
   const ladder = rungsOf(deps.config.video.ladder);
   const probe = await ffprobeFile(original, { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS });
-  const plan = planVideo(probe, { ladder });
+  // MPEG-TS carries no display matrix: a copied rung of a turned (phone) video would play sideways in
+  // HLS, so such a video's rungs are all encoded upright.
+  const turned = (probe.video?.rotation ?? 0) !== 0;
+  const plan = planVideo(probe, { ladder, ...(turned ? { remuxMaxBitrateRatio: 0 } : {}) });
   const durationSeconds = plan.durationSeconds;
   if (durationSeconds === undefined) return false;
   // Encoded rungs seek accurately, so they cut anywhere; only a copied rung must cut at source keyframes

@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MediaView } from '../contracts/media.ts';
+import { loadConfig } from '../platform/config.ts';
+import { apiClient, uploadBytes } from '../test/client.ts';
+import { type Platform, startPlatform } from '../test/harness.ts';
+import { type RoleProcess, spawnRole } from '../test/processes.ts';
+import { ffprobeFile } from '../worker/ffmpeg/probe.ts';
+import { planVideo, rungsOf } from '../worker/video/plan.ts';
+import { printTable } from './lib.ts';
+
+/**
+ * Chunked video on the fleet (separate api, edge and worker processes on Kafka, VIDEO_CHUNK_SECONDS at its
+ * default): for 1080p sources of each length, with one worker and then two, the time from `complete` until
+ * the lowest rung plays through the edge (its master, its EVENT playlist and first segment answered), the
+ * time until `ready`, and the workers' CPU (their own and their ffmpeg children's), against the CPU of the
+ * plain ffmpeg commands for the same ladder in the same run, one whole-file encode per rung.
+ */
+
+interface Row {
+  seconds: number;
+  workers: number;
+  firstPlayableMs: number;
+  readyMs: number;
+  cpuSeconds: number;
+}
+
+const CLOCK_TICKS = 100;
+
+/** utime + stime + cutime + cstime: the process's CPU and that of the children it has reaped (ffmpeg). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS;
+}
+
+function ffmpeg(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}`))));
+  });
+}
+
+/** A 1080p30 H.264/AAC source of `seconds`, moov at the end as cameras write it; generated once. */
+async function source(seconds: number): Promise<string> {
+  const path = join(tmpdir(), `mediagate-bench-video-1080p-${seconds}s.mp4`);
+  if (
+    await access(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
+  console.log(`generating ${path} (once)…`);
+  const partial = `${path}.partial.mp4`;
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${seconds}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`],
+    ...[
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-b:v',
+      '6M',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+    ],
+    partial,
+  ]);
+  await rename(partial, path);
+  return path;
+}
+
+/** CPU of the plain ffmpeg commands for the same renditions, one whole-file encode per rung. */
+async function rawLadderCpu(path: string, work: string): Promise<number> {
+  const plan = planVideo(await ffprobeFile(path), { ladder: rungsOf(loadConfig().video.ladder) });
+  const before = childrenCpu();
+  for (const rendition of plan.renditions) {
+    const out = join(work, `${rendition.quality}.mp4`);
+    await ffmpeg(['-i', path, ...rendition.outputArgs, out]);
+    await rm(out, { force: true });
+  }
+  return childrenCpu() - before;
+}
+
+function childrenCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+/** The lowest rung plays through the edge: the master, its first variant and that variant's first segment. */
+async function playable(masterUrl: string): Promise<boolean> {
+  const firstReference = async (url: string | undefined) => {
+    if (!url) return undefined;
+    const reply = await fetch(url);
+    return reply.ok ? (await reply.text()).split('\n').find((line) => line.startsWith('http')) : undefined;
+  };
+  const segmentUrl = await firstReference(await firstReference(masterUrl));
+  if (!segmentUrl) return false;
+  const segment = await fetch(segmentUrl);
+  return segment.ok && (await segment.arrayBuffer()).byteLength > 0;
+}
+
+async function measure(platform: Platform, workers: RoleProcess[], path: string, user: string) {
+  const client = apiClient(platform, platform.token(user));
+  const bytes = await readFile(path);
+  const cpuBefore = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid as number), 0);
+  const { mediaId, complete } = await uploadBytes(client, bytes, 'video/mp4');
+  if (complete.status !== 202) throw new Error(`complete answered ${complete.status}`);
+  const completedAt = performance.now();
+  let firstPlayableMs = Number.NaN;
+  for (;;) {
+    const { body } = await client.get<MediaView>(`/v1/media/${mediaId}`);
+    const hls = body.variants.find((v) => v.quality === 'hls');
+    if (Number.isNaN(firstPlayableMs) && hls && (await playable(hls.url)))
+      firstPlayableMs = performance.now() - completedAt;
+    if (body.status !== 'processing') {
+      if (body.status !== 'ready')
+        throw new Error(`media ${mediaId} ended ${body.status}: ${JSON.stringify(body.failure)}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const readyMs = performance.now() - completedAt;
+  const cpu = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid as number), 0) - cpuBefore;
+  return { firstPlayableMs, readyMs, cpuSeconds: cpu };
+}
+
+export async function fleetTable(sizes: number[]): Promise<void> {
+  const sources = new Map<number, string>();
+  for (const seconds of sizes) sources.set(seconds, await source(seconds));
+  const work = await mkdtemp(join(tmpdir(), 'bench-video-fleet-'));
+  const platform = await startPlatform({
+    s3: 'embedded',
+    bus: 'kafka',
+    env: { UPLOAD_CREATE_PER_MINUTE: '100000' },
+  });
+  const workers = [platform.roles.worker];
+  const rows: Row[] = [];
+  try {
+    for (const count of [1, 2]) {
+      if (count === 2) {
+        workers.push(spawnRole('worker', platform.env));
+        // Its consumers join their groups; the first jobs would otherwise wait for the rebalance.
+        await new Promise((r) => setTimeout(r, 15_000));
+      }
+      for (const seconds of sizes) {
+        const path = sources.get(seconds) as string;
+        const run = await measure(platform, workers, path, `bench-${count}-${seconds}`);
+        rows.push({ seconds, workers: count, ...run });
+        console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(run)}`);
+      }
+    }
+    const raw = new Map<number, number>();
+    for (const seconds of sizes) raw.set(seconds, await rawLadderCpu(sources.get(seconds) as string, work));
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log('\nchunked video on the fleet (Kafka, VIDEO_CHUNK_SECONDS default, 1080p sources):');
+    printTable([
+      ['source', 'workers', 'first playable', 'ready', 'workers CPU', 'raw ladder CPU', 'CPU ours / raw'],
+      ...rows.map((row) => {
+        const rawCpu = raw.get(row.seconds) ?? Number.NaN;
+        return [
+          `${row.seconds} s`,
+          String(row.workers),
+          s(row.firstPlayableMs),
+          s(row.readyMs),
+          `${row.cpuSeconds.toFixed(1)} s`,
+          `${rawCpu.toFixed(1)} s`,
+          `${(row.cpuSeconds / rawCpu).toFixed(2)}×`,
+        ];
+      }),
+    ]);
+  } finally {
+    for (const worker of workers.slice(1)) await worker.stop();
+    await platform.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
