@@ -39,6 +39,13 @@ export async function queueOrphans(db: Database, lister: KeyLister, graceSeconds
   return queued;
 }
 
+/**
+ * An HLS package's playlists and segments (`derived/{mediaId}/{requestId}/hls/…`) have no rows of their own:
+ * like the edge, the scan counts them referenced while their master playlist's variant is.
+ */
+const hlsMember = '^(derived/[^/]+/[^/]+/hls/).+$';
+const hlsMaster = '\\1master.m3u8';
+
 async function queueUnreferenced(db: Database, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
   // Keys are `raw/{mediaId}/…` or `derived/{mediaId}/…`; the id says whose work may still be in flight.
@@ -49,12 +56,13 @@ async function queueUnreferenced(db: Database, keys: string[]): Promise<number> 
   const result = await db.execute<{ object_key: string }>(sql`
     insert into storage_garbage (object_key, delete_after)
     select c.key, now() from unnest(${sql.param(keys)}::text[], ${sql.param(owners)}::uuid[]) as c(key, media_id)
+     cross join lateral (select regexp_replace(c.key, ${hlsMember}, ${hlsMaster}) as ref) r
      where not exists (
              select 1 from media m
               where m.object_key = c.key and m.status not in ('deleted', 'rejected'))
        and not exists (
              select 1 from media_variant v join media m on m.id = v.media_id
-              where v.object_key = c.key and m.status not in ('deleted', 'rejected'))
+              where v.object_key = r.ref and m.status not in ('deleted', 'rejected'))
        and not exists (
              select 1 from media m
               where m.id = c.media_id and m.status in ('awaiting_upload', 'processing'))
