@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import { connectDatabase, type DatabaseHandle } from '../../db/client.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
@@ -19,8 +20,9 @@ import { freePort } from '../../test/ports.ts';
 import { startRelay } from './relay.ts';
 
 // The relay's guarantees with its batches pipelined (batch N+1 read and N-1 marked while N is on its way), on
-// a real broker and PostgreSQL: every media's events arrive in the order they were committed, and a broker
-// killed mid-drain loses nothing. Batches are small so that a few hundred rows make many batches.
+// a real broker and PostgreSQL: every media's events arrive in the order they were committed, a broker killed
+// mid-drain loses nothing, and a batch the broker refuses holds back everything after it. Batches are small so
+// that a few hundred rows make many batches.
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 let dir: string;
@@ -156,6 +158,103 @@ test('the broker killed mid-drain and started again: nothing lost, commit order 
     assertCommitOrder(consumer.byMedia, media, perMedia);
     const deadline = Date.now() + 10_000;
     while ((await unpublishedRows()) > 0 && Date.now() < deadline) await sleep(50);
+    assert.equal(await unpublishedRows(), 0, 'every row is marked published');
+  } finally {
+    await relay.stop();
+    await consumer.subscription.stop();
+  }
+});
+
+/** The broker's limit on one partition's record batch in `topic` (its real default is about 1 MB). */
+async function limitBatchBytes(topic: string, bytes: number): Promise<void> {
+  const admin = new kafkajs.Kafka({ brokers: broker.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [{ name: 'max.message.bytes', value: String(bytes) }],
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+test('a send the broker refuses leaves its rows unpublished, nothing after them sent, and goes out once it can', async () => {
+  const [media, perMedia, refusedRound] = [5, 10, 4];
+  const mediaIds = newMedia(media);
+  const consumer = await receive('refused');
+  // One round of events per batch; the first media's event of round 4 is larger than the topic will take.
+  const ids: string[] = [];
+  for (let n = 0; n < perMedia; n++) {
+    const written = await database.db.transaction((tx) =>
+      enqueueEvents(
+        tx,
+        mediaIds.map((mediaId, i) => ({
+          aggregateId: mediaId,
+          topic: 'refused',
+          eventType: 'relay.test',
+          payload: i === 0 && n === refusedRound ? { n, pad: 'x'.repeat(8000) } : { n },
+        })),
+      ),
+    );
+    ids.push(...written);
+  }
+  await limitBatchBytes('relay-test.refused', 4000);
+  const relay = startRelay({
+    connectionString: postgres.url,
+    bus,
+    logger,
+    batchSize: media,
+    pollIntervalMs: 100,
+  });
+  try {
+    const refusedId = ids[refusedRound * media];
+    const attemptsOf = async () => {
+      const { rows } = await database.pool.query<{ attempts: number; last_error: string | null }>(
+        'select attempts, last_error from outbox where id = $1',
+        [refusedId],
+      );
+      return rows[0];
+    };
+    const deadline = Date.now() + 60_000;
+    while (((await attemptsOf())?.attempts ?? 0) < 2) {
+      assert.ok(Date.now() < deadline, 'the refused batch is retried');
+      await sleep(100);
+    }
+    assert.match((await attemptsOf())?.last_error ?? '', /large/i, 'the row keeps why it was refused');
+    const { rows } = await database.pool.query<{ id: string }>(
+      'select id from outbox where topic = $1 and published_at is null order by seq',
+      ['refused'],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ids.slice(refusedRound * media),
+      'the refused batch and everything after it stay unpublished',
+    );
+    // Partitions the refused request did not concern may have appended their part of it; nothing later went.
+    assert.deepEqual(consumer.byMedia.get(mediaIds[0] ?? ''), [0, 1, 2, 3]);
+    for (const order of consumer.byMedia.values()) {
+      assert.deepEqual(
+        order,
+        Array.from({ length: order.length }, (_, n) => n),
+      );
+      assert.ok(order.length <= refusedRound + 1, 'no event after the refused round was sent');
+    }
+
+    await limitBatchBytes('relay-test.refused', 1_048_588);
+    await consumer.until(
+      () => ids.every((id) => consumer.seen.has(id)),
+      'every event once the broker takes it',
+    );
+    assertCommitOrder(consumer.byMedia, media, perMedia);
+    const published = Date.now() + 10_000;
+    while ((await unpublishedRows()) > 0 && Date.now() < published) await sleep(50);
     assert.equal(await unpublishedRows(), 0, 'every row is marked published');
   } finally {
     await relay.stop();

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { outboxChannel } from '../../db/queries/outbox.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import {
+  markPublished,
+  outboxChannel,
+  readUnpublished,
+  recordPublishFailure,
+  type UnpublishedRow,
+} from '../../db/queries/outbox.ts';
+import { type Bus, type BusMessage, JsonText } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { RelayMetrics } from '../../platform/metrics/outbox.ts';
 
@@ -16,16 +22,6 @@ export interface RelayOptions {
 
 export interface Relay {
   stop(): Promise<void>;
-}
-
-interface OutboxRow {
-  id: string;
-  aggregate_id: string;
-  topic: string;
-  event_type: string;
-  payload: unknown;
-  headers: Record<string, string>;
-  traceparent: string | null;
 }
 
 /** Any fixed number shared by every API instance; only the holder of this lock relays. */
@@ -45,7 +41,7 @@ export function startRelay(options: RelayOptions): Relay {
   // A notification that arrives while a batch is being published must not be lost: it means rows committed
   // after the last select, which would otherwise wait for the next poll.
   let notified = false;
-  let client: pg.Client | undefined;
+  let sessions: pg.Client[] = [];
 
   const waitForWork = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -57,61 +53,71 @@ export function startRelay(options: RelayOptions): Relay {
       };
     });
 
-  async function lead(session: pg.Client): Promise<void> {
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: options.connectionString });
+    client.on('error', () => {});
+    sessions.push(client);
+    await client.connect();
+    return client;
+  };
+
+  /**
+   * Three things overlap: batch N on its way to the broker, batch N+1 read on the leader's session, and batch
+   * N-1 marked on a second session (marking 500 rows rewrites 500 tuples and their index entries, as long as
+   * a send). Sends stay one at a time and in order: a later batch never goes out before an earlier one was
+   * acknowledged, so a failed send is repeated before anything after it (kafkajs's idempotent producer holds
+   * one request per broker in flight anyway).
+   */
+  async function lead(session: pg.Client, marker: pg.Client): Promise<void> {
     // Marking rows published need not wait for the WAL flush: a mark lost in a database crash only makes the
-    // relay publish those rows again, which consumers absorb by event id. The flush wait was most of each
-    // batch's database time.
-    await session.query('set synchronous_commit = off');
+    // relay publish those rows again, which consumers absorb by event id.
+    await marker.query('set synchronous_commit = off');
     await session.query(`listen ${outboxChannel}`);
     session.on('notification', () => {
       notified = true;
       wake?.();
     });
-    // Batches are pipelined on the one session, whose queries run in the order they are sent: while batch N
-    // is on its way to the broker, the session marks batch N-1 and reads batch N+1 (all but N's rows), so the
-    // database's time hides behind the broker's. Sends stay one at a time and in order.
     while (running) {
       notified = false;
-      let rows = await unpublished(session, []);
-      let marked: Promise<void> = Promise.resolve();
+      let rows = await readUnpublished(session, batchSize, []);
+      let marking: { ids: string[]; done: Promise<void> } | undefined;
       while (rows.length > 0) {
-        // Only a full batch says more rows are waiting.
-        const next = rows.length === batchSize ? unpublished(session, rows) : Promise.resolve([]);
+        const ids = rows.map((r) => r.id);
+        // Only a full batch says more rows are waiting. Rows still being marked may not be marked yet when
+        // this read takes its snapshot, so they are left out like the batch on its way.
+        const next =
+          rows.length === batchSize
+            ? readUnpublished(session, batchSize, marking ? [...ids, ...marking.ids] : ids)
+            : Promise.resolve([]);
         next.catch(() => {});
         const failure = await publish(rows);
         if (failure !== undefined) {
           // The read that raced ahead is dropped: this batch goes out again before anything after it.
           await next.catch(() => {});
-          await marked;
-          await recordFailure(session, rows, failure);
+          await marking?.done;
+          await recordPublishFailure(session, ids, failureMessage(failure));
           await sleep(1000);
           break;
         }
-        const previous = marked;
-        marked = markPublished(session, rows);
+        const previous = marking;
+        // After the previous mark: a pg client runs one query at a time.
+        const marked = previous
+          ? previous.done.then(() => markPublished(marker, ids))
+          : markPublished(marker, ids);
+        marking = { ids, done: marked };
         // Awaited below; until then a failure must not count as unhandled.
-        marked.catch(() => {});
+        marking.done.catch(() => {});
         rows = running ? await next : [];
-        // Settled before that read was answered. A failed mark ends the leadership; its rows go out again.
-        await previous;
+        // A failed mark ends the leadership; its rows go out again.
+        await previous?.done;
       }
-      await marked;
+      await marking?.done;
       await waitForWork(pollIntervalMs);
     }
   }
 
-  function unpublished(session: pg.Client, inFlight: OutboxRow[]): Promise<OutboxRow[]> {
-    return session
-      .query<OutboxRow>(
-        `select id, aggregate_id, topic, event_type, payload, headers, traceparent from outbox
-          where published_at is null and id <> all($2::uuid[]) order by seq limit $1`,
-        [batchSize, inFlight.map((r) => r.id)],
-      )
-      .then((result) => result.rows);
-  }
-
   /** Undefined once the bus has durably accepted every row, else why it did not. */
-  async function publish(rows: OutboxRow[]): Promise<unknown> {
+  async function publish(rows: UnpublishedRow[]): Promise<unknown> {
     try {
       // Consecutive rows of one topic go in one send; topic changes keep the overall order.
       for (const run of runsByTopic(rows)) {
@@ -126,42 +132,31 @@ export function startRelay(options: RelayOptions): Relay {
     }
   }
 
-  async function markPublished(session: pg.Client, rows: OutboxRow[]): Promise<void> {
-    await session.query(
-      'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1)',
-      [rows.map((r) => r.id)],
-    );
-  }
-
-  async function recordFailure(session: pg.Client, rows: OutboxRow[], error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    await session.query('update outbox set attempts = attempts + 1, last_error = $2 where id = any($1)', [
-      rows.map((r) => r.id),
-      message.slice(0, 2000),
-    ]);
-  }
+  const endSessions = async () => {
+    const ending = sessions;
+    sessions = [];
+    await Promise.all(ending.map((s) => s.end().catch(() => {})));
+  };
 
   const loop = (async () => {
     while (running) {
       notified = false;
       try {
-        client = new pg.Client({ connectionString: options.connectionString });
-        client.on('error', () => {});
-        await client.connect();
-        const { rows } = await client.query<{ locked: boolean }>(
+        const session = await connect();
+        const { rows } = await session.query<{ locked: boolean }>(
           'select pg_try_advisory_lock($1) as locked',
           [leaderLockKey],
         );
         if (rows[0]?.locked) {
           options.logger.info('outbox relay is the leader');
-          await lead(client);
+          await lead(session, await connect());
         } else {
-          await client.end();
+          await endSessions();
           await waitForWork(2000);
         }
       } catch (error) {
         if (running) options.logger.warn({ err: error }, 'outbox relay lost its session; reconnecting');
-        await client?.end().catch(() => {});
+        await endSessions();
         if (running) await sleep(1000);
       }
     }
@@ -172,24 +167,31 @@ export function startRelay(options: RelayOptions): Relay {
       running = false;
       wake?.();
       await loop;
-      await client?.end().catch(() => {});
+      await endSessions();
     },
   };
 }
 
-function runsByTopic(rows: OutboxRow[]): { topic: string; messages: BusMessage[] }[] {
+function failureMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function runsByTopic(rows: UnpublishedRow[]): { topic: string; messages: BusMessage[] }[] {
   const runs: { topic: string; messages: BusMessage[] }[] = [];
+  let last: { topic: string; messages: BusMessage[] } | undefined;
   for (const row of rows) {
     const message: BusMessage = {
       id: row.id,
       key: row.aggregate_id,
       type: row.event_type,
-      payload: row.payload,
+      payload: new JsonText(row.payload),
       headers: row.traceparent ? { ...row.headers, traceparent: row.traceparent } : row.headers,
     };
-    const last = runs.at(-1);
     if (last?.topic === row.topic) last.messages.push(message);
-    else runs.push({ topic: row.topic, messages: [message] });
+    else {
+      last = { topic: row.topic, messages: [message] };
+      runs.push(last);
+    }
   }
   return runs;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Bus, type BusMessage, type DeliveredMessage, maxDeliveryAttempts } from './bus.ts';
+import { type Bus, type BusMessage, type DeliveredMessage, JsonText, maxDeliveryAttempts } from './bus.ts';
 import { type DeadLetterAdmin, redriveHeader } from './dead-letters.ts';
 
 export interface BusUnderTest {
@@ -48,7 +48,11 @@ export function runBusContract(
         });
         const sent = Array.from({ length: 20 }, (_, i) => message(i, `key-${i % 3}`));
         await bus.publish(topic, sent.slice(0, 10));
-        await bus.publish(topic, sent.slice(10));
+        // The rest as JSON text already, spaced as PostgreSQL prints jsonb: handlers see no difference.
+        await bus.publish(
+          topic,
+          sent.slice(10).map((m) => ({ ...m, payload: asText(m.payload) })),
+        );
         await waitFor(() => seen.length >= sent.length, 'all messages delivered');
         await sleep(1000); // a duplicate would arrive about now
         assert.equal(seen.length, sent.length);
@@ -210,6 +214,8 @@ export function runBusContract(
 function uniqueTopic(): string {
   return `contract.${randomUUID().slice(0, 8)}`;
 }
+
+const asText = (payload: unknown) => new JsonText(JSON.stringify(payload, null, 1));
 
 function message(n: number, key: string): BusMessage {
   return {

@@ -9,8 +9,26 @@ export interface BusMessage {
   /** Partitioning key (the media id): messages with one key keep their order where the bus can. */
   key: string;
   type: string;
+  /** Any JSON value; on publish also a `JsonText`, which handlers receive parsed like any other payload. */
   payload: unknown;
   headers: Record<string, string>;
+}
+
+/**
+ * A payload that is already one JSON value as text (the outbox reads its jsonb column as text): the bus sends
+ * these characters as they are instead of parsing them and encoding the value again. The text is trusted to be
+ * JSON, as a jsonb column's is; a consumer dead-letters a record whose payload is not.
+ */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** The payload as the JSON text a bus stores. */
+export function payloadText(payload: unknown): string {
+  return payload instanceof JsonText ? payload.text : JSON.stringify(payload);
 }
 
 export interface DeliveredMessage extends BusMessage {

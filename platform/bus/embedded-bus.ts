@@ -4,6 +4,7 @@ import type { BusBacklog } from './backlog.ts';
 import {
   type Bus,
   type BusMessage,
+  JsonText,
   type MessageHandler,
   maxDeliveryAttempts,
   type Subscription,
@@ -102,7 +103,8 @@ export async function createEmbeddedBus(options: {
           key: m.key,
           type: m.type,
           headers: m.headers,
-          payload: m.payload,
+          // pg-boss stores the job's data as jsonb, which takes the value, not its text.
+          payload: m.payload instanceof JsonText ? JSON.parse(m.payload.text) : m.payload,
         } satisfies Envelope,
       }));
       const queues = [...(await groupQueues(topic)).values()];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
-import type { BusMessage } from './bus.ts';
+import { type BusMessage, JsonText } from './bus.ts';
 import {
   deadLetterRecord,
   fromRecord,
@@ -45,6 +45,22 @@ test('a record round-trips the message and hides the bus headers', () => {
     topic: 'optimize.request',
     attempt: 1,
   });
+});
+
+test('a payload given as JSON text is the record value as it is, and read back as the value it spells', () => {
+  // As PostgreSQL prints a jsonb value: spaces after separators, keys in its own order.
+  const text = '{"sizes": [1, 2], "mediaId": "media-1", "note": "caf\u00e9 \\"ok\\""}';
+  const record = toRecord({ ...message, payload: new JsonText(text) });
+  assert.equal(record.value, text);
+  const fetchedRecord = fetched(record);
+  assert.deepEqual(
+    fromRecord('optimize.request', fetchedRecord, readHeaders(fetchedRecord.headers)).payload,
+    {
+      sizes: [1, 2],
+      mediaId: 'media-1',
+      note: 'café "ok"',
+    },
+  );
 });
 
 test('the bus headers win over message headers of the same name', () => {

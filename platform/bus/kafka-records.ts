@@ -1,5 +1,5 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
-import type { BusMessage, DeliveredMessage } from './bus.ts';
+import { type BusMessage, type DeliveredMessage, payloadText } from './bus.ts';
 
 /** Headers the Kafka bus owns. They win over message headers of the same name and are not handed to handlers. */
 export const header = {
@@ -30,7 +30,7 @@ export type Headers = Record<string, string>;
 export function toRecord(message: BusMessage): Message {
   return {
     key: message.key,
-    value: JSON.stringify(message.payload),
+    value: payloadText(message.payload),
     headers: { ...message.headers, [header.eventId]: message.id, [header.eventType]: message.type },
   };
 }
