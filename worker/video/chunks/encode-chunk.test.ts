@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { probeMedia } from '../../../platform/media/probe.ts';
+import { planVideo, remuxArgs } from '../plan.ts';
+import { makeRotatedPhoneClip, smallLadder } from '../test-fixtures.ts';
+import { encodeChunk } from './encode-chunk.ts';
+import {
+  type ChunkedClip,
+  CLIP_FPS,
+  CLIP_SECONDS,
+  decodedFrames,
+  makeChunkedClip,
+  packets,
+  serveFile,
+  span,
+} from './test-chunks.ts';
+
+const FRAME = 1 / CLIP_FPS;
+let dir: string;
+let clip: ChunkedClip;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'encode-chunk-'));
+  clip = await makeChunkedClip(dir);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('every source frame is in exactly one chunk of each rung', async (t) => {
+  t.diagnostic(`spans ${clip.spans.map((s) => `${s.startSeconds}-${s.endSeconds}`).join(', ')}`);
+  t.diagnostic(`encodeChunk per ${clip.renditions.length}-rung chunk: ${clip.encodeMs.join(', ')} ms`);
+  assert.ok(clip.spans.length >= 3);
+  for (const [quality, files] of clip.chunks) {
+    const frames = await Promise.all(files.map((file) => decodedFrames(file)));
+    assert.equal(
+      frames.reduce((sum, n) => sum + n, 0),
+      CLIP_SECONDS * CLIP_FPS,
+      `${quality}: ${frames}`,
+    );
+  }
+});
+
+test('timestamps run on across chunks: strictly increasing, one frame apart at every boundary', async () => {
+  for (const [quality, files] of clip.chunks) {
+    const perChunk = await Promise.all(files.map((file) => packets(file, 'v')));
+    const all = perChunk.flat();
+    for (let i = 1; i < all.length; i++) {
+      const step = (all[i]?.pts ?? 0) - (all[i - 1]?.pts ?? 0);
+      assert.ok(step > 0, `${quality}: pts not increasing at frame ${i}`);
+      assert.ok(Math.abs(step - FRAME) < 0.001, `${quality}: a ${step.toFixed(4)} s step at frame ${i}`);
+    }
+    // Each chunk starts where its span starts, on the same timeline (MPEG-TS adds one constant offset).
+    const offset = all[0]?.pts ?? 0;
+    for (const [i, s] of clip.spans.entries())
+      assert.ok(Math.abs((perChunk[i]?.[0]?.pts ?? 0) - offset - s.startSeconds) < 0.001);
+  }
+});
+
+test('each chunk starts with a keyframe and has one every 2 s after it, and no other', async () => {
+  for (const [quality, files] of clip.chunks) {
+    const perChunk = await Promise.all(files.map((file) => packets(file, 'v')));
+    for (const [i, video] of perChunk.entries()) {
+      const start = video[0]?.pts ?? 0;
+      const keyframes = video.filter((p) => p.key).map((p) => Math.round((p.pts - start) * 1000) / 1000);
+      const length = (clip.spans[i]?.endSeconds ?? 0) - (clip.spans[i]?.startSeconds ?? 0);
+      const expected = Array.from({ length: Math.ceil(length / 2) }, (_, n) => n * 2);
+      assert.deepEqual(keyframes, expected, `${quality} chunk ${i}`);
+    }
+  }
+});
+
+test('audio covers each chunk’s video within 50 ms at both ends', async () => {
+  for (const [quality, files] of clip.chunks) {
+    for (const [i, file] of files.entries()) {
+      const [video, audio] = (await Promise.all([packets(file, 'v'), packets(file, 'a')])).map(span);
+      assert.ok(video && audio);
+      assert.ok(
+        Math.abs(audio.start - video.start) <= 0.05,
+        `${quality} ${i}: starts ${audio.start} vs ${video.start}`,
+      );
+      assert.ok(
+        Math.abs(audio.end - video.end) <= 0.05,
+        `${quality} ${i}: ends ${audio.end} vs ${video.end}`,
+      );
+    }
+  }
+});
+
+test('a presigned-style http URL is read by ranges and gives the same frames as the file', async (t) => {
+  const server = await serveFile(clip.source);
+  t.after(() => server.close());
+  const middle = clip.spans[1];
+  assert.ok(middle);
+  const [output] = await encodeChunk(
+    server.url,
+    middle,
+    clip.renditions.slice(0, 1),
+    join(dir, 'over-http'),
+    {
+      withAudio: true,
+    },
+  );
+  assert.ok(output);
+  const local = clip.chunks.get(output.quality)?.[1] ?? '';
+  assert.deepEqual(
+    (await packets(output.path, 'v')).map((p) => p.pts),
+    (await packets(local, 'v')).map((p) => p.pts),
+  );
+  t.diagnostic(`range requests for one chunk: ${server.requests()}`);
+});
+
+test('a remux rung is a stream copy of the span: the source’s own frames, none repeated', async () => {
+  const copy = {
+    quality: 'medium' as const,
+    mode: 'remux' as const,
+    width: 320,
+    height: 180,
+    outputArgs: remuxArgs(),
+  };
+  let frames = 0;
+  let previousEnd = 0;
+  for (const s of clip.spans) {
+    const [output] = await encodeChunk(clip.source, s, [copy], join(dir, `copy-${s.index}`), {
+      withAudio: true,
+    });
+    assert.ok(output);
+    const video = await packets(output.path, 'v');
+    assert.ok(video[0]?.key, `copied chunk ${s.index} starts on a keyframe`);
+    if (s.index > 0) assert.ok(Math.abs((video[0]?.pts ?? 0) - previousEnd) < 0.001, 'no gap, no overlap');
+    previousEnd = span(video).end;
+    frames += video.length;
+  }
+  assert.equal(frames, CLIP_SECONDS * CLIP_FPS);
+});
+
+test('a portrait phone clip (90° display matrix) gives portrait chunks, copied rung included', async () => {
+  const phoneDir = join(dir, 'phone');
+  const source = await makeRotatedPhoneClip(dir, { seconds: 4 });
+  const probe = await probeMedia(source);
+  const [low] = planVideo(probe, { ladder: smallLadder }).renditions;
+  assert.ok(low);
+  const copy = {
+    quality: 'high' as const,
+    mode: 'remux' as const,
+    width: 360,
+    height: 640,
+    outputArgs: remuxArgs(),
+  };
+  const outputs = await encodeChunk(
+    source,
+    { index: 0, startSeconds: 0, endSeconds: 4 },
+    [low, copy],
+    phoneDir,
+    {
+      withAudio: true,
+    },
+  );
+  for (const output of outputs) {
+    const video = (await probeMedia(output.path)).video;
+    assert.ok(
+      video && video.displayHeight > video.displayWidth,
+      `${output.quality} is ${video?.displayWidth}x${video?.displayHeight}`,
+    );
+    assert.equal(video?.rotation, 0, 'upright pixels: MPEG-TS has no display matrix to turn them');
+  }
+  assert.deepEqual((await readdir(phoneDir)).sort(), ['high.ts', 'low.ts']);
+});
