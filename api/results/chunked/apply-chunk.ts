@@ -69,15 +69,13 @@ export async function applyChunkOutcome(
   });
   if (!applied) return 'stale';
   const { video, master } = applied;
+  const share = (quality: string) =>
+    video.chunks.filter((chunk) => chunk.quality === quality && chunk.state === 'done').length /
+    video.plan.chunkCount;
   const progress = Object.fromEntries(
     video.rungs
       .filter((rung) => rung.state === 'chunks')
-      .map((rung) => [
-        rung.quality,
-        Math.round(
-          (playablePrefix(video, rung.quality).length / video.plan.chunkCount) * encodedShare * 100,
-        ) / 100,
-      ]),
+      .map((rung) => [rung.quality, Math.round(share(rung.quality) * encodedShare * 100) / 100]),
   );
   await applyPartialResult(db, {
     ...result,
