@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { probeMedia } from '../../../platform/media/probe.ts';
+import { runFfmpeg } from '../../../platform/media/run-ffmpeg.ts';
 import { planVideo, remuxArgs } from '../plan.ts';
 import { makeRotatedPhoneClip, smallLadder } from '../test-fixtures.ts';
 import { encodeChunk } from './encode-chunk.ts';
+import { planChunks } from './plan-chunks.ts';
 import {
   type ChunkedClip,
   CLIP_FPS,
@@ -85,6 +87,38 @@ test('audio covers each chunk’s video within 50 ms at both ends', async () => 
       );
     }
   }
+});
+
+test('a fixed grid at 29.97 fps cuts between frames: every frame once, each at its source instant', async () => {
+  const source = join(dir, 'ntsc.mp4');
+  await runFfmpeg(
+    [
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30000/1001:duration=8'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '250', '-pix_fmt', 'yuv420p', source],
+    ],
+    {},
+  );
+  const probe = await probeMedia(source);
+  const [rendition] = planVideo(probe, { ladder: smallLadder }).renditions;
+  assert.ok(rendition && probe.video?.durationSeconds);
+  // No keyframe information: cuts at 3 and 6 s, which fall between frames at this rate.
+  const spans = planChunks({ durationSeconds: probe.video.durationSeconds }, 3);
+  assert.deepEqual(
+    spans.map((s) => s.startSeconds),
+    [0, 3, 6],
+  );
+  const chunked: number[] = [];
+  for (const s of spans) {
+    const [output] = await encodeChunk(source, s, [rendition], join(dir, `ntsc-${s.index}`), {
+      withAudio: false,
+    });
+    chunked.push(...(await packets(output?.path ?? '', 'v')).map((p) => p.pts));
+  }
+  const original = (await packets(source, 'v')).map((p) => p.pts);
+  assert.equal(chunked.length, original.length);
+  const offset = (chunked[0] ?? 0) - (original[0] ?? 0);
+  for (const [i, pts] of chunked.entries())
+    assert.ok(Math.abs(pts - offset - (original[i] ?? 0)) < 0.001, `frame ${i} at ${pts}`);
 });
 
 test('a presigned-style http URL is read by ranges and gives the same frames as the file', async (t) => {

@@ -54,10 +54,10 @@ export async function encodeChunk(
   options: EncodeChunkOptions,
 ): Promise<ChunkOutput[]> {
   await mkdir(outDir, { recursive: true });
-  const cut = cutOf(span);
   const { onProgress, withAudio: _, audioBitrates: __, ...tools } = options;
   const planned = await withoutRotatedCopies(input, renditions, tools);
   const transcoded = planned.filter((rendition) => rendition.mode === 'transcode');
+  const cut = cutOf(span, frameRateOf(transcoded));
   const copied = planned.filter((rendition) => rendition.mode === 'remux');
   const path = (rendition: PlannedRendition) => join(outDir, `${rendition.quality}.ts`);
   await writeAtomically(renditions.map(path), async (temps) => {
@@ -71,7 +71,7 @@ export async function encodeChunk(
     await settleAll([
       transcoded.length === 0
         ? Promise.resolve()
-        : runFfmpeg([...source, ...transcodeOutputs(transcoded, span, cut, temp, options)], {
+        : runFfmpeg([...source, ...transcodeOutputs(transcoded, cut, temp, options)], {
             ...tools,
             durationSeconds: round6(cut.to - cut.from),
             ...progress,
@@ -96,11 +96,31 @@ interface Cut {
   seekAt: number;
   from: number;
   to: number;
+  /**
+   * The source instant the encoded chunk's timeline starts at: the first instant of the output frame
+   * rate's grid at or after the span's start. A constant-rate encode numbers frames from its start, so a
+   * chunk cut between two frames (a fixed grid at 29.97 fps) keeps its frames on the source's instants.
+   */
+  origin: number;
 }
 
-function cutOf(span: ChunkSpan): Cut {
+function cutOf(span: ChunkSpan, frameRate: number | undefined): Cut {
   const seekAt = Math.max(0, round6(span.startSeconds - SEEK_EARLY_SECONDS));
-  return { seekAt, from: round6(span.startSeconds - seekAt), to: round6(span.endSeconds - seekAt) };
+  const onGrid = frameRate ? Math.ceil(span.startSeconds * frameRate - 1e-3) / frameRate : span.startSeconds;
+  return {
+    seekAt,
+    from: round6(span.startSeconds - seekAt),
+    to: round6(span.endSeconds - seekAt),
+    origin: round6(Math.max(span.startSeconds, onGrid)),
+  };
+}
+
+/** `-r` as the plan writes it (`30`, `30000/1001`). */
+function frameRateOf(renditions: readonly PlannedRendition[]): number | undefined {
+  const rates = renditions.map((rendition) => argValue(rendition.outputArgs, '-r'));
+  const [numerator, denominator = '1'] = (rates[0] ?? '').split('/');
+  const rate = Number(numerator) / Number(denominator);
+  return Number.isFinite(rate) && rate > 0 && rates.every((r) => r === rates[0]) ? rate : undefined;
 }
 
 const OUTPUT_COMMON = ['-map_metadata', '-1', '-map_chapters', '-1', '-sn', '-dn'];
@@ -109,7 +129,6 @@ const MPEGTS = ['-avoid_negative_ts', 'disabled', '-f', 'mpegts'];
 
 function transcodeOutputs(
   transcoded: readonly PlannedRendition[],
-  span: ChunkSpan,
   cut: Cut,
   temp: (rendition: PlannedRendition) => string,
   options: EncodeChunkOptions,
@@ -127,9 +146,9 @@ function transcodeOutputs(
       ...['-map', `[v${i}]`, ...videoEncoderArgs(rendition.outputArgs)],
       ...audioOutput(audio[i] ?? { kind: 'none' }, i),
       ...OUTPUT_COMMON,
-      // Ends a copied audio track; the graph has cut the rest. Its offset puts the span (at 0 after
-      // the graph) back where it is in the source.
-      ...['-t', String(round6(cut.to - cut.from)), '-output_ts_offset', String(span.startSeconds)],
+      // Ends a copied audio track; the graph has cut the rest. The offset puts the graph's 0 (the
+      // origin) back where it is in the source.
+      ...['-t', String(round6(cut.to - cut.from)), '-output_ts_offset', String(cut.origin)],
       ...MPEGTS,
       temp(rendition),
     ]),
@@ -168,7 +187,7 @@ function filterGraph(
   cut: Cut,
 ): string {
   const cutTo = `start=${cut.from}:end=${cut.to}`;
-  const toZero = `PTS-${cut.from}/TB`;
+  const toZero = `PTS-${round6(cut.origin - cut.seekAt)}/TB`;
   const pads = (prefix: string, indexes: readonly number[]) => indexes.map((i) => `[${prefix}${i}]`).join('');
   const video = [
     `[0:V:0]trim=${cutTo},setpts=${toZero},split=${transcoded.length}${pads(
