@@ -43,6 +43,7 @@ export async function createUpload(
 
   await ctx.db.transaction(async (tx) => {
     await lockGallery(tx, caller.sub);
+    const position = await placeInGallery(tx, caller.sub, { id: mediaId, kind }, body.position);
     await tx.insert(media).values({
       id: mediaId,
       ownerId: caller.sub,
@@ -54,8 +55,7 @@ export async function createUpload(
       contentType,
       sizeBytes: body.size,
       declaredSha256: body.sha256,
-      // placeInGallery below gives the real, gapless position.
-      position: 0,
+      position,
     });
     await tx.insert(uploadSession).values({
       id: uploadId,
@@ -69,7 +69,6 @@ export async function createUpload(
       state: 'open',
     });
     await recordCreation(tx, mediaId, caller.sub);
-    await placeInGallery(tx, caller.sub, { id: mediaId, kind }, body.position);
   });
 
   const partNumbers = Array.from({ length: partCount }, (_, i) => i + 1);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
-import { eq } from 'drizzle-orm';
 import type { CreateUploadBody, DeduplicatedUpload } from '../../contracts/uploads.ts';
 import { lockGallery, placeInGallery } from '../../db/queries/gallery.ts';
 import { announce, announcedVariants, subjectOf } from '../../db/queries/lifecycle.ts';
@@ -34,26 +33,32 @@ export async function cloneOwnTwin(
     });
     if (!twin) return undefined;
     const source = twin.row;
-    await tx.insert(media).values({
-      id,
-      ownerId: caller.sub,
-      kind: source.kind,
-      status: 'ready',
-      bucket: source.bucket,
-      objectKey: source.objectKey,
-      filename: body.filename,
-      // The source's type was judged from its bytes by the gate; the declaration here was not.
-      contentType: source.contentType,
-      sizeBytes: source.sizeBytes,
-      declaredSha256: sha256,
-      sha256: source.sha256,
-      displayKey: source.displayKey,
-      thumbnailKey: source.thumbnailKey,
-      placeholder: source.placeholder,
-      metadata: source.metadata,
-      probe: source.probe,
-      moderationStatus: source.moderationStatus,
-    });
+    const position = await placeInGallery(tx, caller.sub, { id, kind: source.kind }, body.position);
+    const [row] = await tx
+      .insert(media)
+      .values({
+        id,
+        ownerId: caller.sub,
+        kind: source.kind,
+        status: 'ready',
+        bucket: source.bucket,
+        objectKey: source.objectKey,
+        filename: body.filename,
+        // The source's type was judged from its bytes by the gate; the declaration here was not.
+        contentType: source.contentType,
+        sizeBytes: source.sizeBytes,
+        declaredSha256: sha256,
+        sha256: source.sha256,
+        displayKey: source.displayKey,
+        thumbnailKey: source.thumbnailKey,
+        placeholder: source.placeholder,
+        metadata: source.metadata,
+        probe: source.probe,
+        moderationStatus: source.moderationStatus,
+        position,
+      })
+      .returning();
+    if (!row) return undefined;
     await copyVariants(tx, id, twin);
     await tx.insert(mediaEvent).values({
       mediaId: id,
@@ -62,9 +67,6 @@ export async function cloneOwnTwin(
       actor: caller.sub,
       detail: { deduplicatedFrom: source.id },
     });
-    await placeInGallery(tx, caller.sub, { id, kind: source.kind }, body.position);
-    const [row] = await tx.select().from(media).where(eq(media.id, id));
-    if (!row) return undefined;
     const variants = await loadVariantsOf(tx, id);
     // Born ready: apps hear of it as of any media that becomes ready.
     await announce(tx, [
