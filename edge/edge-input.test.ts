@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { signDevToken } from '../platform/auth/jwt.ts';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
+import { createReadiness } from '../platform/health/readiness.ts';
+import { problemOf } from '../platform/http/problem.ts';
+import { edgeDecisionMetric } from '../platform/metrics/edge.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { buildEdgeServer } from './server.ts';
 
 /**
  * The edge parses its own paths and query: whatever a stranger puts there is a 4xx, never a 5xx, and never
@@ -44,11 +50,69 @@ test('keys no server would make are unknown objects (404), anonymous or not', as
   }
 });
 
-test('a repeated or oversized token parameter is a 400', async () => {
-  for (const query of ['?token=a&token=b', '?token=a&token=b&token=c', `?token=${'a'.repeat(5000)}`]) {
-    const reply = await read(`/m/raw/x/y${query}`);
-    assert.equal(reply.status, 400, `${query}: ${reply.body}`);
-    assert.equal(reply.code, 'validation_failed');
+test('a repeated, empty or oversized token parameter is a 400 naming it, whatever the key', async () => {
+  for (const query of [
+    '?token=a&token=b',
+    '?token=a&token=b&token=c',
+    `?token=${'a'.repeat(5000)}`,
+    '?token=',
+  ]) {
+    for (const key of ['raw/x/y', 'etc/passwd']) {
+      const reply = await edge.inject({ method: 'GET', url: `/m/${key}${query}` });
+      assert.equal(reply.statusCode, 400, `${key}${query.slice(0, 30)}: ${reply.body}`);
+      assert.match(reply.headers['content-type'] as string, /^application\/problem\+json/);
+      const problem = reply.json() as { code: string; errors: { path: string }[] };
+      assert.equal(problem.code, 'validation_failed');
+      assert.deepEqual(
+        problem.errors.map((e) => e.path),
+        problem.errors.map(() => 'querystring/token'),
+      );
+    }
+  }
+  const ignored = await read('/m/raw/x/y?cache=1&t=2');
+  assert.equal(ignored.status, 404, 'other parameters are ignored');
+});
+
+test('a refusal is the catalogue problem+json, byte for byte, on every refusing path', async () => {
+  const stranger = { authorization: `Bearer ${api.token('mallory')}` };
+  const unknown = await edge.inject({ method: 'GET', url: '/m/derived/nothing/here.webp' });
+  const crafted = await edge.inject({ method: 'GET', url: '/m/raw/%00', headers: stranger });
+  for (const reply of [unknown, crafted]) {
+    assert.equal(reply.statusCode, 404);
+    assert.equal(reply.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.deepEqual(
+      reply.json(),
+      JSON.parse(JSON.stringify(problemOf('object_not_found', 'No such object'))),
+    );
+  }
+});
+
+test('every read is counted once by its outcome; other routes are not reads', async () => {
+  const registry = new Registry();
+  const counted = await buildEdgeServer({
+    config: api.config,
+    pool: api.database.pool,
+    storage: api.ctx.storage,
+    verify: createTokenVerifier(api.config.auth),
+    logger: pino({ level: 'silent' }),
+    readiness: createReadiness(),
+    registry,
+  });
+  try {
+    await counted.inject({ method: 'GET', url: '/m/derived/nothing/here.webp' });
+    await counted.inject({ method: 'GET', url: '/m/raw/x?token=a&token=b' });
+    await counted.inject({ method: 'GET', url: '/m/raw/x', headers: { authorization: 'Basic x' } });
+    await counted.inject({ method: 'GET', url: '/healthz' });
+    const counts = Object.fromEntries(
+      [
+        ...(await registry.metrics()).matchAll(
+          new RegExp(`^${edgeDecisionMetric}_count\\{outcome="(\\w+)"\\} (\\d+)$`, 'gm'),
+        ),
+      ].map((m) => [m[1], Number(m[2])]),
+    );
+    assert.deepEqual(counts, { not_found: 1, invalid: 1, unauthenticated: 1 });
+  } finally {
+    await counted.close();
   }
 });
 
