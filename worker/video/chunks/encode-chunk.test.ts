@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { probeMedia } from '../../../platform/media/probe.ts';
 import { runFfmpeg } from '../../../platform/media/run-ffmpeg.ts';
 import { planVideo, remuxArgs } from '../plan.ts';
-import { makeRotatedPhoneClip, smallLadder } from '../test-fixtures.ts';
+import { buildRendition } from '../renditions.ts';
+import { makeRotatedPhoneClip, makeVfrClip, smallLadder } from '../test-fixtures.ts';
 import { encodeChunk } from './encode-chunk.ts';
 import { planChunks } from './plan-chunks.ts';
 import {
@@ -119,6 +120,27 @@ test('a fixed grid at 29.97 fps cuts between frames: every frame once, each at i
   const offset = (chunked[0] ?? 0) - (original[0] ?? 0);
   for (const [i, pts] of chunked.entries())
     assert.ok(Math.abs(pts - offset - (original[i] ?? 0)) < 0.001, `frame ${i} at ${pts}`);
+});
+
+test('a variable-rate phone-style clip: the chunks hold the frames a single pass at the plan’s rate does', async () => {
+  const source = await makeVfrClip(dir, { seconds: 6 });
+  const probe = await probeMedia(source);
+  const [rendition] = planVideo(probe, { ladder: smallLadder }).renditions;
+  assert.ok(rendition && probe.video?.variableFrameRate && probe.durationSeconds);
+  const whole = await buildRendition(source, join(dir, 'vfr-single.mp4'), rendition);
+  const spans = planChunks({ durationSeconds: probe.durationSeconds }, 2);
+  const chunked: number[] = [];
+  for (const s of spans) {
+    const [output] = await encodeChunk(source, s, [rendition], join(dir, `vfr-${s.index}`), {
+      withAudio: false,
+    });
+    chunked.push(...(await packets(output?.path ?? '', 'v')).map((p) => p.pts));
+  }
+  const single = (await packets(whole.path, 'v')).map((p) => p.pts);
+  assert.equal(chunked.length, single.length);
+  const offset = (chunked[0] ?? 0) - (single[0] ?? 0);
+  for (const [i, pts] of chunked.entries())
+    assert.ok(Math.abs(pts - offset - (single[i] ?? 0)) < 0.001, `frame ${i} at ${pts}`);
 });
 
 test('a presigned-style http URL is read by ranges and gives the same frames as the file', async (t) => {

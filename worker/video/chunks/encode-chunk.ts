@@ -102,25 +102,29 @@ interface Cut {
    * chunk cut between two frames (a fixed grid at 29.97 fps) keeps its frames on the source's instants.
    */
   origin: number;
+  /** The plan's constant output rate (`30000/1001`), when its rungs share one. */
+  frameRate?: string;
 }
 
-function cutOf(span: ChunkSpan, frameRate: number | undefined): Cut {
+function cutOf(span: ChunkSpan, frameRate: string | undefined): Cut {
   const seekAt = Math.max(0, round6(span.startSeconds - SEEK_EARLY_SECONDS));
-  const onGrid = frameRate ? Math.ceil(span.startSeconds * frameRate - 1e-3) / frameRate : span.startSeconds;
+  const [numerator, denominator = '1'] = (frameRate ?? '').split('/');
+  const rate = Number(numerator) / Number(denominator);
+  const known = Number.isFinite(rate) && rate > 0;
+  const onGrid = known ? Math.ceil(span.startSeconds * rate - 1e-3) / rate : span.startSeconds;
   return {
     seekAt,
     from: round6(span.startSeconds - seekAt),
     to: round6(span.endSeconds - seekAt),
     origin: round6(Math.max(span.startSeconds, onGrid)),
+    ...(known && frameRate ? { frameRate } : {}),
   };
 }
 
-/** `-r` as the plan writes it (`30`, `30000/1001`). */
-function frameRateOf(renditions: readonly PlannedRendition[]): number | undefined {
-  const rates = renditions.map((rendition) => argValue(rendition.outputArgs, '-r'));
-  const [numerator, denominator = '1'] = (rates[0] ?? '').split('/');
-  const rate = Number(numerator) / Number(denominator);
-  return Number.isFinite(rate) && rate > 0 && rates.every((r) => r === rates[0]) ? rate : undefined;
+/** `-r` as the plan writes it (`30`, `30000/1001`), when every rung says the same. */
+function frameRateOf(renditions: readonly PlannedRendition[]): string | undefined {
+  const rates = new Set(renditions.map((rendition) => argValue(rendition.outputArgs, '-r')));
+  return rates.size === 1 ? [...rates][0] : undefined;
 }
 
 const OUTPUT_COMMON = ['-map_metadata', '-1', '-map_chapters', '-1', '-sn', '-dn'];
@@ -186,18 +190,26 @@ function filterGraph(
   encodedAudio: readonly number[],
   cut: Cut,
 ): string {
-  const cutTo = `start=${cut.from}:end=${cut.to}`;
-  const toZero = `PTS-${round6(cut.origin - cut.seekAt)}/TB`;
+  const zero = round6(cut.origin - cut.seekAt);
+  const length = round6(cut.to - zero);
   const pads = (prefix: string, indexes: readonly number[]) => indexes.map((i) => `[${prefix}${i}]`).join('');
+  // At a constant rate the frames past the span come too: the rate conversion fills the span's last
+  // slots from the next frame's timestamp, as a single pass over the whole video does (a variable-rate
+  // source's gap at a cut), and its own start slot from the first frame; then the span is cut exactly.
+  const steady = cut.frameRate
+    ? `trim=start=${cut.from}:end=${round6(cut.to + READ_PAST_SECONDS)},setpts=PTS-${zero}/TB,fps=fps=${cut.frameRate}:start_time=0,trim=end=${length}`
+    : `trim=start=${cut.from}:end=${cut.to},setpts=PTS-${zero}/TB`;
   const video = [
-    `[0:V:0]trim=${cutTo},setpts=${toZero},split=${transcoded.length}${pads(
+    `[0:V:0]${steady},split=${transcoded.length}${pads(
       's',
       transcoded.map((_, i) => i),
     )}`,
     ...transcoded.map((rendition, i) => `[s${i}]${argValue(rendition.outputArgs, '-vf') ?? 'null'}[v${i}]`),
   ];
   const audio = encodedAudio.length
-    ? [`[0:a:0]atrim=${cutTo},asetpts=${toZero},asplit=${encodedAudio.length}${pads('a', encodedAudio)}`]
+    ? [
+        `[0:a:0]atrim=start=${cut.from}:end=${cut.to},asetpts=PTS-${zero}/TB,asplit=${encodedAudio.length}${pads('a', encodedAudio)}`,
+      ]
     : [];
   return [...video, ...audio].join(';');
 }
