@@ -17,6 +17,7 @@ import { createKafkaBus } from '../platform/bus/kafka-bus.ts';
 import { loadConfig } from '../platform/config.ts';
 import { freePort } from '../test/ports.ts';
 import { printTable } from './lib.ts';
+import { childCpuSeconds } from './process-cpu.ts';
 
 // The outbox relay end to end — rows committed as the API commits them, relayed to Kafka, received by a bus
 // consumer — against the raw kafkajs producer sending the same records to the same broker. Everything runs on
@@ -93,13 +94,46 @@ async function write(count: number): Promise<void> {
 let received = 0;
 let latencies: number[] = [];
 let onReceipt = () => {};
+/** A phase that stops receiving for this long has lost events: the run fails saying so instead of hanging. */
+const stallMs = 120_000;
 const receivedAll = (count: number) =>
-  new Promise<void>((resolve) => {
+  new Promise<void>((resolve, reject) => {
+    let last = received;
+    const watchdog = setInterval(() => {
+      if (received > last) last = received;
+      else {
+        clearInterval(watchdog);
+        reject(new Error(`stalled: ${received} of ${count} events received, none in ${stallMs / 1000} s`));
+      }
+    }, stallMs);
     onReceipt = () => {
-      if (received >= count) resolve();
+      if (received < count) return;
+      clearInterval(watchdog);
+      resolve();
     };
     onReceipt();
   });
+
+/** CPU per event of this process (writers idle, relay or raw producer, consumer) and of each server. */
+interface CpuPerEvent {
+  node: number;
+  postgres: number;
+  kafka: number;
+}
+function cpuMeter() {
+  const node = process.cpuUsage();
+  const servers = childCpuSeconds();
+  return (count: number): CpuPerEvent => {
+    const spent = process.cpuUsage(node);
+    const now = childCpuSeconds();
+    const server = (name: string) => ((now.get(name) ?? 0) - (servers.get(name) ?? 0)) * 1e6;
+    return {
+      node: (spent.user + spent.system) / count,
+      postgres: server('postgres') / count,
+      kafka: server('java') / count,
+    };
+  };
+}
 
 try {
   await migrateDatabase(database.db);
@@ -138,6 +172,7 @@ try {
   // producer sending as many records, so that whatever else loads the machine hits both alike.
   const drains: number[] = [];
   const raws: { sent: number; received: number }[] = [];
+  const cpu: { relay: CpuPerEvent[]; raw: CpuPerEvent[] } = { relay: [], raw: [] };
   let total = warmupEvents + events;
   await raw.send(warmupEvents);
   total += warmupEvents;
@@ -145,16 +180,20 @@ try {
   for (let round = 0; round < rounds; round++) {
     await write(events);
     start = performance.now();
+    let meter = cpuMeter();
     relay = relayOf();
     total += events;
     await receivedAll(total);
     drains.push(events / ((performance.now() - start) / 1000));
+    cpu.relay.push(meter(events));
     await relay.stop();
     start = performance.now();
+    meter = cpuMeter();
     await raw.send(events);
     const sent = performance.now();
     total += events;
     await receivedAll(total);
+    cpu.raw.push(meter(events));
     raws.push({
       sent: events / ((sent - start) / 1000),
       received: events / ((performance.now() - start) / 1000),
@@ -197,10 +236,22 @@ try {
     ['p99', percentile(0.99).toFixed(1)],
     ['max', (streamLatencies.at(-1) ?? 0).toFixed(1)],
   ]);
+  console.log();
+  const cpuRow = (what: string, rounds: CpuPerEvent[]) =>
+    [what, ...(['node', 'postgres', 'kafka'] as const).map((k) => perRound(rounds.map((r) => r[k])))].concat(
+      perRound(rounds.map((r) => r.node + r.postgres + r.kafka)),
+    );
+  printTable([
+    ['CPU µs per event, per round', 'this process', 'PostgreSQL', 'Kafka broker', 'together'],
+    cpuRow('backlog drain (relay)', cpu.relay),
+    cpuRow('raw kafkajs producer', cpu.raw),
+  ]);
   console.log(
     '\nraw = an idempotent acks=all producer sending the same records in batches of the relay size, one batch ' +
       'at a time, to its own topic on the same broker, consumed like the relayed ones. Streaming is as fast as ' +
-      'the writers commit; its latency runs from just before the commit to receipt.',
+      'the writers commit; its latency runs from just before the commit to receipt. CPU per event: this ' +
+      'process (relay or raw producer, and the consumer both have) and each server, from the rows being ' +
+      'there to the last receipt; on a busy machine the rates move with the load, the CPU per event much less.',
   );
 } finally {
   await bus.close();
