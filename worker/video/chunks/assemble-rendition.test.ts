@@ -1,51 +1,35 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { probeMedia } from '../../../platform/media/probe.ts';
 import { runFfmpeg } from '../../../platform/media/run-ffmpeg.ts';
 import { topLevelBoxes } from '../test-fixtures.ts';
 import { assembleRendition } from './assemble-rendition.ts';
-import {
-  type ChunkedClip,
-  CLIP_FPS,
-  CLIP_SECONDS,
-  decodedFrames,
-  makeChunkedClip,
-  packets,
-  serveFile,
-} from './test-chunks.ts';
+import { CLIP_FPS, CLIP_SECONDS, decodedFrames, packets, serveFile, useChunkedClip } from './test-chunks.ts';
 
-let dir: string;
-let clip: ChunkedClip;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'assemble-rendition-'));
-  clip = await makeChunkedClip(dir);
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const fixture = useChunkedClip('assemble-rendition-');
 
 test('the rung’s MP4: every frame once, the source’s duration, moov first, and it decodes cleanly', async (t) => {
-  const [rendition] = clip.renditions;
+  const [rendition] = fixture.clip.renditions;
   assert.ok(rendition);
-  const out = join(dir, `${rendition.quality}.mp4`);
+  const out = join(fixture.dir, `${rendition.quality}.mp4`);
   const started = performance.now();
   const output = await assembleRendition(
-    clip.chunks.get(rendition.quality) ?? [],
-    clip.source,
+    fixture.clip.chunks.get(rendition.quality) ?? [],
+    fixture.clip.source,
     rendition,
     out,
     {},
   );
   t.diagnostic(
-    `assembleRendition of ${clip.spans.length} chunks + whole audio: ${Math.round(performance.now() - started)} ms`,
+    `assembleRendition of ${fixture.clip.spans.length} chunks + whole audio: ${Math.round(performance.now() - started)} ms`,
   );
   assert.deepEqual(
     { quality: output.quality, format: output.format, width: output.width, height: output.height },
     { quality: rendition.quality, format: 'mp4', width: rendition.width, height: rendition.height },
   );
   assert.equal(await decodedFrames(out), CLIP_SECONDS * CLIP_FPS);
-  const [source, assembled] = [await probeMedia(clip.source), await probeMedia(out)];
+  const [source, assembled] = [await probeMedia(fixture.clip.source), await probeMedia(out)];
   assert.ok(Math.abs((assembled.durationSeconds ?? 0) - (source.durationSeconds ?? 0)) <= 0.05);
   assert.ok(Math.abs((assembled.video?.durationSeconds ?? 0) - CLIP_SECONDS) <= 0.05);
   assert.equal(assembled.audio?.codec, 'aac');
@@ -60,10 +44,10 @@ test('the rung’s MP4: every frame once, the source’s duration, moov first, a
 });
 
 test('the video is copied from the chunks, never re-encoded: the same packets', async () => {
-  const rendition = clip.renditions[1];
+  const rendition = fixture.clip.renditions[1];
   assert.ok(rendition);
-  const files = clip.chunks.get(rendition.quality) ?? [];
-  const out = join(dir, 'copied.mp4');
+  const files = fixture.clip.chunks.get(rendition.quality) ?? [];
+  const out = join(fixture.dir, 'copied.mp4');
   await assembleRendition(files, undefined, rendition, out, {});
   const chunkSizes = (await Promise.all(files.map((file) => packets(file, 'v')))).flat().length;
   assert.equal((await packets(out, 'v')).length, chunkSizes);
@@ -71,12 +55,12 @@ test('the video is copied from the chunks, never re-encoded: the same packets', 
 });
 
 test('the audio source may be an http URL, at the bitrate asked for', async (t) => {
-  const server = await serveFile(clip.source);
+  const server = await serveFile(fixture.clip.source);
   t.after(() => server.close());
-  const [rendition] = clip.renditions;
+  const [rendition] = fixture.clip.renditions;
   assert.ok(rendition);
-  const out = join(dir, 'url-audio.mp4');
-  await assembleRendition(clip.chunks.get(rendition.quality) ?? [], server.url, rendition, out, {
+  const out = join(fixture.dir, 'url-audio.mp4');
+  await assembleRendition(fixture.clip.chunks.get(rendition.quality) ?? [], server.url, rendition, out, {
     audioBitrate: 32_000,
   });
   const audio = (await probeMedia(out)).audio;
@@ -84,7 +68,9 @@ test('the audio source may be an http URL, at the bitrate asked for', async (t) 
 });
 
 test('nothing to assemble is an error, and no file is left', async () => {
-  const [rendition] = clip.renditions;
+  const [rendition] = fixture.clip.renditions;
   assert.ok(rendition);
-  await assert.rejects(assembleRendition([], clip.source, rendition, join(dir, 'none.mp4'), {}));
+  await assert.rejects(
+    assembleRendition([], fixture.clip.source, rendition, join(fixture.dir, 'none.mp4'), {}),
+  );
 });

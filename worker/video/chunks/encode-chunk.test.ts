@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { probeMedia } from '../../../platform/media/probe.ts';
 import { runFfmpeg } from '../../../platform/media/run-ffmpeg.ts';
 import { planVideo, remuxArgs } from '../plan.ts';
@@ -11,30 +10,25 @@ import { makeRotatedPhoneClip, makeVfrClip, smallLadder } from '../test-fixtures
 import { encodeChunk } from './encode-chunk.ts';
 import { planChunks } from './plan-chunks.ts';
 import {
-  type ChunkedClip,
   CLIP_FPS,
   CLIP_SECONDS,
   decodedFrames,
-  makeChunkedClip,
   packets,
   serveFile,
   span,
+  useChunkedClip,
 } from './test-chunks.ts';
 
 const FRAME = 1 / CLIP_FPS;
-let dir: string;
-let clip: ChunkedClip;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'encode-chunk-'));
-  clip = await makeChunkedClip(dir);
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const fixture = useChunkedClip('encode-chunk-');
 
 test('every source frame is in exactly one chunk of each rung', async (t) => {
-  t.diagnostic(`spans ${clip.spans.map((s) => `${s.startSeconds}-${s.endSeconds}`).join(', ')}`);
-  t.diagnostic(`encodeChunk per ${clip.renditions.length}-rung chunk: ${clip.encodeMs.join(', ')} ms`);
-  assert.ok(clip.spans.length >= 3);
-  for (const [quality, files] of clip.chunks) {
+  t.diagnostic(`spans ${fixture.clip.spans.map((s) => `${s.startSeconds}-${s.endSeconds}`).join(', ')}`);
+  t.diagnostic(
+    `encodeChunk per ${fixture.clip.renditions.length}-rung chunk: ${fixture.clip.encodeMs.join(', ')} ms`,
+  );
+  assert.ok(fixture.clip.spans.length >= 3);
+  for (const [quality, files] of fixture.clip.chunks) {
     const frames = await Promise.all(files.map((file) => decodedFrames(file)));
     assert.equal(
       frames.reduce((sum, n) => sum + n, 0),
@@ -45,7 +39,7 @@ test('every source frame is in exactly one chunk of each rung', async (t) => {
 });
 
 test('timestamps run on across chunks: strictly increasing, one frame apart at every boundary', async () => {
-  for (const [quality, files] of clip.chunks) {
+  for (const [quality, files] of fixture.clip.chunks) {
     const perChunk = await Promise.all(files.map((file) => packets(file, 'v')));
     const all = perChunk.flat();
     for (let i = 1; i < all.length; i++) {
@@ -55,18 +49,18 @@ test('timestamps run on across chunks: strictly increasing, one frame apart at e
     }
     // Each chunk starts where its span starts, on the same timeline (MPEG-TS adds one constant offset).
     const offset = all[0]?.pts ?? 0;
-    for (const [i, s] of clip.spans.entries())
+    for (const [i, s] of fixture.clip.spans.entries())
       assert.ok(Math.abs((perChunk[i]?.[0]?.pts ?? 0) - offset - s.startSeconds) < 0.001);
   }
 });
 
 test('each chunk starts with a keyframe and has one every 2 s after it, and no other', async () => {
-  for (const [quality, files] of clip.chunks) {
+  for (const [quality, files] of fixture.clip.chunks) {
     const perChunk = await Promise.all(files.map((file) => packets(file, 'v')));
     for (const [i, video] of perChunk.entries()) {
       const start = video[0]?.pts ?? 0;
       const keyframes = video.filter((p) => p.key).map((p) => Math.round((p.pts - start) * 1000) / 1000);
-      const length = (clip.spans[i]?.endSeconds ?? 0) - (clip.spans[i]?.startSeconds ?? 0);
+      const length = (fixture.clip.spans[i]?.endSeconds ?? 0) - (fixture.clip.spans[i]?.startSeconds ?? 0);
       const expected = Array.from({ length: Math.ceil(length / 2) }, (_, n) => n * 2);
       assert.deepEqual(keyframes, expected, `${quality} chunk ${i}`);
     }
@@ -74,7 +68,7 @@ test('each chunk starts with a keyframe and has one every 2 s after it, and no o
 });
 
 test('audio covers each chunk’s video within 50 ms at both ends', async () => {
-  for (const [quality, files] of clip.chunks) {
+  for (const [quality, files] of fixture.clip.chunks) {
     for (const [i, file] of files.entries()) {
       const [video, audio] = (await Promise.all([packets(file, 'v'), packets(file, 'a')])).map(span);
       assert.ok(video && audio);
@@ -91,7 +85,7 @@ test('audio covers each chunk’s video within 50 ms at both ends', async () => 
 });
 
 test('a fixed grid at 29.97 fps cuts between frames: every frame once, each at its source instant', async () => {
-  const source = join(dir, 'ntsc.mp4');
+  const source = join(fixture.dir, 'ntsc.mp4');
   await runFfmpeg(
     [
       ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30000/1001:duration=8'],
@@ -110,7 +104,7 @@ test('a fixed grid at 29.97 fps cuts between frames: every frame once, each at i
   );
   const chunked: number[] = [];
   for (const s of spans) {
-    const [output] = await encodeChunk(source, s, [rendition], join(dir, `ntsc-${s.index}`), {
+    const [output] = await encodeChunk(source, s, [rendition], join(fixture.dir, `ntsc-${s.index}`), {
       withAudio: false,
     });
     chunked.push(...(await packets(output?.path ?? '', 'v')).map((p) => p.pts));
@@ -123,15 +117,15 @@ test('a fixed grid at 29.97 fps cuts between frames: every frame once, each at i
 });
 
 test('a variable-rate phone-style clip: the chunks hold the frames a single pass at the plan’s rate does', async () => {
-  const source = await makeVfrClip(dir, { seconds: 6 });
+  const source = await makeVfrClip(fixture.dir, { seconds: 6 });
   const probe = await probeMedia(source);
   const [rendition] = planVideo(probe, { ladder: smallLadder }).renditions;
   assert.ok(rendition && probe.video?.variableFrameRate && probe.durationSeconds);
-  const whole = await buildRendition(source, join(dir, 'vfr-single.mp4'), rendition);
+  const whole = await buildRendition(source, join(fixture.dir, 'vfr-single.mp4'), rendition);
   const spans = planChunks({ durationSeconds: probe.durationSeconds }, 2);
   const chunked: number[] = [];
   for (const s of spans) {
-    const [output] = await encodeChunk(source, s, [rendition], join(dir, `vfr-${s.index}`), {
+    const [output] = await encodeChunk(source, s, [rendition], join(fixture.dir, `vfr-${s.index}`), {
       withAudio: false,
     });
     chunked.push(...(await packets(output?.path ?? '', 'v')).map((p) => p.pts));
@@ -143,22 +137,23 @@ test('a variable-rate phone-style clip: the chunks hold the frames a single pass
     assert.ok(Math.abs(pts - offset - (single[i] ?? 0)) < 0.001, `frame ${i} at ${pts}`);
 });
 
-test('a presigned-style http URL is read by ranges and gives the same frames as the file', async (t) => {
-  const server = await serveFile(clip.source);
+test('a presigned-style http URL is read by ranges and gives the same frames as the file, with progress', async (t) => {
+  const server = await serveFile(fixture.clip.source);
   t.after(() => server.close());
-  const middle = clip.spans[1];
+  const middle = fixture.clip.spans[1];
+  const fractions: number[] = [];
   assert.ok(middle);
   const [output] = await encodeChunk(
     server.url,
     middle,
-    clip.renditions.slice(0, 1),
-    join(dir, 'over-http'),
-    {
-      withAudio: true,
-    },
+    fixture.clip.renditions.slice(0, 1),
+    join(fixture.dir, 'over-http'),
+    { withAudio: true, onProgress: (fraction) => fractions.push(fraction) },
   );
+  assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1), `progress ${fractions}`);
+  assert.equal(fractions.at(-1), 1);
   assert.ok(output);
-  const local = clip.chunks.get(output.quality)?.[1] ?? '';
+  const local = fixture.clip.chunks.get(output.quality)?.[1] ?? '';
   assert.deepEqual(
     (await packets(output.path, 'v')).map((p) => p.pts),
     (await packets(local, 'v')).map((p) => p.pts),
@@ -176,8 +171,8 @@ test('a remux rung is a stream copy of the span: the source’s own frames, none
   };
   let frames = 0;
   let previousEnd = 0;
-  for (const s of clip.spans) {
-    const [output] = await encodeChunk(clip.source, s, [copy], join(dir, `copy-${s.index}`), {
+  for (const s of fixture.clip.spans) {
+    const [output] = await encodeChunk(fixture.clip.source, s, [copy], join(fixture.dir, `copy-${s.index}`), {
       withAudio: true,
     });
     assert.ok(output);
@@ -191,8 +186,8 @@ test('a remux rung is a stream copy of the span: the source’s own frames, none
 });
 
 test('a portrait phone clip (90° display matrix) gives portrait chunks, copied rung included', async () => {
-  const phoneDir = join(dir, 'phone');
-  const source = await makeRotatedPhoneClip(dir, { seconds: 4 });
+  const phoneDir = join(fixture.dir, 'phone');
+  const source = await makeRotatedPhoneClip(fixture.dir, { seconds: 4 });
   const probe = await probeMedia(source);
   const [low] = planVideo(probe, { ladder: smallLadder }).renditions;
   assert.ok(low);

@@ -27,6 +27,8 @@ export interface EncodeChunkOptions extends FfmpegToolOptions {
   /** Bits/s per rung for the chunk's AAC; else the plan's own, and a plan that copies audio copies it. */
   audioBitrates?: Partial<Record<RungName, number>>;
   onProgress?: (fraction: number) => void;
+  /** The source's display rotation, when the caller has probed it: saves a probe per call with a copy. */
+  sourceRotation?: number;
 }
 
 // Cut instants come from ffprobe's microsecond-rounded times: seeking this much early keeps the frame
@@ -54,8 +56,8 @@ export async function encodeChunk(
   options: EncodeChunkOptions,
 ): Promise<ChunkOutput[]> {
   await mkdir(outDir, { recursive: true });
-  const { onProgress, withAudio: _, audioBitrates: __, ...tools } = options;
-  const planned = await withoutRotatedCopies(input, renditions, tools);
+  const { onProgress, withAudio: _, audioBitrates: __, sourceRotation, ...tools } = options;
+  const planned = await withoutRotatedCopies(input, renditions, { ...tools, rotation: sourceRotation });
   const transcoded = planned.filter((rendition) => rendition.mode === 'transcode');
   const cut = cutOf(span, frameRateOf(transcoded));
   const copied = planned.filter((rendition) => rendition.mode === 'remux');

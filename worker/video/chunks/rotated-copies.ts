@@ -10,15 +10,16 @@ const UNKNOWN_AUDIO_BITRATE = 128_000;
  * MPEG-TS has no display matrix, so a copied rung of a rotated source would play sideways in HLS while
  * the encoded rungs play upright (the defect issue 12 names). Such a rung is encoded instead, planned by
  * planVideo as a transcode at the rung's size and the source's own bitrate; the others pass as they are.
- * Probes the input only when a copy is asked for.
+ * Probes the input only when a copy is asked for and the caller did not say the source is upright.
  */
 export async function withoutRotatedCopies(
   input: string,
   renditions: readonly PlannedRendition[],
-  options: FfmpegToolOptions,
+  options: FfmpegToolOptions & { rotation?: number | undefined },
 ): Promise<PlannedRendition[]> {
-  if (!renditions.some((rendition) => rendition.mode === 'remux')) return [...renditions];
-  const probe = await probeMedia(input, options);
+  const { rotation, ...tools } = options;
+  if (rotation === 0 || !renditions.some((rendition) => rendition.mode === 'remux')) return [...renditions];
+  const probe = await probeMedia(input, tools);
   if (!probe.video || probe.video.rotation === 0) return [...renditions];
   return renditions.map((rendition) => (rendition.mode === 'remux' ? encoded(probe, rendition) : rendition));
 }

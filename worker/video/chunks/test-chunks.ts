@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { probeMedia } from '../../../platform/media/probe.ts';
 import { type PlannedRendition, planVideo } from '../plan.ts';
@@ -51,6 +53,25 @@ export async function makeChunkedClip(dir: string, targetSeconds = 6): Promise<C
     for (const output of outputs) chunks.get(output.quality)?.push(output.path);
   }
   return { source, spans, renditions, chunks, encodeMs };
+}
+
+/** For a test file: a temp dir and one chunked clip made before its tests, removed after them. */
+export function useChunkedClip(prefix: string): { readonly dir: string; readonly clip: ChunkedClip } {
+  const state = { dir: '', clip: undefined as ChunkedClip | undefined };
+  before(async () => {
+    state.dir = await mkdtemp(join(tmpdir(), prefix));
+    state.clip = await makeChunkedClip(state.dir);
+  });
+  after(() => rm(state.dir, { recursive: true, force: true }));
+  return {
+    get dir() {
+      return state.dir;
+    },
+    get clip() {
+      if (!state.clip) throw new Error('the chunked clip is made before the tests');
+      return state.clip;
+    },
+  };
 }
 
 export interface Packet {
