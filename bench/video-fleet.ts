@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MediaView } from '../contracts/media.ts';
@@ -26,6 +26,7 @@ interface Row {
   firstPlayableMs: number;
   readyMs: number;
   cpuSeconds: number;
+  rawCpuSeconds: number;
 }
 
 const CLOCK_TICKS = 100;
@@ -82,16 +83,45 @@ async function source(seconds: number): Promise<string> {
   return path;
 }
 
-/** CPU of the plain ffmpeg commands for the same renditions, one whole-file encode per rung. */
+/**
+ * CPU of the plain ffmpeg commands for the same outputs, one after another: poster, each rung encoded from
+ * the whole file, thumbnails, and each rung's HLS segments cut from its MP4 by stream copy.
+ */
 async function rawLadderCpu(path: string, work: string): Promise<number> {
   const plan = planVideo(await ffprobeFile(path), { ladder: rungsOf(loadConfig().video.ladder) });
   const before = childrenCpu();
+  const still = (at: number, width: number, height: number, out: string) =>
+    ffmpeg([
+      '-ss',
+      String(at),
+      '-i',
+      path,
+      '-frames:v',
+      '1',
+      '-vf',
+      `scale=${width}:${height}`,
+      '-c:v',
+      'libwebp',
+      out,
+    ]);
+  await still(plan.poster.atSeconds, plan.poster.width, plan.poster.height, join(work, 'poster.webp'));
+  for (const rendition of plan.renditions)
+    await ffmpeg(['-i', path, ...rendition.outputArgs, join(work, `${rendition.quality}.mp4`)]);
+  for (const [i, at] of plan.thumbnails.atSeconds.entries())
+    await still(at, plan.thumbnails.width, plan.thumbnails.height, join(work, `thumbnail-${i + 1}.webp`));
   for (const rendition of plan.renditions) {
-    const out = join(work, `${rendition.quality}.mp4`);
-    await ffmpeg(['-i', path, ...rendition.outputArgs, out]);
-    await rm(out, { force: true });
+    const variant = join(work, 'hls', rendition.quality);
+    await mkdir(variant, { recursive: true });
+    await ffmpeg([
+      ...['-i', join(work, `${rendition.quality}.mp4`), '-c', 'copy', '-f', 'hls', '-hls_time', '6'],
+      ...['-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4'],
+      ...['-hls_segment_filename', join(variant, 'seg_%03d.m4s'), join(variant, 'index.m3u8')],
+    ]);
   }
-  return childrenCpu() - before;
+  const cpu = childrenCpu() - before;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  return cpu;
 }
 
 function childrenCpu(): number {
@@ -159,18 +189,18 @@ export async function fleetTable(sizes: number[]): Promise<void> {
       for (const seconds of sizes) {
         const path = sources.get(seconds) as string;
         const run = await measure(platform, workers, path, `bench-${count}-${seconds}`);
-        rows.push({ seconds, workers: count, ...run });
-        console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(run)}`);
+        // Right after, under the same load: CPU time too grows when the machine is busy.
+        const rawCpuSeconds = await rawLadderCpu(path, work);
+        rows.push({ seconds, workers: count, ...run, rawCpuSeconds });
+        console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(rows.at(-1))}`);
       }
     }
-    const raw = new Map<number, number>();
-    for (const seconds of sizes) raw.set(seconds, await rawLadderCpu(sources.get(seconds) as string, work));
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log('\nchunked video on the fleet (Kafka, VIDEO_CHUNK_SECONDS default, 1080p sources):');
     printTable([
       ['source', 'workers', 'first playable', 'ready', 'workers CPU', 'raw ladder CPU', 'CPU ours / raw'],
       ...rows.map((row) => {
-        const rawCpu = raw.get(row.seconds) ?? Number.NaN;
+        const rawCpu = row.rawCpuSeconds;
         return [
           `${row.seconds} s`,
           String(row.workers),

@@ -22,7 +22,13 @@ import { resultEventId } from './event-ids.ts';
 import { executionReport } from './execution-report.ts';
 import { processImage } from './image/process-image.ts';
 import { MediaRejectedError } from './media-rejected-error.ts';
-import { coordinateChunkedVideo, type ReportPartial } from './video/chunked/coordinate.ts';
+import {
+  buildStills,
+  coordinateChunkedVideo,
+  dispatchBeforeDownload,
+  isChunked,
+  type ReportPartial,
+} from './video/chunked/coordinate.ts';
 import { quarantineIfInfected } from './virus-scan.ts';
 
 export interface WorkerDeps {
@@ -61,7 +67,28 @@ export function optimizeHandler(deps: WorkerDeps) {
     let outcome: JobOutcome = 'error';
     await mkdir(workDir, { recursive: true });
     const publish = publisher(deps.bus, request.mediaId, message);
+    const reportWith = (sha256: string | null) => (partial: Partial<OptimizeResult>) =>
+      publish(randomUUID(), {
+        mediaId: request.mediaId,
+        requestId: message.id,
+        success: true,
+        sha256,
+        metadata: {},
+        processed: [],
+        ...partial,
+      });
     try {
+      const traceparent = message.headers.traceparent;
+      const dispatched =
+        isChunked(deps.config, request) && !deps.clamd
+          ? await dispatchBeforeDownload(
+              { ...deps, time },
+              request,
+              message.id,
+              traceparent,
+              reportWith(null),
+            )
+          : undefined;
       const original = join(workDir, 'original');
       const { sha256 } = await time('download', () =>
         downloadAndHash(deps.storage, request.objectKey, original, deps.signal),
@@ -76,16 +103,13 @@ export function optimizeHandler(deps: WorkerDeps) {
         return;
       }
       let result: OptimizeResult;
-      const report = (partial: Partial<OptimizeResult>) =>
-        publish(randomUUID(), {
-          mediaId: request.mediaId,
-          requestId: message.id,
-          success: true,
-          sha256,
-          metadata: {},
-          processed: [],
-          ...partial,
-        });
+      const report = reportWith(sha256);
+      if (dispatched) {
+        await buildStills({ ...deps, time }, request, message.id, original, workDir, dispatched, report);
+        outcome = 'done';
+        log.info({ ms: Math.round(performance.now() - started) }, 'video coordinated');
+        return;
+      }
       try {
         const built = await build(deps, time, request, message.id, original, workDir, message, report);
         if (!built) {
@@ -144,8 +168,7 @@ async function build(
   report: ReportPartial,
 ) {
   const chunked =
-    request.kind === 'video' &&
-    deps.config.video.chunkSeconds > 0 &&
+    isChunked(deps.config, request) &&
     (await coordinateChunkedVideo(
       { ...deps, time },
       request,

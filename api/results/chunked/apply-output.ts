@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { OptimizeResult } from '../../../contracts/events.ts';
 import type { Database } from '../../../db/client.ts';
 import { videoOutput, videoPlan, videoRung } from '../../../db/schema.ts';
@@ -23,6 +23,18 @@ export async function applyChunkedOutput(db: Database, result: OptimizeResult): 
     ...failed.map((f) => ({ ...ids, quality: f.quality, failure: `${f.code}: ${f.detail}` })),
   ];
   if (rows.length > 0) await db.insert(videoOutput).values(rows).onConflictDoNothing();
+  // A coordinator that planned before its download learns the hash later, with its stills.
+  if (result.sha256)
+    await db
+      .update(videoPlan)
+      .set({ sha256: result.sha256 })
+      .where(
+        and(
+          eq(videoPlan.mediaId, ids.mediaId),
+          eq(videoPlan.requestId, ids.requestId),
+          isNull(videoPlan.sha256),
+        ),
+      );
   if (result.processed.length > 0) await applyPartialResult(db, { ...result, stage: 'partial' });
   const moves = [
     ...result.processed.map((output) => ({ quality: output.quality, state: 'assembled' as const })),

@@ -166,7 +166,9 @@ describe('a video encoded in chunk jobs', () => {
       format: 'webp',
       key: mp4.key.replace('low.mp4', 'poster.webp'),
     };
-    const settled = await apply(result(ids, { stage: 'chunked-output', processed: [poster] }));
+    // The coordinator planned before its download: the hash comes with the stills.
+    const sha256 = 'a'.repeat(64);
+    const settled = await apply(result(ids, { stage: 'chunked-output', processed: [poster], sha256 }));
     assert.equal(settled.settled?.outcome, 'applied');
     assert.equal((await apply(assembled)).settled?.outcome, 'duplicate', 'settled once');
     const ready = await view(ids.mediaId);
@@ -176,6 +178,7 @@ describe('a video encoded in chunk jobs', () => {
     assert.match(ready.failure?.detail ?? '', /medium: rendition_failed \(encoder crashed\)/);
     const [row] = await api.ctx.db.select().from(media).where(eq(media.id, ids.mediaId));
     assert.ok(row?.displayKey?.endsWith('/low.mp4'));
+    assert.equal(row?.sha256, sha256);
   });
 
   test('no rung built: the media fails with the reason', async () => {

@@ -12,7 +12,7 @@ import {
 import type { Bus, BusMessage } from '../../../platform/bus/bus.ts';
 import type { Config } from '../../../platform/config.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import type { MediaProbe } from '../../../platform/media/probe.ts';
+import { isRemote, type MediaProbe, probeMedia } from '../../../platform/media/probe.ts';
 import type { TimeStep } from '../../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 import { traceHeader } from '../../../platform/tracing/spans.ts';
@@ -37,6 +37,13 @@ export interface CoordinatorDeps {
 /** Publishes a partial result of the coordinating request (fields beyond the request's own). */
 export type ReportPartial = (partial: Partial<OptimizeResult>) => Promise<void>;
 
+/** ffmpeg reads the original through this URL while the coordinator plans, before its own download. */
+const sourceUrlTtlSeconds = 900;
+
+export function isChunked(config: Config, request: OptimizeRequest): boolean {
+  return request.kind === 'video' && config.video.chunkSeconds > 0;
+}
+
 /**
  * The coordinator of a chunked video: the optimize request, after download, hash and scan. It plans the
  * chunks, tells the API the plan, hands the encoding to the fleet as chunk jobs, then builds the poster
@@ -53,35 +60,74 @@ export async function coordinateChunkedVideo(
   traceparent: string | undefined,
   report: ReportPartial,
 ): Promise<boolean> {
+  const plan = await dispatchChunks(deps, request, requestId, original, traceparent, report);
+  if (!plan) return false;
+  await buildStills(deps, request, requestId, original, workDir, plan, report);
+  return true;
+}
+
+/**
+ * With no scanner to wait for, the chunk jobs go out before the coordinator downloads the original (for its
+ * hash and stills): planned from a presigned URL, so the first chunk plays as soon for a 10-minute video as
+ * for a 30-second one. Any failure but a shutdown leaves it to the download path, which plans again from
+ * the file and reports a fault of the media itself with its hash.
+ */
+export async function dispatchBeforeDownload(
+  deps: CoordinatorDeps,
+  request: OptimizeRequest,
+  requestId: string,
+  traceparent: string | undefined,
+  report: ReportPartial,
+): Promise<VideoPlan | undefined> {
+  try {
+    const source = await deps.storage.presignGet(request.objectKey, sourceUrlTtlSeconds, 'internal');
+    return await dispatchChunks(deps, request, requestId, source, traceparent, report);
+  } catch (error) {
+    deps.signal?.throwIfAborted();
+    deps.logger.warn(
+      { err: error, mediaId: request.mediaId },
+      'video not planned from storage; downloading first',
+    );
+    return undefined;
+  }
+}
+
+/** Plans the chunks of `input` (a path or URL), reports the plan, publishes the jobs; undefined: one chunk. */
+async function dispatchChunks(
+  deps: CoordinatorDeps,
+  request: OptimizeRequest,
+  requestId: string,
+  input: string,
+  traceparent: string | undefined,
+  report: ReportPartial,
+): Promise<VideoPlan | undefined> {
   const { ffmpegPath, ffprobePath } = deps.config;
   const options = { ffmpegPath, ffprobePath, signal: deps.signal };
   const ladder = rungsOf(deps.config.video.ladder);
-  const probe = await ffprobeFile(original, { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS });
+  const probeOptions = { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS };
+  const probe = isRemote(input)
+    ? await probeMedia(input, probeOptions)
+    : await ffprobeFile(input, probeOptions);
   // MPEG-TS carries no display matrix: a copied rung of a turned (phone) video would play sideways in
   // HLS, so such a video's rungs are all encoded upright.
   const turned = (probe.video?.rotation ?? 0) !== 0;
   const plan = planVideo(probe, { ladder, ...(turned ? { remuxMaxBitrateRatio: 0 } : {}) });
   const durationSeconds = plan.durationSeconds;
-  if (durationSeconds === undefined) return false;
+  if (durationSeconds === undefined) return undefined;
   // Encoded rungs seek accurately, so they cut anywhere; only a copied rung must cut at source keyframes
   // (and reading every packet's flags of a long file costs the first chunk seconds).
   const copied = plan.renditions.some((rendition) => rendition.mode === 'remux');
-  const keyframeSeconds = copied ? await probeKeyframeTimes(original, options) : undefined;
+  const keyframeSeconds = copied ? await probeKeyframeTimes(input, options) : undefined;
   const spans = planChunks(
     { durationSeconds, ...(keyframeSeconds ? { keyframeSeconds } : {}) },
     deps.config.video.chunkSeconds,
   );
-  if (spans.length < 2) return false;
-
+  if (spans.length < 2) return undefined;
   // The API learns the plan before any chunk can finish, so it knows what completes each rung; then the
   // jobs go out at once: the stills would only delay the first playable chunk.
-  const stills = [
-    { quality: 'poster' },
-    ...plan.thumbnails.atSeconds.map((_, i) => ({ quality: `thumbnail-${i + 1}` })),
-  ];
   await report({
     stage: 'chunk-plan',
-    chunkPlan: chunkPlanOf(spans, plan, probe, ladder, stills.length),
+    chunkPlan: chunkPlanOf(spans, plan, probe, ladder, 1 + plan.thumbnails.atSeconds.length),
     metadata: mediaMetadata(probe),
   });
   const jobs = chunkJobs(request, requestId, spans, plan.renditions, probe);
@@ -93,12 +139,27 @@ export async function coordinateChunkedVideo(
     { mediaId: request.mediaId, requestId, chunks: spans.length, jobs: jobs.length },
     'video handed to the fleet in chunks',
   );
+  return plan;
+}
 
+/**
+ * The poster and thumbnails, from the downloaded original. Each is reported built or failed (the media
+ * settles once all are): a video whose poster cannot be cut still plays, as in the whole-file pipeline.
+ */
+export async function buildStills(
+  deps: CoordinatorDeps,
+  request: OptimizeRequest,
+  requestId: string,
+  original: string,
+  workDir: string,
+  plan: VideoPlan,
+  report: ReportPartial,
+): Promise<void> {
+  const { ffmpegPath, ffprobePath } = deps.config;
+  const options = { ffmpegPath, ffprobePath, signal: deps.signal };
   const outDir = join(workDir, 'out');
   await mkdir(outDir, { recursive: true });
   const ids = { mediaId: request.mediaId, requestId };
-  // Each still is reported built or failed (the media settles once all are): a video whose poster cannot
-  // be cut still plays, as in the whole-file pipeline.
   const still = async (
     step: 'poster' | 'thumbnails',
     qualities: string[],
@@ -121,13 +182,11 @@ export async function coordinateChunkedVideo(
   await still('poster', ['poster'], async () => [
     await buildPoster(original, join(outDir, 'poster.webp'), plan.poster, options),
   ]);
-  if (plan.thumbnails.atSeconds.length > 0)
-    await still(
-      'thumbnails',
-      stills.slice(1).map((s) => s.quality),
-      () => buildThumbnailCandidates(original, outDir, plan.thumbnails, options),
+  const thumbnails = plan.thumbnails.atSeconds.map((_, i) => `thumbnail-${i + 1}`);
+  if (thumbnails.length > 0)
+    await still('thumbnails', thumbnails, () =>
+      buildThumbnailCandidates(original, outDir, plan.thumbnails, options),
     );
-  return true;
 }
 
 /**
