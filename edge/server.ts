@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { AppError } from '../contracts/errors.ts';
@@ -38,7 +43,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     loggerInstance: deps.logger as FastifyBaseLogger,
     // A read is a redirect; logging each one would cost more than answering it. (A route log level would
     // not do: it makes every request's child logger rebuild its log methods.)
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Nor does a read get a child logger of its own (pino serializes the request id into every child): the
     // edge logs only failures, and those carry the request's method and URL.
     childLoggerFactory: (logger) => logger,
