@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { probeMedia } from '../../../platform/media/probe.ts';
@@ -65,6 +66,29 @@ test('the audio source may be an http URL, at the bitrate asked for', async (t) 
   });
   const audio = (await probeMedia(out)).audio;
   assert.ok(audio?.bitrate !== undefined && audio.bitrate <= 40_000, `audio at ${audio?.bitrate}`);
+});
+
+test('chunk paths are taken whole, whatever characters they hold', async () => {
+  const rendition = fixture.clip.renditions[0];
+  assert.ok(rendition);
+  const odd = join(fixture.dir, 'a|b c');
+  await mkdir(odd);
+  const files = await Promise.all(
+    (fixture.clip.chunks.get(rendition.quality) ?? []).map(async (file, i) => {
+      const copy = join(odd, `${i}|x.ts`);
+      await copyFile(file, copy);
+      return copy;
+    }),
+  );
+  const out = join(odd, 'out.mp4');
+  await assembleRendition(files, undefined, rendition, out, {});
+  assert.equal(await decodedFrames(out), CLIP_SECONDS * CLIP_FPS);
+  assert.deepEqual(
+    (await readdir(odd)).filter((name) => !name.endsWith('.ts')),
+    ['out.mp4'],
+    'the list file is gone',
+  );
+  await assert.rejects(assembleRendition([`${files[0]}\nx`], undefined, rendition, out, {}), /line break/);
 });
 
 test('nothing to assemble is an error, and no file is left', async () => {

@@ -1,3 +1,5 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { isRemote, REMOTE_READS } from '../../../platform/media/probe.ts';
 import {
   type FfmpegToolOptions,
@@ -18,7 +20,8 @@ export interface AssembleOptions extends FfmpegToolOptions {
  * The downloadable faststart MP4 of one rung from its chunks (encodeChunk's MPEG-TS files, in order):
  * their video stream-copied, never re-encoded, and the audio encoded once, whole, from `audioSource`
  * (the original), so no chunk boundary can click or drift. The chunks' timestamps already continue one
- * another, so they are joined byte for byte (the concat protocol) rather than rebased file by file.
+ * another, so they are joined byte for byte (the `concatf` protocol, from a list file: no limit on the
+ * count, no character of a path taken for a separator) rather than rebased file by file.
  */
 export async function assembleRendition(
   chunkFiles: readonly string[],
@@ -29,14 +32,17 @@ export async function assembleRendition(
 ): Promise<MediaOutput> {
   const first = chunkFiles[0];
   if (!first) throw new Error(`no chunk to assemble the ${rendition.quality} rendition from`);
+  if (chunkFiles.some((file) => /[\r\n]/.test(file))) throw new Error('a chunk path holds a line break');
   const audio = audioSource === undefined ? undefined : rungAudio(rendition.outputArgs, options.audioBitrate);
   // The chunks' audio (AAC's priming) starts before their video; the video must start at 0 as the
   // original's audio does, or the two drift apart by that lead.
   const lead = await videoLead(first, options);
+  const list = `${outPath}.chunks`;
+  await writeFile(list, `${chunkFiles.map((file) => resolve(file)).join('\n')}\n`);
   const [bytes = 0] = await writeAtomically([outPath], async ([temp = '']) => {
     await runFfmpeg(
       [
-        ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concat:${chunkFiles.join('|')}`],
+        ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concatf:${list}`],
         ...(audio && audio.kind !== 'none' && audioSource
           ? [...(isRemote(audioSource) ? REMOTE_READS : []), '-i', audioSource]
           : []),
@@ -48,7 +54,7 @@ export async function assembleRendition(
       ],
       options,
     );
-  });
+  }).finally(() => rm(list, { force: true }));
   return {
     quality: rendition.quality,
     format: 'mp4',
