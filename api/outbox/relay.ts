@@ -41,7 +41,7 @@ export function startRelay(options: RelayOptions): Relay {
   // A notification that arrives while a batch is being published must not be lost: it means rows committed
   // after the last select, which would otherwise wait for the next poll.
   let notified = false;
-  let sessions: pg.Client[] = [];
+  let client: pg.Client | undefined;
 
   const waitForWork = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -53,25 +53,19 @@ export function startRelay(options: RelayOptions): Relay {
       };
     });
 
-  const connect = async () => {
-    const client = new pg.Client({ connectionString: options.connectionString });
-    client.on('error', () => {});
-    sessions.push(client);
-    await client.connect();
-    return client;
-  };
-
   /**
-   * Three things overlap: batch N on its way to the broker, batch N+1 read on the leader's session, and batch
-   * N-1 marked on a second session (marking 500 rows rewrites 500 tuples and their index entries, as long as
-   * a send). Sends stay one at a time and in order: a later batch never goes out before an earlier one was
-   * acknowledged, so a failed send is repeated before anything after it (kafkajs's idempotent producer holds
-   * one request per broker in flight anyway).
+   * While batch N is on its way to the broker, the session marks batch N-1 and then reads batch N+1 (all but
+   * N's rows), so the database's time hides behind the broker's. One session, one statement at a time: marks
+   * on a second session, overlapping the reads, were measured to cost PostgreSQL about twice the CPU per event
+   * for no gain in rate. Sends stay one at a time and in order: a later batch never goes out before an earlier
+   * one was acknowledged, so a failed send is repeated before anything after it (kafkajs's idempotent producer
+   * holds one request per broker in flight anyway).
    */
-  async function lead(session: pg.Client, marker: pg.Client): Promise<void> {
+  async function lead(session: pg.Client): Promise<void> {
     // Marking rows published need not wait for the WAL flush: a mark lost in a database crash only makes the
-    // relay publish those rows again, which consumers absorb by event id.
-    await marker.query('set synchronous_commit = off');
+    // relay publish those rows again, which consumers absorb by event id. The flush wait was most of each
+    // batch's database time.
+    await session.query('set synchronous_commit = off');
     await session.query(`listen ${outboxChannel}`);
     session.on('notification', () => {
       notified = true;
@@ -80,38 +74,32 @@ export function startRelay(options: RelayOptions): Relay {
     while (running) {
       notified = false;
       let rows = await readUnpublished(session, batchSize, []);
-      let marking: { ids: string[]; done: Promise<void> } | undefined;
+      // The last mark issued; the session's next statement starts once it is done.
+      let marked: Promise<void> = Promise.resolve();
       while (rows.length > 0) {
         const ids = rows.map((r) => r.id);
-        // Only a full batch says more rows are waiting. Rows still being marked may not be marked yet when
-        // this read takes its snapshot, so they are left out like the batch on its way.
+        // Only a full batch says more rows are waiting.
         const next =
           rows.length === batchSize
-            ? readUnpublished(session, batchSize, marking ? [...ids, ...marking.ids] : ids)
-            : Promise.resolve([]);
+            ? marked.then(() => readUnpublished(session, batchSize, ids))
+            : marked.then(() => []);
         next.catch(() => {});
         const failure = await publish(rows);
         if (failure !== undefined) {
           // The read that raced ahead is dropped: this batch goes out again before anything after it.
           await next.catch(() => {});
-          await marking?.done;
+          await marked;
           await recordPublishFailure(session, ids, failureMessage(failure));
           await sleep(1000);
           break;
         }
-        const previous = marking;
-        // After the previous mark: a pg client runs one query at a time.
-        const marked = previous
-          ? previous.done.then(() => markPublished(marker, ids))
-          : markPublished(marker, ids);
-        marking = { ids, done: marked };
-        // Awaited below; until then a failure must not count as unhandled.
-        marking.done.catch(() => {});
+        marked = next.then(() => markPublished(session, ids));
+        // Awaited by the next read or below; until then a failure must not count as unhandled.
+        marked.catch(() => {});
+        // A failed mark fails the read after it and ends the leadership; its rows go out again.
         rows = running ? await next : [];
-        // A failed mark ends the leadership; its rows go out again.
-        await previous?.done;
       }
-      await marking?.done;
+      await marked;
       await waitForWork(pollIntervalMs);
     }
   }
@@ -132,31 +120,27 @@ export function startRelay(options: RelayOptions): Relay {
     }
   }
 
-  const endSessions = async () => {
-    const ending = sessions;
-    sessions = [];
-    await Promise.all(ending.map((s) => s.end().catch(() => {})));
-  };
-
   const loop = (async () => {
     while (running) {
       notified = false;
       try {
-        const session = await connect();
-        const { rows } = await session.query<{ locked: boolean }>(
+        client = new pg.Client({ connectionString: options.connectionString });
+        client.on('error', () => {});
+        await client.connect();
+        const { rows } = await client.query<{ locked: boolean }>(
           'select pg_try_advisory_lock($1) as locked',
           [leaderLockKey],
         );
         if (rows[0]?.locked) {
           options.logger.info('outbox relay is the leader');
-          await lead(session, await connect());
+          await lead(client);
         } else {
-          await endSessions();
+          await client.end();
           await waitForWork(2000);
         }
       } catch (error) {
         if (running) options.logger.warn({ err: error }, 'outbox relay lost its session; reconnecting');
-        await endSessions();
+        await client?.end().catch(() => {});
         if (running) await sleep(1000);
       }
     }
@@ -167,7 +151,7 @@ export function startRelay(options: RelayOptions): Relay {
       running = false;
       wake?.();
       await loop;
-      await endSessions();
+      await client?.end().catch(() => {});
     },
   };
 }
