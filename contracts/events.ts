@@ -165,6 +165,8 @@ export const VideoChunkJob = Type.Object({
   chunkCount: Type.Integer({ minimum: 1 }),
   renditions: Type.Array(ChunkRendition, { minItems: 1, maxItems: 16 }),
   withAudio: Type.Boolean(),
+  /** The source's display rotation as the coordinator probed it: a chunk job need not probe it again. */
+  sourceRotation: Type.Optional(Type.Union([0, 90, 180, 270].map((r) => Type.Literal(r)))),
 });
 export type VideoChunkJob = Static<typeof VideoChunkJob>;
 /** A rung whose chunks are all stored: one worker concatenates them and adds the audio, encoded once. */

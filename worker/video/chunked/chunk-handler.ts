@@ -83,6 +83,7 @@ export function chunkHandler(deps: WorkerDeps) {
             ffprobePath: deps.config.ffprobePath,
             signal: deps.signal,
             withAudio: job.withAudio,
+            ...(job.sourceRotation === undefined ? {} : { sourceRotation: job.sourceRotation }),
           }),
         );
         done = [];

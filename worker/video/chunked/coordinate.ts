@@ -212,6 +212,7 @@ function chunkJobs(
       chunkCount: spans.length,
       renditions: group.map(chunkRendition),
       withAudio: probe.audio !== undefined,
+      sourceRotation: probe.video?.rotation ?? 0,
     })),
   );
 }
