@@ -29,8 +29,8 @@ const schema = 'bus';
  * with Kafka consumer groups. pg-boss gives retries with backoff and a dead-letter queue per queue
  * (`<queue>.dlq`); it does not keep per-key order, which the consumers do not rely on (they judge by status
  * and event id). A job is leased to the process running it (embedded-subscription.ts): a stop hands it back
- * at once, a crash within the lease's bound. A publish wakes the queue's idle subscribers in every process
- * (embedded-wakeup.ts).
+ * at once, a crash within the lease's bound. A publish wakes one idle fetch loop of each subscription to the
+ * queue in every process (embedded-wakeup.ts); a loop that finds a message wakes the next.
  */
 export async function createEmbeddedBus(options: {
   connectionString: string;
@@ -117,7 +117,9 @@ export async function createEmbeddedBus(options: {
       }
       // Subscribers in other processes: they would otherwise find the messages at their next poll.
       if (queues.length > 0) {
-        await boss.getDb().executeSql('select pg_notify($1, $2)', [publishChannel, queues.join('\n')]);
+        await boss
+          .getDb()
+          .executeSql('select pg_notify($1, $2)', [publishChannel, listener.payloadFor(queues)]);
       }
     },
 

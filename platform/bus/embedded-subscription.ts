@@ -22,12 +22,13 @@ export const defaultLease: LeaseSettings = { leaseSeconds: 30, stopTimeoutMs: 10
 export const defaultIdlePollMs = 500;
 
 export interface EmbeddedSubscription extends Subscription {
-  /** A message was published to the queue: fetch now instead of at the next poll. */
+  /** Messages were published to the queue: one idle loop fetches now instead of at the next poll. */
   wake(): void;
 }
 
 /**
- * Works one pg-boss queue with `concurrency` fetch loops. Not pg-boss's own `work()`: it fails a handler that
+ * Works one pg-boss queue with `concurrency` fetch loops. Idle loops cost the database one fetch per poll
+ * interval per queue, not per loop (the webhook fan-out has 16 loops): see createIdleLoops. Not pg-boss's own `work()`: it fails a handler that
  * outlives the job's expiry while the handler goes on running, and it cannot hand a job back without counting
  * an attempt. Here the expiry is a lease the running process renews, and a stop hands the jobs still running
  * back to the queue at once, as they were: the next process starts them as the same attempt.
@@ -49,21 +50,7 @@ export function startEmbeddedSubscription(options: {
   /** Jobs this process runs; `abandoned` once stop() gave up waiting and handed them back. */
   const running = new Map<string, { abandoned: boolean }>();
   let stopping = false;
-  const sleepers = new Set<() => void>();
-
-  const idle = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-  const wake = () => {
-    for (const done of [...sleepers]) done();
-  };
+  const idleLoops = createIdleLoops(options.idlePollMs);
 
   const renew = async () => {
     if (running.size === 0) return;
@@ -106,13 +93,17 @@ export function startEmbeddedSubscription(options: {
   const loop = async () => {
     while (!stopping) {
       let job: PgBoss.JobWithMetadata<Envelope> | undefined;
+      idleLoops.fetching();
       try {
         [job] = await boss.fetch<Envelope>(queue, { batchSize: 1, includeMetadata: true });
       } catch (error) {
         if (!stopping) report(error);
       }
-      if (job) await run(job);
-      else if (!stopping) await idle(options.idlePollMs);
+      if (job) {
+        // There may be more where this came from: a burst fans out loop by loop, one fetch each.
+        idleLoops.wakeOne();
+        await run(job);
+      } else if (!stopping) await idleLoops.idle();
     }
   };
   const loops = Array.from({ length: options.concurrency }, loop);
@@ -120,7 +111,7 @@ export function startEmbeddedSubscription(options: {
   let stopped: Promise<void> | undefined;
   const stop = async () => {
     stopping = true;
-    wake();
+    idleLoops.wakeAll();
     const finished = await Promise.race([
       Promise.all(loops).then(() => true),
       sleep(lease.stopTimeoutMs, false, { ref: false }),
@@ -132,10 +123,78 @@ export function startEmbeddedSubscription(options: {
     await handBack(ids).catch(report);
   };
   return {
-    wake,
+    wake: idleLoops.published,
     stop() {
       stopped ??= stop();
       return stopped;
+    },
+  };
+}
+
+interface Sleeper {
+  resume(): void;
+  poll?: NodeJS.Timeout;
+}
+
+/**
+ * The subscription's idle fetch loops. Exactly one of them, whichever is idle, holds the poll timer, so a queue
+ * whose notifications were lost is still looked at every `pollMs`, and a long job on one loop never delays
+ * that look. A publish resumes one idle loop; a loop that claims a message resumes the next, so N messages
+ * published at once still run N-wide, one fetch each, while one message costs one fetch rather than one
+ * per loop. A publish that finds no loop idle is remembered until a fetch starts: a loop whose fetch began
+ * before the insert looks again instead of sleeping on it.
+ */
+function createIdleLoops(pollMs: number) {
+  const sleeping: Sleeper[] = [];
+  let poller: Sleeper | undefined;
+  let unseenPublish = false;
+
+  const appoint = (sleeper: Sleeper) => {
+    poller = sleeper;
+    sleeper.poll = setTimeout(() => sleeper.resume(), pollMs);
+  };
+  const leave = (sleeper: Sleeper) => {
+    sleeping.splice(sleeping.indexOf(sleeper), 1);
+    clearTimeout(sleeper.poll);
+    if (poller !== sleeper) return;
+    poller = undefined;
+    const next = sleeping[0];
+    if (next) appoint(next);
+  };
+  const wakeOne = () => {
+    const sleeper = sleeping[0];
+    sleeper?.resume();
+    return sleeper !== undefined;
+  };
+
+  return {
+    /** Sleeps until resumed: by a publish, a loop that found work, the poll timer or a stop. */
+    idle(): Promise<void> {
+      if (unseenPublish) {
+        unseenPublish = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const sleeper: Sleeper = {
+          resume() {
+            leave(sleeper);
+            resolve();
+          },
+        };
+        sleeping.push(sleeper);
+        if (!poller) appoint(sleeper);
+      });
+    },
+    /** A fetch is starting: it sees every message published so far. */
+    fetching() {
+      unseenPublish = false;
+    },
+    wakeOne,
+    published() {
+      if (!wakeOne()) unseenPublish = true;
+    },
+    wakeAll() {
+      for (const sleeper of [...sleeping]) sleeper.resume();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 /** The PostgreSQL channel on which a publish names the queues it filled. */
@@ -5,7 +6,12 @@ export const publishChannel = 'mediagate_bus';
 
 const reconnectDelayMs = 1000;
 
+/** Marks the line of a notification that names the bus which sent it. */
+const originPrefix = 'from ';
+
 export interface PublishListener {
+  /** The notification that names these queues, marked as this bus's own. */
+  payloadFor(queues: string[]): string;
   close(): Promise<void>;
 }
 
@@ -24,6 +30,7 @@ export async function listenForPublishes(
   let closed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
+  const origin = `${originPrefix}${randomUUID()}`;
 
   const connect = async () => {
     const session = new pg.Client({ connectionString });
@@ -40,7 +47,10 @@ export async function listenForPublishes(
     session.on('error', reconnect);
     session.on('end', () => reconnect());
     session.on('notification', ({ payload }) => {
-      for (const queue of payload?.split('\n') ?? []) onPublish(queue);
+      const lines = payload?.split('\n') ?? [];
+      // The publishing bus has already woken its own subscribers; a second wake would cost a fetch.
+      if (lines[0] === origin) return;
+      for (const queue of lines) if (!queue.startsWith(originPrefix)) onPublish(queue);
     });
     try {
       await session.connect();
@@ -55,6 +65,7 @@ export async function listenForPublishes(
   await connect();
 
   return {
+    payloadFor: (queues) => [origin, ...queues].join('\n'),
     async close() {
       closed = true;
       clearTimeout(retry);
