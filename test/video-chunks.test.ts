@@ -30,11 +30,17 @@ before(async () => {
   platform = await startPlatform({
     s3: 'embedded',
     // One chunk at a time per worker, so a killed worker loses exactly one; info logs count the encodes.
-    env: { VIDEO_CHUNK_SECONDS: '2', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' },
+    // Six partitions: a video's chunk keys land on both workers' partitions whatever they hash to.
+    env: { VIDEO_CHUNK_SECONDS: '2', WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info', KAFKA_PARTITIONS: '6' },
   });
   const metricsPort = await freePort();
   second = spawnRole('worker', { ...platform.env, METRICS_PORT: String(metricsPort) });
   await waitForHttp(`http://127.0.0.1:${metricsPort}/readyz`, second, 60_000);
+  // Its readiness says its consumers started; sharing a video needs it in the chunk jobs' group.
+  const deadline = Date.now() + 60_000;
+  const joined = () =>
+    second.output.some((line) => line.includes('joined its group') && line.includes('video.chunk.worker'));
+  while (!joined() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 2 });
   dir = await mkdtemp(join(tmpdir(), 'mediagate-video-chunks-'));
   const path = await makeH264Clip(dir, 'clip.mp4', {
