@@ -1,6 +1,6 @@
 import { hlsObjectKey } from '../../../contracts/object-keys.ts';
+import { masterPlaylist, mediaPlaylist } from '../../../platform/media/hls-playlists.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
-import { masterPlaylist, mediaPlaylist } from '../../../worker/video/chunks/playlists.ts';
 import { type ChunkedVideo, isComplete, playablePrefix, type RungRow } from './chunk-state.ts';
 
 const playlistType = 'application/vnd.apple.mpegurl';

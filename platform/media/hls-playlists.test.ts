@@ -3,9 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { rewritePlaylist } from '../../../edge/playlist.ts';
-import { masterPlaylist, mediaPlaylist } from './playlists.ts';
-import { CLIP_FPS, CLIP_SECONDS, decodedFrames, makeChunkedClip } from './test-chunks.ts';
+import { rewritePlaylist } from '../../edge/playlist.ts';
+import {
+  CLIP_FPS,
+  CLIP_SECONDS,
+  decodedFrames,
+  makeChunkedClip,
+} from '../../worker/video/chunks/test-chunks.ts';
+import { masterPlaylist, mediaPlaylist } from './hls-playlists.ts';
 
 const segments = [
   { uri: '0.ts', durationSeconds: 6 },
