@@ -143,7 +143,13 @@ async function playable(masterUrl: string): Promise<boolean> {
   return segment.ok && (await segment.arrayBuffer()).byteLength > 0;
 }
 
-async function measure(platform: Platform, workers: RoleProcess[], path: string, user: string) {
+async function measure(
+  platform: Platform,
+  workers: RoleProcess[],
+  path: string,
+  user: string,
+  untilReady: boolean,
+) {
   const client = apiClient(platform, platform.token(user));
   const bytes = await readFile(path);
   const cpuBefore = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid as number), 0);
@@ -156,6 +162,8 @@ async function measure(platform: Platform, workers: RoleProcess[], path: string,
     const hls = body.variants.find((v) => v.quality === 'hls');
     if (Number.isNaN(firstPlayableMs) && hls && (await playable(hls.url)))
       firstPlayableMs = performance.now() - completedAt;
+    if (!untilReady && !Number.isNaN(firstPlayableMs))
+      return { firstPlayableMs, readyMs: Number.NaN, cpuSeconds: Number.NaN };
     if (body.status !== 'processing') {
       if (body.status !== 'ready')
         throw new Error(`media ${mediaId} ended ${body.status}: ${JSON.stringify(body.failure)}`);
@@ -168,7 +176,17 @@ async function measure(platform: Platform, workers: RoleProcess[], path: string,
   return { firstPlayableMs, readyMs, cpuSeconds: cpu };
 }
 
-export async function fleetTable(sizes: number[]): Promise<void> {
+export interface FleetOptions {
+  /** Worker processes per round, e.g. [1, 2]. */
+  workerCounts: number[];
+  /**
+   * Longer sources are measured to first playable only, after every other case, with every worker started:
+   * their full encode would take most of the run (its CPU ratio is the shorter sources').
+   */
+  readyUpToSeconds: number;
+}
+
+export async function fleetTable(sizes: number[], options: FleetOptions): Promise<void> {
   const sources = new Map<number, string>();
   for (const seconds of sizes) sources.set(seconds, await source(seconds));
   const work = await mkdtemp(join(tmpdir(), 'bench-video-fleet-'));
@@ -180,22 +198,31 @@ export async function fleetTable(sizes: number[]): Promise<void> {
   const workers = [platform.roles.worker];
   const rows: Row[] = [];
   try {
-    for (const count of [1, 2]) {
-      if (count === 2) {
+    const toReady = sizes.filter((seconds) => seconds <= options.readyUpToSeconds);
+    const toPlayable = sizes.filter((seconds) => seconds > options.readyUpToSeconds);
+    for (const count of options.workerCounts) {
+      while (workers.length < count) {
         workers.push(spawnRole('worker', platform.env));
         // Its consumers join their groups; the first jobs would otherwise wait for the rebalance.
         await new Promise((r) => setTimeout(r, 15_000));
       }
-      for (const seconds of sizes) {
+      for (const seconds of toReady) {
         const path = sources.get(seconds) as string;
-        const run = await measure(platform, workers, path, `bench-${count}-${seconds}`);
+        const run = await measure(platform, workers, path, `bench-${count}-${seconds}`, true);
         // Right after, under the same load: CPU time too grows when the machine is busy.
         const rawCpuSeconds = await rawLadderCpu(path, work);
         rows.push({ seconds, workers: count, ...run, rawCpuSeconds });
         console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(rows.at(-1))}`);
       }
     }
-    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    for (const seconds of toPlayable) {
+      const path = sources.get(seconds) as string;
+      const run = await measure(platform, workers, path, `bench-playable-${seconds}`, false);
+      rows.push({ seconds, workers: workers.length, ...run, rawCpuSeconds: Number.NaN });
+      console.log(`${seconds} s, ${workers.length} worker(s): ${JSON.stringify(rows.at(-1))}`);
+    }
+    const s = (ms: number) => (Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`);
+    const cpu = (seconds: number) => (Number.isNaN(seconds) ? '—' : `${seconds.toFixed(1)} s`);
     console.log('\nchunked video on the fleet (Kafka, VIDEO_CHUNK_SECONDS default, 1080p sources):');
     printTable([
       ['source', 'workers', 'first playable', 'ready', 'workers CPU', 'raw ladder CPU', 'CPU ours / raw'],
@@ -206,9 +233,9 @@ export async function fleetTable(sizes: number[]): Promise<void> {
           String(row.workers),
           s(row.firstPlayableMs),
           s(row.readyMs),
-          `${row.cpuSeconds.toFixed(1)} s`,
-          `${rawCpu.toFixed(1)} s`,
-          `${(row.cpuSeconds / rawCpu).toFixed(2)}×`,
+          cpu(row.cpuSeconds),
+          cpu(rawCpu),
+          Number.isNaN(rawCpu) ? '—' : `${(row.cpuSeconds / rawCpu).toFixed(2)}×`,
         ];
       }),
     ]);

@@ -122,10 +122,13 @@ async function rawLadder(dir: string, plan: VideoPlan): Promise<void> {
   }
 }
 
-// `--sizes 30,180` picks the fleet table's source lengths (s); `--fleet-only` skips the single-worker cases.
+// `--sizes 30,180` picks the fleet table's source lengths (s), `--workers 1,2` its worker counts; sources longer
+// than `--ready-up-to` seconds are measured to first playable only; `--fleet-only` skips the single-worker cases.
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '30,180,600' },
+    workers: { type: 'string', default: '1,2' },
+    'ready-up-to': { type: 'string', default: '600' },
     'fleet-only': { type: 'boolean', default: false },
   },
 });
@@ -136,7 +139,13 @@ const fleetSizes = (args.sizes ?? '')
 
 if (!args['fleet-only']) await singleWorkerCases();
 // (d) Chunked video across the fleet: time to first playable and to ready, CPU against the raw ladder.
-await fleetTable(fleetSizes);
+await fleetTable(fleetSizes, {
+  workerCounts: (args.workers ?? '1')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0),
+  readyUpToSeconds: Number(args['ready-up-to']),
+});
 
 async function singleWorkerCases() {
   await ensureSource();
