@@ -17,11 +17,16 @@ export async function buildRendition(
   onProgress?: (progress: FfmpegProgress) => void,
 ): Promise<MediaOutput> {
   const bytes = await encodeFile(input, outPath, rendition.outputArgs, { ...options, onProgress });
+  return mp4Rendition(rendition, outPath, bytes);
+}
+
+/** The output record of a rendition's MP4 file, however it was made. */
+export function mp4Rendition(rendition: PlannedRendition, path: string, bytes: number): MediaOutput {
   return {
     quality: rendition.quality,
     format: 'mp4',
     contentType: 'video/mp4',
-    path: outPath,
+    path,
     width: rendition.width,
     height: rendition.height,
     bytes,

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type OptimizeResult, topics, type VideoAssembleJob } from '../../../contracts/events.ts';
 import { hlsObjectKey } from '../../../contracts/object-keys.ts';
 import type { Database, Queryable } from '../../../db/client.ts';
@@ -6,7 +6,13 @@ import { enqueueEvents } from '../../../db/queries/outbox.ts';
 import { media, videoChunk, videoRung } from '../../../db/schema.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 import { applyPartialResult } from '../apply-partial.ts';
-import { type ChunkedVideo, isComplete, loadChunkedVideo, playablePrefix } from './chunk-state.ts';
+import {
+  type ChunkedVideo,
+  isComplete,
+  loadChunkedVideo,
+  playablePrefix,
+  settleRung,
+} from './chunk-state.ts';
 import { rebuildable } from './record-plan.ts';
 import { writePlaylists } from './write-playlists.ts';
 
@@ -103,19 +109,7 @@ async function failRungs(
   ids: { mediaId: string; requestId: string },
   failed: { quality: string; detail: string }[],
 ): Promise<void> {
-  for (const { quality, detail } of failed) {
-    await tx
-      .update(videoRung)
-      .set({ state: 'failed', detail })
-      .where(
-        and(
-          eq(videoRung.mediaId, ids.mediaId),
-          eq(videoRung.requestId, ids.requestId),
-          eq(videoRung.quality, quality),
-          inArray(videoRung.state, ['chunks', 'assembling']),
-        ),
-      );
-  }
+  for (const { quality, detail } of failed) await settleRung(tx, ids, quality, { state: 'failed', detail });
 }
 
 /** Every rung whose chunks are all done moves to `assembling`, and its job is queued with the move. */

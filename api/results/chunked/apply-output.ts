@@ -1,8 +1,9 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { OptimizeResult } from '../../../contracts/events.ts';
 import type { Database } from '../../../db/client.ts';
-import { videoOutput, videoPlan, videoRung } from '../../../db/schema.ts';
+import { videoOutput, videoPlan } from '../../../db/schema.ts';
 import { applyPartialResult } from '../apply-partial.ts';
+import { settleRung } from './chunk-state.ts';
 
 /**
  * An output of a chunked video other than its chunks: a still, or a rung's assembled MP4, built or failed.
@@ -40,18 +41,6 @@ export async function applyChunkedOutput(db: Database, result: OptimizeResult): 
     ...result.processed.map((output) => ({ quality: output.quality, state: 'assembled' as const })),
     ...failed.map((f) => ({ quality: f.quality, state: 'failed' as const, detail: f.detail })),
   ];
-  for (const { quality, ...move } of moves) {
-    await db
-      .update(videoRung)
-      .set(move)
-      .where(
-        and(
-          eq(videoRung.mediaId, ids.mediaId),
-          eq(videoRung.requestId, ids.requestId),
-          eq(videoRung.quality, quality),
-          inArray(videoRung.state, ['chunks', 'assembling']),
-        ),
-      );
-  }
+  for (const { quality, ...move } of moves) await settleRung(db, ids, quality, move);
   return 'applied';
 }

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Queryable } from '../../../db/client.ts';
 import { videoChunk, videoPlan, videoRung } from '../../../db/schema.ts';
 
@@ -52,4 +52,27 @@ export function playablePrefix(video: ChunkedVideo, quality: string): ChunkRow[]
 
 export function isComplete(video: ChunkedVideo, quality: string): boolean {
   return playablePrefix(video, quality).length === video.plan.chunkCount;
+}
+
+/**
+ * Moves a rung that is still building (its chunks, or its MP4's assembly) to where a result says it ended; a rung
+ * already settled stays as it is, so a repeated or late result changes nothing.
+ */
+export async function settleRung(
+  tx: Queryable,
+  ids: { mediaId: string; requestId: string },
+  quality: string,
+  move: { state: 'assembled' } | { state: 'failed'; detail: string },
+): Promise<void> {
+  await tx
+    .update(videoRung)
+    .set(move)
+    .where(
+      and(
+        eq(videoRung.mediaId, ids.mediaId),
+        eq(videoRung.requestId, ids.requestId),
+        eq(videoRung.quality, quality),
+        inArray(videoRung.state, ['chunks', 'assembling']),
+      ),
+    );
 }

@@ -9,6 +9,7 @@ import {
 } from '../../../platform/media/run-ffmpeg.ts';
 import { type MediaOutput, writeAtomically } from '../../ffmpeg/outputs.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { mp4Rendition } from '../renditions.ts';
 import { rungAudio } from './rung-audio.ts';
 
 export interface AssembleOptions extends FfmpegToolOptions {
@@ -55,15 +56,7 @@ export async function assembleRendition(
       options,
     );
   }).finally(() => rm(list, { force: true }));
-  return {
-    quality: rendition.quality,
-    format: 'mp4',
-    contentType: 'video/mp4',
-    path: outPath,
-    width: rendition.width,
-    height: rendition.height,
-    bytes,
-  };
+  return mp4Rendition(rendition, outPath, bytes);
 }
 
 /** Seconds from a chunk's first packet (of any stream) to its first video frame. */
