@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { test } from 'node:test';
 import { crc32, deflateRawSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -79,13 +79,18 @@ export async function send(
   return { status: response.status, headers: response.headers, body: parsed as Problem };
 }
 
-/** A small JPEG of one flat colour; a random shade by default, so no two calls give the same bytes. */
+/**
+ * A small JPEG of one colour; a random shade by default. Its top-left corner holds a few random pixels, so no
+ * two calls give the same bytes even with the same colour (content-addressed caches must never see a repeat).
+ */
 export async function makeJpeg(
   rgb: [number, number, number] = [100 + randomInt(60), 100 + randomInt(60), 100 + randomInt(60)],
   size = { width: 96, height: 64 },
 ): Promise<Buffer> {
-  const [r, g, b] = rgb;
-  return sharp({ create: { ...size, channels: 3, background: { r, g, b } } })
+  const pixels = Buffer.alloc(size.width * size.height * 3);
+  for (let i = 0; i < pixels.length; i += 3) pixels.set(rgb, i);
+  randomBytes(8 * 3).copy(pixels);
+  return sharp(pixels, { raw: { ...size, channels: 3 } })
     .jpeg()
     .toBuffer();
 }
