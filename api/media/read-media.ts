@@ -4,20 +4,22 @@ import type { MediaView } from '../../contracts/media.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
-import { loadVariants, loadVariantsOf, toMediaView } from './view.ts';
+import { loadMediaWithVariants, loadVariants, toMediaView } from './view.ts';
 
 /**
  * A media someone else owns answers as missing unless it is public, ready and not awaiting a moderation
  * verdict (a long video judged asynchronously is its owner's alone until then); ids leak nothing across users.
  */
 export async function getMedia(ctx: ApiContext, caller: Principal, mediaId: string): Promise<MediaView> {
-  const [row] = await ctx.db.select().from(media).where(eq(media.id, mediaId));
+  const found = await loadMediaWithVariants(ctx.db, mediaId);
+  if (!found || !visibleTo(caller, found.row)) throw new AppError('media_not_found', `No media ${mediaId}`);
+  return toMediaView(ctx.config, caller, found.row, found.variants);
+}
+
+function visibleTo(caller: Principal, row: typeof media.$inferSelect): boolean {
   const published =
-    row?.visibility === 'public' && row.status === 'ready' && row.moderationStatus !== 'pending';
-  const visible = row && (row.ownerId === caller.sub || published);
-  if (!row || !visible || row.status === 'deleted')
-    throw new AppError('media_not_found', `No media ${mediaId}`);
-  return toMediaView(ctx.config, caller, row, await loadVariantsOf(ctx.db, row.id));
+    row.visibility === 'public' && row.status === 'ready' && row.moderationStatus !== 'pending';
+  return (row.ownerId === caller.sub || published) && row.status !== 'deleted';
 }
 
 export async function listOwnMedia(

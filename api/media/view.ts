@@ -1,7 +1,7 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MediaView } from '../../contracts/media.ts';
 import type { Queryable } from '../../db/client.ts';
-import { type media, mediaVariant } from '../../db/schema.ts';
+import { media, mediaVariant } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { Config } from '../../platform/config.ts';
 import { viewerUrlFactory } from './urls.ts';
@@ -27,6 +27,34 @@ export async function loadVariantsOf(db: Queryable, mediaId: string): Promise<Va
     .from(mediaVariant)
     .where(eq(mediaVariant.mediaId, mediaId))
     .orderBy(asc(mediaVariant.bytes));
+}
+
+/** A variant row as json_build_object gives it: the same fields, its timestamp as text. */
+type VariantJson = Omit<VariantRow, 'createdAt'> & { createdAt: string };
+
+/**
+ * Its variants as one JSON array, smallest first (as loadVariantsOf orders them), in the statement that reads
+ * the media row: a client polling its media costs one round trip a poll.
+ */
+const variantsOfRow = sql<VariantJson[]>`coalesce((
+  select json_agg(json_build_object(
+    'mediaId', v.media_id, 'quality', v.quality, 'format', v.format, 'objectKey', v.object_key,
+    'width', v.width, 'height', v.height, 'bytes', v.bytes, 'createdAt', v.created_at
+  ) order by v.bytes)
+  from ${mediaVariant} v where v.media_id = ${media.id}), '[]'::json)`;
+
+/** A media row and its variants in one statement; undefined when there is no such media. */
+export async function loadMediaWithVariants(
+  db: Queryable,
+  mediaId: string,
+): Promise<{ row: MediaRow; variants: VariantRow[] } | undefined> {
+  const [found] = await db
+    .select({ ...getTableColumns(media), variantsJson: variantsOfRow })
+    .from(media)
+    .where(eq(media.id, mediaId));
+  if (!found) return undefined;
+  const { variantsJson, ...row } = found;
+  return { row, variants: variantsJson.map((v) => ({ ...v, createdAt: new Date(v.createdAt) })) };
 }
 
 /**
