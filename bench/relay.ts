@@ -18,6 +18,7 @@ import { loadConfig } from '../platform/config.ts';
 import { freePort } from '../test/ports.ts';
 import { printTable } from './lib.ts';
 import { childCpuSeconds } from './process-cpu.ts';
+import { outboxUpdates, summary, timeRelayStatements } from './relay-statements.ts';
 
 // The outbox relay end to end — rows committed as the API commits them, relayed to Kafka, received by a bus
 // consumer — against the raw kafkajs producer sending the same records to the same broker. Everything runs on
@@ -32,6 +33,8 @@ const batchSize = 500;
 const partitions = 6;
 const rounds = 2;
 const rawTopic = 'raw';
+/** Batches whose relay statements are timed one by one after the rounds. */
+const statementBatches = 10;
 
 const logger = pino({ level: 'error' });
 const dir = await mkdtemp(join(tmpdir(), 'bench-relay-'));
@@ -177,6 +180,7 @@ try {
   await raw.send(warmupEvents);
   total += warmupEvents;
   await receivedAll(total);
+  const updatesBefore = await outboxUpdates(database.pool);
   for (let round = 0; round < rounds; round++) {
     await write(events);
     start = performance.now();
@@ -199,9 +203,12 @@ try {
       received: events / ((performance.now() - start) / 1000),
     });
   }
+  const updatesAfter = await outboxUpdates(database.pool);
   await subscription.stop();
   await rawSubscription.stop();
   await raw.close();
+  await write(statementBatches * batchSize);
+  const statements = await timeRelayStatements(postgres.url, batchSize);
 
   const percentile = (p: number) =>
     streamLatencies[Math.min(streamLatencies.length - 1, Math.floor(streamLatencies.length * p))] ?? 0;
@@ -246,12 +253,22 @@ try {
     cpuRow('backlog drain (relay)', cpu.relay),
     cpuRow('raw kafkajs producer', cpu.raw),
   ]);
+  console.log();
+  const marks = updatesAfter.updates - updatesBefore.updates;
+  printTable([
+    [`relay statements, batches of ${batchSize}`, 'ms median / max'],
+    ['read pending rows (with payloads)', summary(statements.read)],
+    ['mark published', summary(statements.mark)],
+    ['outbox updates in the drains that were HOT', `${updatesAfter.hot - updatesBefore.hot} of ${marks}`],
+  ]);
   console.log(
     '\nraw = an idempotent acks=all producer sending the same records in batches of the relay size, one batch ' +
       'at a time, to its own topic on the same broker, consumed like the relayed ones. Streaming is as fast as ' +
       'the writers commit; its latency runs from just before the commit to receipt. CPU per event: this ' +
       'process (relay or raw producer, and the consumer both have) and each server, from the rows being ' +
-      'there to the last receipt; on a busy machine the rates move with the load, the CPU per event much less.',
+      'there to the last receipt; on a busy machine the rates move with the load, the CPU per event much less. ' +
+      `Statements: ${statementBatches} batches committed by the writers, then read and marked one statement ` +
+      'at a time on a session of their own, nothing else running.',
   );
 } finally {
   await bus.close();

@@ -1,14 +1,15 @@
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import { type OptimizeRequest, topics } from '../../contracts/events.ts';
 import type { OutboxQuery, ReplayBody } from '../../contracts/ops.ts';
 import type { Database } from '../../db/client.ts';
 import { enqueueEvents, type OutboxEvent } from '../../db/queries/outbox.ts';
-import { media, outbox } from '../../db/schema.ts';
+import { media, outbox, outboxPending } from '../../db/schema.ts';
 import type { Config } from '../../platform/config.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { traceIdOf } from '../../platform/tracing/spans.ts';
 import { edgeUrl } from '../media/urls.ts';
+import { readOutboxBacklog } from '../outbox/backlog.ts';
 
 type OutboxRowDb = typeof outbox.$inferSelect;
 
@@ -29,33 +30,32 @@ export function outboxView(row: OutboxRowDb) {
   };
 }
 
+/** Pending rows are the ones listed in `outbox_pending`, walked in its seq order. */
 export async function listOutbox(db: Database, query: OutboxQuery) {
   const state = query.state ?? 'pending';
-  const rows = await db
-    .select()
-    .from(outbox)
-    .where(
-      and(
-        state === 'pending'
-          ? isNull(outbox.publishedAt)
-          : state === 'published'
-            ? isNotNull(outbox.publishedAt)
-            : undefined,
-        query.mediaId ? eq(outbox.aggregateId, query.mediaId) : undefined,
-      ),
-    )
-    .orderBy(state === 'pending' ? asc(outbox.seq) : desc(outbox.seq))
-    .limit(query.limit ?? 100);
-  const [backlog] = await db
-    .select({
-      pending: sql<number>`count(*)::int`,
-      oldest: sql<number | null>`extract(epoch from now() - min(${outbox.createdAt}))::float8`,
-    })
-    .from(outbox)
-    .where(isNull(outbox.publishedAt));
+  const limit = query.limit ?? 100;
+  const ofMedia = query.mediaId ? eq(outbox.aggregateId, query.mediaId) : undefined;
+  const rows =
+    state === 'pending'
+      ? (
+          await db
+            .select({ outbox })
+            .from(outboxPending)
+            .innerJoin(outbox, eq(outbox.id, outboxPending.id))
+            .where(ofMedia)
+            .orderBy(asc(outboxPending.seq))
+            .limit(limit)
+        ).map((r) => r.outbox)
+      : await db
+          .select()
+          .from(outbox)
+          .where(and(state === 'published' ? isNotNull(outbox.publishedAt) : undefined, ofMedia))
+          .orderBy(desc(outbox.seq))
+          .limit(limit);
+  const backlog = await readOutboxBacklog(db);
   return {
-    pending: backlog?.pending ?? 0,
-    oldestPendingAgeSeconds: backlog?.oldest ?? null,
+    pending: backlog.events,
+    oldestPendingAgeSeconds: backlog.events > 0 ? backlog.oldestAgeSeconds : null,
     items: rows.map(outboxView),
   };
 }

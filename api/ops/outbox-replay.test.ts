@@ -79,6 +79,12 @@ async function uploadToReady(photo: Buffer): Promise<string> {
   return session.mediaId;
 }
 
+interface OutboxList {
+  pending: number;
+  oldestPendingAgeSeconds: number | null;
+  items: { id: string; publishedAt: string | null }[];
+}
+
 interface ReplayAnswer {
   replayed: { id: string; replayOf: string }[];
   skipped: { mediaId: string; reason: string }[];
@@ -136,6 +142,44 @@ describe('replaying a deduplicated media', () => {
     }
     const letters = (await ops('GET', '/v1/ops/dlq?topic=optimize.request')).json() as { items: unknown[] };
     assert.deepEqual(letters.items, [], 'nothing was dead-lettered');
+  });
+
+  test('a replay waits in the pending list until the relay has sent it, then shows as published', async () => {
+    // Whatever the earlier settles announced goes out first, so that the replay is all that waits.
+    const deadline = Date.now() + 30_000;
+    while (((await ops('GET', '/v1/ops/outbox')).json() as OutboxList).pending > 0) {
+      assert.ok(Date.now() < deadline, 'the outbox drains');
+      await sleep(100);
+    }
+    await relay.stop();
+    const reply = await ops('POST', '/v1/ops/outbox/replay', { mediaId: twin });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const [replay] = (reply.json() as ReplayAnswer).replayed;
+    const pending = (await ops('GET', `/v1/ops/outbox?mediaId=${twin}`)).json() as OutboxList;
+    assert.deepEqual(
+      pending.items.map((i) => [i.id, i.publishedAt]),
+      [[replay?.id, null]],
+    );
+    assert.equal(pending.pending, 1);
+    assert.ok((pending.oldestPendingAgeSeconds ?? -1) >= 0, 'the oldest pending event has an age');
+
+    relay = startRelay({
+      connectionString: api.databaseUrl,
+      bus,
+      logger: api.ctx.logger,
+      pollIntervalMs: 100,
+    });
+    assert.equal(await settledBy(twin, replay?.id ?? ''), 'ready');
+    const after = (await ops('GET', `/v1/ops/outbox?mediaId=${twin}`)).json() as OutboxList;
+    assert.deepEqual(after.items, []);
+    assert.equal(after.oldestPendingAgeSeconds, null);
+    const published = (
+      await ops('GET', `/v1/ops/outbox?state=published&mediaId=${twin}`)
+    ).json() as OutboxList;
+    assert.ok(
+      published.items.find((i) => i.id === replay?.id)?.publishedAt,
+      'the replay is stamped published',
+    );
   });
 
   test('a deleted media replayed by id is skipped, and nothing is queued', async () => {

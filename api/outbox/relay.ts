@@ -29,7 +29,7 @@ const leaderLockKey = 0x6d656469;
 
 /**
  * Moves committed outbox rows to the bus. One leader at a time (advisory lock on a dedicated session), so
- * rows go out in commit-independent `seq` order and per-media order holds. A row is marked published only
+ * rows go out in commit-independent `seq` order and per-media order holds. A row leaves `outbox_pending` only
  * after the bus accepted it; a crash in between republishes it, which consumers absorb by event id.
  * NOTIFY only wakes the loop early: polling still finds rows whose notification was lost.
  */
@@ -77,11 +77,11 @@ export function startRelay(options: RelayOptions): Relay {
       // The last mark issued; the session's next statement starts once it is done.
       let marked: Promise<void> = Promise.resolve();
       while (rows.length > 0) {
-        const ids = rows.map((r) => r.id);
+        const seqs = rows.map((r) => r.seq);
         // Only a full batch says more rows are waiting.
         const next =
           rows.length === batchSize
-            ? marked.then(() => readUnpublished(session, batchSize, ids))
+            ? marked.then(() => readUnpublished(session, batchSize, seqs))
             : marked.then(() => []);
         next.catch(() => {});
         const failure = await publish(rows);
@@ -89,11 +89,15 @@ export function startRelay(options: RelayOptions): Relay {
           // The read that raced ahead is dropped: this batch goes out again before anything after it.
           await next.catch(() => {});
           await marked;
-          await recordPublishFailure(session, ids, failureMessage(failure));
+          await recordPublishFailure(
+            session,
+            rows.map((r) => r.id),
+            failureMessage(failure),
+          );
           await sleep(1000);
           break;
         }
-        marked = next.then(() => markPublished(session, ids));
+        marked = next.then(() => markPublished(session, seqs));
         // Awaited by the next read or below; until then a failure must not count as unhandled.
         marked.catch(() => {});
         // A failed mark fails the read after it and ends the leadership; its rows go out again.

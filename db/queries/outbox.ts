@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { eventSchemaVersion } from '../../contracts/events.ts';
 import { createMessageSpan } from '../../platform/tracing/spans.ts';
 import type { Queryable } from '../client.ts';
 import { outbox } from '../schema.ts';
 
+/** What the outbox's insert trigger notifies on (migration 0008 names it too). */
 export const outboxChannel = 'mediagate_outbox';
 
 export interface OutboxEvent {
@@ -21,8 +21,9 @@ export interface OutboxEvent {
 }
 
 /**
- * Writes events in the caller's transaction; the relay is woken on commit. Each row keeps the trace context
- * it was written in, so whoever consumes the event continues the trace of the request that caused it.
+ * Writes events in the caller's transaction, in one statement: the table's trigger (migration 0008) lists the
+ * rows in `outbox_pending` and wakes the relay on commit. Each row keeps the trace context it was written in,
+ * so whoever consumes the event continues the trace of the request that caused it.
  */
 export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
@@ -46,12 +47,13 @@ export async function enqueueEvents(tx: Queryable, events: OutboxEvent[]): Promi
     };
   });
   await tx.insert(outbox).values(rows);
-  await tx.execute(sql`select pg_notify(${outboxChannel}, '')`);
   return rows.map((r) => r.id);
 }
 
 /** An unpublished row as the relay sends it: the payload as the text PostgreSQL prints for its jsonb. */
 export interface UnpublishedRow {
+  /** A bigint, as the text PostgreSQL sends. */
+  seq: string;
   id: string;
   aggregate_id: string;
   topic: string;
@@ -74,10 +76,10 @@ const jsonbAsText: pg.CustomTypesConfig = {
 };
 
 /**
- * The first `limit` unpublished rows in `seq` order, leaving out the batch on its way. Not a "seq above the
- * last one" cursor: a slower transaction can commit a lower seq later, and it must still go out. The payload
- * is kept as the text it arrives as, so that it is sent as stored, never parsed and encoded again; selecting
- * `payload::text` instead was measured to cost PostgreSQL some 30 µs more CPU per event in the drain.
+ * The first `limit` pending rows in `seq` order, leaving out the batch on its way (by seq). Not a "seq above
+ * the last one" cursor: a slower transaction can commit a lower seq later, and it must still go out. The
+ * payload is kept as the text it arrives as, so that it is sent as stored, never parsed and encoded again;
+ * selecting `payload::text` instead was measured to cost PostgreSQL some 30 µs more CPU per event in the drain.
  */
 export async function readUnpublished(
   session: Session,
@@ -85,18 +87,21 @@ export async function readUnpublished(
   underway: readonly string[],
 ): Promise<UnpublishedRow[]> {
   const { rows } = await session.query<Omit<UnpublishedRow, 'headers'> & { headers: string }>({
-    text: `select id, aggregate_id, topic, event_type, payload, headers, traceparent from outbox
-            where published_at is null and id <> all($2::uuid[]) order by seq limit $1`,
+    text: `select p.seq, o.id, o.aggregate_id, o.topic, o.event_type, o.payload, o.headers, o.traceparent
+             from outbox_pending p join outbox o on o.id = p.id
+            where p.seq <> all($2::bigint[]) order by p.seq limit $1`,
     values: [limit, underway],
     types: jsonbAsText,
   });
   return rows.map((row) => ({ ...row, headers: JSON.parse(row.headers) }));
 }
 
-export async function markPublished(session: Session, ids: readonly string[]): Promise<void> {
+/** Takes the rows out of pending and stamps them published, in one statement (a HOT update of the outbox). */
+export async function markPublished(session: Session, seqs: readonly string[]): Promise<void> {
   await session.query(
-    'update outbox set published_at = now(), attempts = attempts + 1 where id = any($1::uuid[])',
-    [ids],
+    `with done as (delete from outbox_pending where seq = any($1::bigint[]) returning id)
+     update outbox o set published_at = now(), attempts = o.attempts + 1 from done where o.id = done.id`,
+    [seqs],
   );
 }
 
