@@ -4,14 +4,14 @@ import type { BusBacklog } from './backlog.ts';
 import {
   type Bus,
   type BusMessage,
-  JsonText,
   type MessageHandler,
   maxDeliveryAttempts,
   type Subscription,
 } from './bus.ts';
 import type { DeadLetterAdmin } from './dead-letters.ts';
 import { createEmbeddedBacklog } from './embedded-backlog.ts';
-import { createEmbeddedDeadLetters, type Envelope } from './embedded-dead-letters.ts';
+import { createEmbeddedDeadLetters } from './embedded-dead-letters.ts';
+import { publishToQueues } from './embedded-publish.ts';
 import {
   defaultIdlePollMs,
   defaultLease,
@@ -94,33 +94,14 @@ export async function createEmbeddedBus(options: {
     kind: 'embedded',
 
     // Not boss.publish: it swallows failed inserts (Promise.allSettled), and a publish must only resolve once
-    // every subscribed queue holds the messages. One multi-row insert per queue also saves round trips.
+    // every subscribed queue holds the messages. One statement does it all (embedded-publish.ts).
     async publish(topic, messages: BusMessage[]) {
       if (messages.length === 0) return;
-      const jobs = messages.map((m) => ({
-        data: {
-          id: m.id,
-          key: m.key,
-          type: m.type,
-          headers: m.headers,
-          // pg-boss stores the job's data as jsonb, which takes the value, not its text.
-          payload: m.payload instanceof JsonText ? JSON.parse(m.payload.text) : m.payload,
-        } satisfies Envelope,
-      }));
-      const queues = [...(await groupQueues(topic)).values()];
-      for (const queue of queues) {
-        await boss.insert(
-          queue,
-          jobs.map((job) => ({ ...job, name: queue })),
-        );
-        wakeSubscribers(queue);
-      }
-      // Subscribers in other processes: they would otherwise find the messages at their next poll.
-      if (queues.length > 0) {
-        await boss
-          .getDb()
-          .executeSql('select pg_notify($1, $2)', [publishChannel, listener.payloadFor(queues)]);
-      }
+      const queues = await publishToQueues(boss, schema, name(topic), messages, {
+        channel: publishChannel,
+        origin: listener.payloadFor([]),
+      });
+      for (const queue of queues) wakeSubscribers(queue);
     },
 
     async subscribe(topic, group, handler: MessageHandler, subscribeOptions = {}): Promise<Subscription> {
