@@ -9,5 +9,10 @@ export function countedReads(storage: ObjectStorage): { storage: ObjectStorage; 
     bytes += read.length;
     return read;
   };
+  counted.readHead = async (key, length) => {
+    const read = await storage.readHead(key, length);
+    bytes += read?.bytes.length ?? 0;
+    return read;
+  };
   return { storage: counted, bytes: () => bytes };
 }

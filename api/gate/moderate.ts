@@ -22,6 +22,7 @@ export async function moderate(
   mediaId: string,
   subject: GateSubject,
   probe: ProbeSummary,
+  firstBytes: Buffer,
 ): Promise<Verdict | undefined> {
   if (isModerationOff(ctx.moderator) || subject.kind === 'audio') return undefined;
   if (isLongVideo(ctx, subject, probe)) {
@@ -37,7 +38,7 @@ export async function moderate(
   const ttl = ctx.config.gate.probeUrlTtlSeconds;
   const images =
     subject.kind === 'image'
-      ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject.objectKey, subject.declaredSize) }]
+      ? [{ contentType: 'image/jpeg', bytes: await downscale(ctx, subject, firstBytes) }]
       : await withRangeWindows(ctx.storage, subject.objectKey, subject.declaredSize, (url) =>
           frames(ctx, url, probe),
         );
@@ -70,10 +71,13 @@ function isLongVideo(ctx: ApiContext, subject: GateSubject, probe: ProbeSummary)
 
 /**
  * The probe read only the headers; this is the first full decode. Pixels that cannot be decoded (a
- * truncated or corrupt file) make the media unreadable, a 422, rather than an error of ours.
+ * truncated or corrupt file) make the media unreadable, a 422, rather than an error of ours. The gate's
+ * first read already holds a photo of up to a MiB whole: such a photo is not read twice.
  */
-async function downscale(ctx: ApiContext, key: string, size: number): Promise<Buffer> {
-  const original = await ctx.storage.readRange(key, 0, size - 1);
+async function downscale(ctx: ApiContext, subject: GateSubject, firstBytes: Buffer): Promise<Buffer> {
+  const size = subject.declaredSize;
+  const original =
+    firstBytes.length === size ? firstBytes : await ctx.storage.readRange(subject.objectKey, 0, size - 1);
   try {
     return await sharp(original, { limitInputPixels: ctx.config.image.maxInputPixels, failOn: 'error' })
       .rotate()

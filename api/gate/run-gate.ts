@@ -43,10 +43,12 @@ export async function runGate(ctx: ApiContext, mediaId: string, subject: GateSub
 
 /**
  * The synchronous safety gate run at completion. Cheapest checks first; nothing here reads the whole
- * object: a HEAD, one small range read, and a probe that range-reads what it needs.
+ * object: one ranged read of its first bytes (which also gives its size), and a probe that range-reads what
+ * it needs.
  */
 async function judgeUpload(ctx: ApiContext, mediaId: string, subject: GateSubject): Promise<GateVerdict> {
-  const head = await ctx.storage.head(subject.objectKey);
+  const firstBytes = subject.kind === 'image' ? imageHeadBytes : sniffBytes;
+  const head = await ctx.storage.readHead(subject.objectKey, firstBytes);
   if (!head)
     return { ok: false, code: 'media_unreadable', detail: 'storage holds no object for this upload' };
   if (head.size !== subject.declaredSize) {
@@ -56,8 +58,7 @@ async function judgeUpload(ctx: ApiContext, mediaId: string, subject: GateSubjec
       detail: `declared ${subject.declaredSize} bytes, uploaded ${head.size}`,
     };
   }
-  const firstBytes = subject.kind === 'image' ? imageHeadBytes : sniffBytes;
-  const bytes = await ctx.storage.readRange(subject.objectKey, 0, Math.min(head.size, firstBytes) - 1);
+  const bytes = head.bytes;
   const family = sniffFamily(bytes);
   // Like every gate rejection this is a 422: the request was fine, the uploaded bytes are not.
   if (!declaredMatches(subject.contentType, family)) {
@@ -79,7 +80,7 @@ async function judgeUpload(ctx: ApiContext, mediaId: string, subject: GateSubjec
         : await probeRemote(ctx, subject.objectKey, head.size);
     const judged = judgeProbe(ctx, subject.kind, probe);
     if (judged) return judged;
-    verdict = await moderate(ctx, mediaId, subject, probe);
+    verdict = await moderate(ctx, mediaId, subject, probe, bytes);
   } catch (error) {
     if (!(error instanceof ProbeFailedError)) throw error;
     return { ok: false, code: 'media_unreadable', detail: error.message };

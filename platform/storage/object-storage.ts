@@ -40,6 +40,11 @@ export interface ObjectStorage {
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<ObjectHead | undefined>;
   readRange(key: string, start: number, endInclusive: number): Promise<Buffer>;
+  /**
+   * The first `length` bytes (all of them when the object is shorter) and the object's size, in one ranged
+   * GET instead of a HEAD and a read; undefined when there is no such object.
+   */
+  readHead(key: string, length: number): Promise<{ bytes: Buffer; size: number } | undefined>;
   presignGet(key: string, expiresInSeconds: number, audience: UrlAudience): Promise<string>;
   /** `signal` cancels the request, the body included: the worker's shutdown. */
   getStream(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;

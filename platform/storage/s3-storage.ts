@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -152,6 +153,23 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
       );
       if (!out.Body) return Buffer.alloc(0);
       return Buffer.from(await out.Body.transformToByteArray());
+    },
+
+    async readHead(key, length) {
+      let out: GetObjectCommandOutput;
+      try {
+        out = await client.send(new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${length - 1}` }));
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 404) return undefined;
+        // An empty object has no first byte: storage refuses the range (416) instead of sending nothing.
+        if (status === 416) return { bytes: Buffer.alloc(0), size: 0 };
+        throw wrap(error);
+      }
+      const bytes = out.Body ? Buffer.from(await out.Body.transformToByteArray()) : Buffer.alloc(0);
+      // `bytes 0-1023/52311`; a server that ignored the range answered with the whole object instead.
+      const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+      return { bytes: bytes.subarray(0, length), size: total === undefined ? bytes.length : Number(total) };
     },
 
     presignGet(key, expiresIn, audience) {
