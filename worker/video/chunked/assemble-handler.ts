@@ -11,6 +11,7 @@ import { executionReport } from '../../execution-report.ts';
 import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { assembleRendition } from '../chunks/assemble-rendition.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { BACKGROUND_NICENESS } from './precedence.ts';
 
 /** ffmpeg reads the original's audio through this URL while it assembles. */
 const sourceUrlTtlSeconds = 900;
@@ -68,6 +69,8 @@ export function assembleHandler(deps: WorkerDeps) {
             ffmpegPath: deps.config.ffmpegPath,
             ffprobePath: deps.config.ffprobePath,
             signal: deps.signal,
+            // A downloadable MP4: it yields the cores to any chunk a viewer is waiting for.
+            niceness: BACKGROUND_NICENESS,
           },
         ),
       );

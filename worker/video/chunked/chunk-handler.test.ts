@@ -9,7 +9,8 @@ import { type OptimizeResult, topics, type VideoChunkJob } from '../../../contra
 import type { DeliveredMessage } from '../../../platform/bus/bus.ts';
 import { maxDeliveryAttempts } from '../../../platform/bus/bus.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
-import { chunkHandler, chunkSegmentKey } from './chunk-handler.ts';
+import { chunkHandler } from './chunk-handler.ts';
+import { chunkSegmentKey } from './segment-key.ts';
 
 /**
  * The chunk job's checkpoint and its last attempt, on the in-process S3 server and the embedded bus. The

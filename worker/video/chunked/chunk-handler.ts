@@ -3,7 +3,6 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { type ChunkOutcome, type OptimizeResult, VideoChunkJob } from '../../../contracts/events.ts';
-import { hlsObjectKey } from '../../../contracts/object-keys.ts';
 import { type DeliveredMessage, maxDeliveryAttempts } from '../../../platform/bus/bus.ts';
 import { type JobOutcome, untimedWorker } from '../../../platform/metrics/pipeline.ts';
 import { derivedEventId } from '../../event-ids.ts';
@@ -12,18 +11,10 @@ import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { uploadFile } from '../../upload-file.ts';
 import { encodeChunk } from '../chunks/encode-chunk.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { chunkSegmentKey } from './segment-key.ts';
 
 /** ffmpeg reads the original through this URL for the whole encode, range by range. */
 const sourceUrlTtlSeconds = 900;
-
-/** Where a chunk's segment of one rung lives: relative to the rung's playlist, `{index}.ts`. */
-export function chunkSegmentKey(
-  job: Pick<VideoChunkJob, 'mediaId' | 'requestId'>,
-  quality: string,
-  index: number,
-) {
-  return hlsObjectKey(job.mediaId, job.requestId, `${quality}/${index}.ts`);
-}
 
 /**
  * One chunk job: the span of the original, read through a presigned URL (never downloaded whole), encoded
@@ -84,8 +75,10 @@ export function chunkHandler(deps: WorkerDeps) {
             signal: deps.signal,
             withAudio: job.withAudio,
             ...(job.sourceRotation === undefined ? {} : { sourceRotation: job.sourceRotation }),
+            ...(job.niceness ? { niceness: job.niceness } : {}),
           }),
         );
+        log.info('chunk encoded');
         done = [];
         for (const output of outputs) {
           const key = chunkSegmentKey(job, output.quality, index);

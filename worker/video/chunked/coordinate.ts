@@ -21,9 +21,11 @@ import { uploadOutput } from '../../av/upload-output.ts';
 import { derivedEventId } from '../../event-ids.ts';
 import type { MediaOutput } from '../../ffmpeg/outputs.ts';
 import { ffprobeFile, KEYFRAME_WINDOW_SECONDS } from '../../ffmpeg/probe.ts';
-import { type ChunkSpan, planChunks, probeKeyframeTimes } from '../chunks/plan-chunks.ts';
+import type { ChunkSpan } from '../chunks/plan-chunks.ts';
 import { type PlannedRendition, planVideo, rungsOf, type VideoPlan } from '../plan.ts';
 import { buildPoster, buildThumbnailCandidates } from '../renditions.ts';
+import { planSpans } from './plan-spans.ts';
+import { BACKGROUND_NICENESS, firstChunkStored, LEAD_NICENESS } from './precedence.ts';
 
 export interface CoordinatorDeps {
   config: Config;
@@ -69,8 +71,9 @@ export async function coordinateChunkedVideo(
 /**
  * With no scanner to wait for, the chunk jobs go out before the coordinator downloads the original (for its
  * hash and stills): planned from a presigned URL, so the first chunk plays as soon for a 10-minute video as
- * for a 30-second one. Any failure but a shutdown leaves it to the download path, which plans again from
- * the file and reports a fault of the media itself with its hash.
+ * for a 30-second one; the download waits until the first chunk is stored (firstChunkStored). Any
+ * failure but a shutdown leaves it to the download path, which plans again from the file and reports a
+ * fault of the media itself with its hash.
  */
 export async function dispatchBeforeDownload(
   deps: CoordinatorDeps,
@@ -79,9 +82,10 @@ export async function dispatchBeforeDownload(
   traceparent: string | undefined,
   report: ReportPartial,
 ): Promise<VideoPlan | undefined> {
+  let plan: VideoPlan | undefined;
   try {
     const source = await deps.storage.presignGet(request.objectKey, sourceUrlTtlSeconds, 'internal');
-    return await dispatchChunks(deps, request, requestId, source, traceparent, report);
+    plan = await dispatchChunks(deps, request, requestId, source, traceparent, report);
   } catch (error) {
     deps.signal?.throwIfAborted();
     deps.logger.warn(
@@ -90,6 +94,8 @@ export async function dispatchBeforeDownload(
     );
     return undefined;
   }
+  if (plan) await firstChunkStored(deps, { mediaId: request.mediaId, requestId }, plan);
+  return plan;
 }
 
 /** Plans the chunks of `input` (a path or URL), reports the plan, publishes the jobs; undefined: one chunk. */
@@ -105,23 +111,19 @@ async function dispatchChunks(
   const options = { ffmpegPath, ffprobePath, signal: deps.signal };
   const ladder = rungsOf(deps.config.video.ladder);
   const probeOptions = { ...options, keyframeWindowSeconds: KEYFRAME_WINDOW_SECONDS };
+  // Each step is logged with the media's id: bench:video's timeline reads them.
+  const log = deps.logger.child({ mediaId: request.mediaId, requestId });
+  log.info('video coordinator planning');
   const probe = isRemote(input)
     ? await probeMedia(input, probeOptions)
     : await ffprobeFile(input, probeOptions);
+  log.info('video probed');
   // MPEG-TS carries no display matrix: a copied rung of a turned (phone) video would play sideways in
   // HLS, so such a video's rungs are all encoded upright.
   const turned = (probe.video?.rotation ?? 0) !== 0;
   const plan = planVideo(probe, { ladder, ...(turned ? { remuxMaxBitrateRatio: 0 } : {}) });
-  const durationSeconds = plan.durationSeconds;
-  if (durationSeconds === undefined) return undefined;
-  // Encoded rungs seek accurately, so they cut anywhere; only a copied rung must cut at source keyframes
-  // (and reading every packet's flags of a long file costs the first chunk seconds).
-  const copied = plan.renditions.some((rendition) => rendition.mode === 'remux');
-  const keyframeSeconds = copied ? await probeKeyframeTimes(input, options) : undefined;
-  const spans = planChunks(
-    { durationSeconds, ...(keyframeSeconds ? { keyframeSeconds } : {}) },
-    deps.config.video.chunkSeconds,
-  );
+  const spans = await planSpans(input, probe, plan, deps.config.video.chunkSeconds, options);
+  log.info({ chunks: spans.length }, 'video chunks planned');
   if (spans.length < 2) return undefined;
   // The API learns the plan before any chunk can finish, so it knows what completes each rung; then the
   // jobs go out at once: the stills would only delay the first playable chunk.
@@ -135,10 +137,7 @@ async function dispatchChunks(
     topics.videoChunk,
     jobs.map((job) => chunkMessage(job, requestId, traceparent)),
   );
-  deps.logger.info(
-    { mediaId: request.mediaId, requestId, chunks: spans.length, jobs: jobs.length },
-    'video handed to the fleet in chunks',
-  );
+  log.info({ chunks: spans.length, jobs: jobs.length }, 'video handed to the fleet in chunks');
   return plan;
 }
 
@@ -156,10 +155,11 @@ export async function buildStills(
   report: ReportPartial,
 ): Promise<void> {
   const { ffmpegPath, ffprobePath } = deps.config;
-  const options = { ffmpegPath, ffprobePath, signal: deps.signal };
+  const options = { ffmpegPath, ffprobePath, signal: deps.signal, niceness: BACKGROUND_NICENESS };
   const outDir = join(workDir, 'out');
   await mkdir(outDir, { recursive: true });
   const ids = { mediaId: request.mediaId, requestId };
+  deps.logger.info(ids, 'video stills started');
   const still = async (
     step: 'poster' | 'thumbnails',
     qualities: string[],
@@ -203,7 +203,7 @@ function chunkJobs(
 ): VideoChunkJob[] {
   const [lowest, ...rest] = renditions;
   const groups = lowest ? [[lowest], ...(rest.length > 0 ? [rest] : [])] : [];
-  return groups.flatMap((group) =>
+  return groups.flatMap((group, g) =>
     spans.map((span) => ({
       mediaId: request.mediaId,
       requestId,
@@ -213,6 +213,7 @@ function chunkJobs(
       renditions: group.map(chunkRendition),
       withAudio: probe.audio !== undefined,
       sourceRotation: probe.video?.rotation ?? 0,
+      niceness: g > 0 ? BACKGROUND_NICENESS : span.index === 0 ? 0 : LEAD_NICENESS,
     })),
   );
 }

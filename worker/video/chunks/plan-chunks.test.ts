@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { type ChunkSpan, keyframeTimes, planChunks, probeKeyframeTimes } from './plan-chunks.ts';
+import {
+  type ChunkSpan,
+  keyframeTimes,
+  planChunks,
+  probeKeyframeTimes,
+  sampleKeyframeTimes,
+} from './plan-chunks.ts';
+import { serveFile } from './test-chunks.ts';
 
 const every = (step: number, until: number) =>
   Array.from({ length: Math.floor(until / step) + 1 }, (_, i) => i * step);
@@ -87,7 +94,52 @@ test('keyframe times are read from the file start, keyframes only, de-duplicated
   assert.deepEqual(keyframeTimes('packet,0.0,K_\n'), [0]);
 });
 
-test('probeKeyframeTimes reads every keyframe of a 10-minute 1080p file', async (t) => {
+test('planChunks with every rung encoded cuts on the grid where no keyframe fits, at a keyframe where one does', () => {
+  // Keyframes every 8.5 s then every 2 s: no keyframe between 3 and 12 s after 8.5 (next is 21).
+  const keyframeSeconds = [8.5, 21, 23, 25, 27, 29];
+  const spans = planChunks({ durationSeconds: 40, keyframeSeconds, gridWhenNoKeyframeFits: true }, 6);
+  assertCovers(spans, 40);
+  assert.deepEqual(
+    spans.map((span) => span.endSeconds),
+    [8.5, 14.5, 21, 27, 33, 40],
+  );
+  // A copied rung needs the keyframe, however far.
+  const copied = planChunks({ durationSeconds: 40, keyframeSeconds }, 6);
+  assert.deepEqual(copied.map((span) => span.endSeconds).slice(0, 2), [8.5, 21]);
+});
+
+test('planChunks makes the first chunk short when asked, on the grid or at a keyframe near it, and leaves a one-chunk video whole', () => {
+  const grid = planChunks({ durationSeconds: 20, firstSeconds: 2 }, 6);
+  assertCovers(grid, 20);
+  assert.deepEqual(
+    grid.map((span) => span.endSeconds),
+    [2, 8, 14, 20],
+  );
+  const keyed = planChunks({ durationSeconds: 20, keyframeSeconds: every(1.5, 20), firstSeconds: 2 }, 6);
+  assert.deepEqual(
+    keyed.map((span) => span.endSeconds),
+    [1.5, 7.5, 13.5, 20],
+  );
+  assert.equal(planChunks({ durationSeconds: 8, firstSeconds: 2 }, 6).length, 1);
+});
+
+test('sampleKeyframeTimes finds the keyframes of a B-frame MP4 with an edit list as reading every packet does', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyframe-sample-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const clip = join(dir, 'bframes.mp4');
+  // x264's default preset has B-frames: packets are stored out of order and the edit list shifts them.
+  await promisify(execFile)('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=10'],
+    ...['-f', 'lavfi', '-i', 'sine=duration=10', '-c:v', 'libx264', '-g', '50', '-keyint_min', '50'],
+    ...['-c:a', 'aac', clip],
+  ]);
+  const every = await probeKeyframeTimes(clip, {});
+  assert.equal(every.length, 6);
+  assert.deepEqual(await sampleKeyframeTimes(clip, 10, 0.5, {}), every);
+});
+
+test('probeKeyframeTimes reads every keyframe of a 10-minute 1080p file; sampleKeyframeTimes finds them reading a sliver of it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyframe-times-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const run = promisify(execFile);
@@ -109,4 +161,17 @@ test('probeKeyframeTimes reads every keyframe of a 10-minute 1080p file', async 
   assert.equal(times.length, 300);
   assert.deepEqual(times.slice(0, 3), [0, 2, 4]);
   assert.equal(times.at(-1), 598);
+  // Over HTTP, as the coordinator reads the original: the keyframe at each instant of a 6 s grid, a
+  // range read each (and a few per process for the index), not the whole file.
+  const served = await serveFile(long);
+  t.after(served.close);
+  const sampledAt = performance.now();
+  const sampled = await sampleKeyframeTimes(served.url, 600, 6, {});
+  const { size } = await stat(long);
+  t.diagnostic(
+    `sampled over HTTP: ${Math.round(performance.now() - sampledAt)} ms, ${served.requests()} requests, ` +
+      `${(served.bytes() / 1e6).toFixed(1)} of ${(size / 1e6).toFixed(0)} MB sent before ffprobe hung up`,
+  );
+  assert.deepEqual(sampled, every(6, 594));
+  assert.ok(served.requests() < 100 + 6 * 5, `${served.requests()} requests`);
 });

@@ -114,9 +114,10 @@ export function span(list: readonly Packet[]): { start: number; end: number } {
 /** Serves one file over HTTP with single byte ranges, as object storage does. */
 export async function serveFile(
   path: string,
-): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+): Promise<{ url: string; requests: () => number; bytes: () => number; close: () => Promise<void> }> {
   const { size } = await stat(path);
   let count = 0;
+  let served = 0;
   const server: Server = createServer((req, res) => {
     count++;
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
@@ -132,14 +133,23 @@ export async function serveFile(
       'content-type': 'video/mp4',
       ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(path, { start, end }).pipe(res);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    // What was sent before the client hung up, not what it asked for: ffmpeg asks for the rest of the
+    // file and drops the connection once it has what it needs.
+    const body = createReadStream(path, { start, end });
+    body.on('data', (chunk) => (served += chunk.length));
+    res.on('close', () => body.destroy());
+    body.pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/source.mp4`,
     requests: () => count,
+    bytes: () => served,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
