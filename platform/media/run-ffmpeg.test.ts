@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FfmpegError, type FfmpegProgress, ffprobePathFor, runFfmpeg } from './run-ffmpeg.ts';
+import { FfmpegError, type FfmpegProgress, ffprobePathFor, runFfmpeg, runProcess } from './run-ffmpeg.ts';
 
 let dir: string;
 before(async () => {
@@ -81,4 +81,29 @@ test('ffprobe is found beside ffmpeg unless given', () => {
   assert.equal(ffprobePathFor({ ffmpegPath: '/usr/bin/ffmpeg' }), '/usr/bin/ffprobe');
   assert.equal(ffprobePathFor({ ffmpegPath: '/opt/ffmpeg/bin/ffmpeg.exe' }), '/opt/ffmpeg/bin/ffprobe.exe');
   assert.equal(ffprobePathFor({ ffmpegPath: '/usr/bin/ffmpeg', ffprobePath: '/x/probe' }), '/x/probe');
+});
+
+test('a niced run is at that niceness from its exec on, and an abort still ends it', async () => {
+  // Niced from the exec on, so the threads ffmpeg starts later (decoder, encoder) inherit it.
+  let stat = '';
+  await runProcess('sh', ['-c', 'cat /proc/$$/task/*/stat'], {
+    niceness: 7,
+    onStdout: (chunk) => (stat += chunk),
+  });
+  const nices = stat
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[16]));
+  assert.ok(nices.length > 0);
+  assert.ok(
+    nices.every((nice) => nice === 7),
+    `nice values ${nices.join(', ')}`,
+  );
+  const controller = new AbortController();
+  const running = runFfmpeg(endless, { niceness: 7, signal: controller.signal });
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(
+    running,
+    (error: unknown) => error instanceof FfmpegError && error.reason === 'aborted',
+  );
 });
