@@ -74,8 +74,8 @@ export async function createEmbeddedBus(options: {
   };
   boss.on('error', report);
   await boss.start();
-  const wakeSubscribers = (queue: string) => {
-    for (const subscription of subscriptions.get(queue) ?? []) subscription.wake();
+  const wakeSubscribers = (queue: string, count: number) => {
+    for (const subscription of subscriptions.get(queue) ?? []) subscription.wake(count);
   };
   const listener = await listenForPublishes(options.connectionString, wakeSubscribers, report);
   const name = (topic: string) => `${options.topicPrefix}${topic}`;
@@ -99,9 +99,9 @@ export async function createEmbeddedBus(options: {
       if (messages.length === 0) return;
       const queues = await publishToQueues(boss, schema, name(topic), messages, {
         channel: publishChannel,
-        origin: listener.payloadFor([]),
+        origin: listener.origin,
       });
-      for (const queue of queues) wakeSubscribers(queue);
+      for (const queue of queues) wakeSubscribers(queue, messages.length);
     },
 
     async subscribe(topic, group, handler: MessageHandler, subscribeOptions = {}): Promise<Subscription> {

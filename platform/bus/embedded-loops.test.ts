@@ -109,7 +109,8 @@ describe('embedded bus fetch loops', () => {
     });
     try {
       await bus.subscribe('t', 'g', async () => {}, { concurrency: 16 });
-      await sleep(pollMs); // the loops' first looks at the empty queue
+      // The loops' first looks at the empty queue, counted whatever the machine's load makes them take.
+      await waitFor(() => (fetchesOf.get('idle.t.g') ?? 0) >= 16, "every loop's first look");
       const before = fetchesOf.get('idle.t.g') ?? 0;
       await sleep(pollMs * intervals);
       const fetches = (fetchesOf.get('idle.t.g') ?? 0) - before;
@@ -117,7 +118,8 @@ describe('embedded bus fetch loops', () => {
       // One loop per interval, with slack for an interval straddling the window's edges; 16 per interval before.
       assert.ok(fetches <= intervals + 2, `${fetches} fetches in ${intervals} poll intervals`);
 
-      // One message published while idle costs one fetch to claim it, plus one by the loop it wakes next.
+      // One message published while idle costs one fetch to claim it and the look its loop takes after it (and
+      // perhaps a poll that falls in the window); no other loop is woken for it.
       let delivered = 0;
       await bus.subscribe(
         'one',
@@ -127,14 +129,15 @@ describe('embedded bus fetch loops', () => {
         },
         { concurrency: 16 },
       );
-      await sleep(pollMs);
+      await waitFor(() => (fetchesOf.get('idle.one.g') ?? 0) >= 16, "every loop's first look");
+      await sleep(pollMs / 2);
       const start = fetchesOf.get('idle.one.g') ?? 0;
       await bus.publish('one', [envelope()]);
       await waitFor(() => delivered === 1, 'the message');
       await sleep(50);
       const forOne = (fetchesOf.get('idle.one.g') ?? 0) - start;
       console.log(`one message to 16 idle loops: ${forOne} fetch statements`);
-      assert.ok(forOne <= 4, `${forOne} fetches for one message`);
+      assert.ok(forOne <= 3, `${forOne} fetches for one message`);
     } finally {
       await bus.close();
     }

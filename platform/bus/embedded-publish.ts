@@ -29,7 +29,8 @@ function publishSql(schema: string): string {
     )
     select coalesce(array_agg(name order by name), '{}') as queues,
            case when count(*) > 0
-                then pg_notify($3, $4 || E'\\n' || string_agg(name, E'\\n' order by name)) end as notified
+                then pg_notify($3, $4 || E'\\n' || string_agg(name || E'\\t' || $5::int, E'\\n' order by name))
+           end as notified
       from queues`;
 }
 
@@ -47,8 +48,9 @@ function envelopesJson(messages: BusMessage[]): string {
 }
 
 /**
- * Inserts `messages` into every queue subscribed to `event` and notifies `channel` with `origin` and the
- * queues' names, one per line; resolves to those names once the jobs are committed.
+ * Inserts `messages` into every queue subscribed to `event` and notifies `channel` with `origin` and, one per
+ * line, each queue's name and how many messages it received (embedded-wakeup.ts); resolves to the queues'
+ * names once the jobs are committed.
  */
 export async function publishToQueues(
   boss: PgBoss,
@@ -59,6 +61,12 @@ export async function publishToQueues(
 ): Promise<string[]> {
   const { rows } = await boss
     .getDb()
-    .executeSql(publishSql(schema), [event, envelopesJson(messages), notify.channel, notify.origin]);
+    .executeSql(publishSql(schema), [
+      event,
+      envelopesJson(messages),
+      notify.channel,
+      notify.origin,
+      messages.length,
+    ]);
   return (rows[0] as { queues: string[] } | undefined)?.queues ?? [];
 }

@@ -23,8 +23,8 @@ export const defaultLease: LeaseSettings = { leaseSeconds: 30, stopTimeoutMs: 10
 export const defaultIdlePollMs = 500;
 
 export interface EmbeddedSubscription extends Subscription {
-  /** Messages were published to the queue: one idle loop fetches now instead of at the next poll. */
-  wake(): void;
+  /** `count` messages were published to the queue: as many idle loops fetch now instead of at the next poll. */
+  wake(count: number): void;
 }
 
 /**
@@ -92,6 +92,9 @@ export function startEmbeddedSubscription(options: {
   };
 
   const loop = async () => {
+    // A loop a publish woke leaves the rest of that publish to the loops it woke with it; after any other wake
+    // there may be more that nobody counted, so a claim wakes the next loop.
+    let wokenByPublish = false;
     while (!stopping) {
       let job: PgBoss.JobWithMetadata<Envelope> | undefined;
       idleLoops.fetching();
@@ -101,10 +104,10 @@ export function startEmbeddedSubscription(options: {
         if (!stopping) report(error);
       }
       if (job) {
-        // There may be more where this came from: a burst fans out loop by loop, one fetch each.
-        idleLoops.wakeOne();
+        if (!wokenByPublish) idleLoops.wakeOne();
+        wokenByPublish = false;
         await run(job);
-      } else if (!stopping) await idleLoops.idle();
+      } else if (!stopping) wokenByPublish = (await idleLoops.idle()) === 'published';
     }
   };
   const loops = Array.from({ length: options.concurrency }, loop);

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
-/** The PostgreSQL channel on which a publish names the queues it filled. */
+/**
+ * The PostgreSQL channel on which a publish names the queues it filled: the publishing bus's origin line, then
+ * one line per queue, `<queue>\t<messages>` (a line without a count is one message).
+ */
 export const publishChannel = 'mediagate_bus';
 
 const reconnectDelayMs = 1000;
@@ -10,8 +13,8 @@ const reconnectDelayMs = 1000;
 const originPrefix = 'from ';
 
 export interface PublishListener {
-  /** The notification that names these queues, marked as this bus's own. */
-  payloadFor(queues: string[]): string;
+  /** The first line of this bus's own notifications. */
+  origin: string;
   close(): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export interface PublishListener {
  */
 export async function listenForPublishes(
   connectionString: string,
-  onPublish: (queue: string) => void,
+  onPublish: (queue: string, count: number) => void,
   report: (error: unknown) => void,
 ): Promise<PublishListener> {
   let closed = false;
@@ -50,7 +53,11 @@ export async function listenForPublishes(
       const lines = payload?.split('\n') ?? [];
       // The publishing bus has already woken its own subscribers; a second wake would cost a fetch.
       if (lines[0] === origin) return;
-      for (const queue of lines) if (!queue.startsWith(originPrefix)) onPublish(queue);
+      for (const line of lines) {
+        if (line.startsWith(originPrefix)) continue;
+        const [queue = '', count] = line.split('\t');
+        onPublish(queue, Math.max(1, Number(count) || 1));
+      }
     });
     try {
       await session.connect();
@@ -65,7 +72,7 @@ export async function listenForPublishes(
   await connect();
 
   return {
-    payloadFor: (queues) => [origin, ...queues].join('\n'),
+    origin,
     async close() {
       closed = true;
       clearTimeout(retry);
