@@ -8,30 +8,45 @@ export interface StatementTimes {
   /** Milliseconds per statement, one entry per batch. */
   read: number[];
   mark: number[];
+  /** The relay's own statement: marks the batch before and reads the next. */
+  markAndRead: number[];
 }
 
-/** Reads and marks the pending rows batch by batch until none are left, timing each statement. */
+/**
+ * Reads and marks the pending rows batch by batch until none are left, timing each statement: the first
+ * `separately` batches as a read and a mark, the rest as the relay runs them, one statement each.
+ */
 export async function timeRelayStatements(
   connectionString: string,
   batchSize: number,
+  separately: number,
 ): Promise<StatementTimes> {
   const session = new pg.Client({ connectionString });
   await session.connect();
-  const times: StatementTimes = { read: [], mark: [] };
+  const times: StatementTimes = { read: [], mark: [], markAndRead: [] };
+  const timed = async <T>(into: number[], work: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    const result = await work();
+    into.push(performance.now() - start);
+    return result;
+  };
   try {
     await session.query('set synchronous_commit = off');
-    for (;;) {
-      let start = performance.now();
-      const rows = await readUnpublished(session, batchSize, []);
-      if (rows.length === 0) return times;
-      times.read.push(performance.now() - start);
-      start = performance.now();
-      await markPublished(
-        session,
-        rows.map((r) => r.seq),
+    for (let i = 0; i < separately; i++) {
+      const rows = await timed(times.read, () => readUnpublished(session, batchSize, []));
+      await timed(times.mark, () =>
+        markPublished(
+          session,
+          rows.map((r) => r.seq),
+        ),
       );
-      times.mark.push(performance.now() - start);
     }
+    let rows = await readUnpublished(session, batchSize, []);
+    while (rows.length > 0) {
+      const seqs = rows.map((r) => r.seq);
+      rows = await timed(times.markAndRead, () => readUnpublished(session, batchSize, [], seqs));
+    }
+    return times;
   } finally {
     await session.end();
   }

@@ -167,6 +167,55 @@ test('the broker killed mid-drain and started again: nothing lost, commit order 
   }
 });
 
+test('an event whose transaction took its seq first but commits last still goes out', async () => {
+  const consumer = await receive('late');
+  const relay = startRelay({
+    connectionString: postgres.url,
+    bus,
+    logger,
+    batchSize: 10,
+    pollIntervalMs: 100,
+  });
+  let commit = () => {};
+  const held = new Promise<void>((resolve) => {
+    commit = resolve;
+  });
+  let late: string[] = [];
+  let wrote = () => {};
+  const written = new Promise<void>((resolve) => {
+    wrote = resolve;
+  });
+  try {
+    const slow = database.db.transaction(async (tx) => {
+      late = await enqueueEvents(tx, [
+        { aggregateId: randomUUID(), topic: 'late', eventType: 'relay.test', payload: { n: 0 } },
+      ]);
+      wrote();
+      await held;
+    });
+    await written;
+    const early = await commitEvents('late', newMedia(3), 0, 1);
+    await consumer.until(() => early.every((id) => consumer.seen.has(id)), 'the later seqs');
+    assert.equal(consumer.seen.size, 3, 'the uncommitted event is not sent');
+    commit();
+    await slow;
+    const { rows } = await database.pool.query<{ id: string }>(
+      'select id from outbox where id = any($1::uuid[]) order by seq limit 1',
+      [[...late, ...early]],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      late,
+      'the event committed last holds the lowest seq',
+    );
+    await consumer.until(() => late.every((id) => consumer.seen.has(id)), 'the event committed last');
+  } finally {
+    commit();
+    await relay.stop();
+    await consumer.subscription.stop();
+  }
+});
+
 /** The broker's limit on one partition's record batch in `topic` (its real default is about 1 MB). */
 async function limitBatchBytes(topic: string, bytes: number): Promise<void> {
   const admin = new kafkajs.Kafka({ brokers: broker.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();

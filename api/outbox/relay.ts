@@ -54,12 +54,12 @@ export function startRelay(options: RelayOptions): Relay {
     });
 
   /**
-   * While batch N is on its way to the broker, the session marks batch N-1 and then reads batch N+1 (all but
-   * N's rows), so the database's time hides behind the broker's. One session, one statement at a time: marks
-   * on a second session, overlapping the reads, were measured to cost PostgreSQL about twice the CPU per event
-   * for no gain in rate. Sends stay one at a time and in order: a later batch never goes out before an earlier
-   * one was acknowledged, so a failed send is repeated before anything after it (kafkajs's idempotent producer
-   * holds one request per broker in flight anyway).
+   * While batch N is on its way to the broker, one statement marks batch N-1 and reads batch N+1 (all but
+   * N's rows), so the database's time hides behind the broker's at one round trip and one commit per batch
+   * (on a loaded machine each statement also waits its turn for a CPU). One session: marks on a second session, overlapping the reads, were measured to cost PostgreSQL about twice the
+   * CPU per event for no gain in rate. Sends stay one at a time and in order: a later batch never goes out
+   * before an earlier one was acknowledged, so a failed send is repeated before anything after it (kafkajs's
+   * idempotent producer holds one request per broker in flight anyway).
    */
   async function lead(session: pg.Client): Promise<void> {
     // Marking rows published need not wait for the WAL flush: a mark lost in a database crash only makes the
@@ -74,21 +74,21 @@ export function startRelay(options: RelayOptions): Relay {
     while (running) {
       notified = false;
       let rows = await readUnpublished(session, batchSize, []);
-      // The last mark issued; the session's next statement starts once it is done.
-      let marked: Promise<void> = Promise.resolve();
+      // The last batch the broker acknowledged; the session's next statement marks it.
+      let acked: string[] = [];
       while (rows.length > 0) {
         const seqs = rows.map((r) => r.seq);
         // Only a full batch says more rows are waiting.
         const next =
           rows.length === batchSize
-            ? marked.then(() => readUnpublished(session, batchSize, seqs))
-            : marked.then(() => []);
+            ? readUnpublished(session, batchSize, seqs, acked)
+            : markPublished(session, acked).then(() => []);
         next.catch(() => {});
         const failure = await publish(rows);
         if (failure !== undefined) {
-          // The read that raced ahead is dropped: this batch goes out again before anything after it.
-          await next.catch(() => {});
-          await marked;
+          // The rows read ahead are dropped: this batch goes out again before anything after it.
+          await next;
+          acked = [];
           await recordPublishFailure(
             session,
             rows.map((r) => r.id),
@@ -97,13 +97,12 @@ export function startRelay(options: RelayOptions): Relay {
           await sleep(1000);
           break;
         }
-        marked = next.then(() => markPublished(session, seqs));
-        // Awaited by the next read or below; until then a failure must not count as unhandled.
-        marked.catch(() => {});
-        // A failed mark fails the read after it and ends the leadership; its rows go out again.
-        rows = running ? await next : [];
+        acked = seqs;
+        // A failed mark fails the statement and ends the leadership; its rows go out again.
+        rows = await next;
+        if (!running) rows = [];
       }
-      await marked;
+      await markPublished(session, acked);
       await waitForWork(pollIntervalMs);
     }
   }

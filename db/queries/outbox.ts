@@ -75,34 +75,37 @@ const jsonbAsText: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** Takes the rows whose seqs are `$1` out of pending and stamps them published (a HOT update of the outbox). */
+const markSql = `with done as (delete from outbox_pending where seq = any($1::bigint[]) returning id),
+  stamped as (update outbox o set published_at = now(), attempts = o.attempts + 1 from done where o.id = done.id)`;
+
 /**
- * The first `limit` pending rows in `seq` order, leaving out the batch on its way (by seq). Not a "seq above
- * the last one" cursor: a slower transaction can commit a lower seq later, and it must still go out. The
- * payload is kept as the text it arrives as, so that it is sent as stored, never parsed and encoded again;
- * selecting `payload::text` instead was measured to cost PostgreSQL some 30 µs more CPU per event in the drain.
+ * Marks the `published` rows and returns the first `limit` pending rows in `seq` order other than those and
+ * the `underway` ones, in one statement: the relay's one round trip per batch. (The select sees the pending
+ * rows as they were before the statement's own delete, hence the exclusion.) Not a "seq above the last one"
+ * cursor: a slower transaction can commit a lower seq later, and it must still go out. The payload is kept as
+ * the text it arrives as, so that it is sent as stored, never parsed and encoded again; selecting
+ * `payload::text` instead was measured to cost PostgreSQL some 30 µs more CPU per event in the drain.
  */
 export async function readUnpublished(
   session: Session,
   limit: number,
   underway: readonly string[],
+  published: readonly string[] = [],
 ): Promise<UnpublishedRow[]> {
   const { rows } = await session.query<Omit<UnpublishedRow, 'headers'> & { headers: string }>({
-    text: `select p.seq, o.id, o.aggregate_id, o.topic, o.event_type, o.payload, o.headers, o.traceparent
-             from outbox_pending p join outbox o on o.id = p.id
-            where p.seq <> all($2::bigint[]) order by p.seq limit $1`,
-    values: [limit, underway],
+    text: `${markSql}
+      select p.seq, o.id, o.aggregate_id, o.topic, o.event_type, o.payload, o.headers, o.traceparent
+        from outbox_pending p join outbox o on o.id = p.id
+       where p.seq <> all($2::bigint[]) order by p.seq limit $3`,
+    values: [published, [...published, ...underway], limit],
     types: jsonbAsText,
   });
   return rows.map((row) => ({ ...row, headers: JSON.parse(row.headers) }));
 }
 
-/** Takes the rows out of pending and stamps them published, in one statement (a HOT update of the outbox). */
 export async function markPublished(session: Session, seqs: readonly string[]): Promise<void> {
-  await session.query(
-    `with done as (delete from outbox_pending where seq = any($1::bigint[]) returning id)
-     update outbox o set published_at = now(), attempts = o.attempts + 1 from done where o.id = done.id`,
-    [seqs],
-  );
+  if (seqs.length > 0) await session.query(`${markSql} select`, [seqs]);
 }
 
 export async function recordPublishFailure(
