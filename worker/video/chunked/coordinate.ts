@@ -24,7 +24,7 @@ import { ffprobeFile, KEYFRAME_WINDOW_SECONDS } from '../../ffmpeg/probe.ts';
 import type { ChunkSpan } from '../chunks/plan-chunks.ts';
 import { type PlannedRendition, planVideo, rungsOf, type VideoPlan } from '../plan.ts';
 import { buildPoster, buildThumbnailCandidates } from '../renditions.ts';
-import { planSpans } from './plan-spans.ts';
+import { planSpans, sampleKeyframesEarly } from './plan-spans.ts';
 import { BACKGROUND_NICENESS, firstChunkStored, LEAD_NICENESS } from './precedence.ts';
 
 export interface CoordinatorDeps {
@@ -114,6 +114,8 @@ async function dispatchChunks(
   // Each step is logged with the media's id: bench:video's timeline reads them.
   const log = deps.logger.child({ mediaId: request.mediaId, requestId });
   log.info('video coordinator planning');
+  const target = deps.config.video.chunkSeconds;
+  const early = sampleKeyframesEarly(input, request.probe, target, options);
   const probe = isRemote(input)
     ? await probeMedia(input, probeOptions)
     : await ffprobeFile(input, probeOptions);
@@ -122,7 +124,7 @@ async function dispatchChunks(
   // HLS, so such a video's rungs are all encoded upright.
   const turned = (probe.video?.rotation ?? 0) !== 0;
   const plan = planVideo(probe, { ladder, ...(turned ? { remuxMaxBitrateRatio: 0 } : {}) });
-  const spans = await planSpans(input, probe, plan, deps.config.video.chunkSeconds, options);
+  const spans = await planSpans(input, probe, plan, target, options, early);
   log.info({ chunks: spans.length }, 'video chunks planned');
   if (spans.length < 2) return undefined;
   // The API learns the plan before any chunk can finish, so it knows what completes each rung; then the

@@ -26,14 +26,18 @@ export async function planSpans(
   plan: VideoPlan,
   targetSeconds: number,
   options: FfmpegToolOptions,
+  early?: EarlyKeyframes,
 ): Promise<ChunkSpan[]> {
   const durationSeconds = plan.durationSeconds;
   if (durationSeconds === undefined) return [];
   const copied = plan.renditions.some((rendition) => rendition.mode === 'remux');
-  const indexed = probe.container === 'mp4' || probe.container === 'mov';
+  const indexed = isIndexed(probe.container);
   const spacing = targetSeconds / KEYFRAME_SAMPLES_PER_CHUNK;
+  // The early sampling covered this duration (the gate's probe said the same) unless it failed.
+  const sampled =
+    early && Math.abs(early.durationSeconds - durationSeconds) < spacing ? await early.times : undefined;
   const keyframeSeconds = indexed
-    ? await sampleKeyframeTimes(input, durationSeconds, spacing, options)
+    ? (sampled ?? (await sampleKeyframeTimes(input, durationSeconds, spacing, options)))
     : copied
       ? await probeKeyframeTimes(input, options)
       : undefined;
@@ -45,4 +49,37 @@ export async function planSpans(
     },
     targetSeconds,
   );
+}
+
+/** A keyframe sampling started before the coordinator's own probe, on the gate's word for the source. */
+export interface EarlyKeyframes {
+  durationSeconds: number;
+  /** Undefined when it failed: planSpans samples again. */
+  times: Promise<number[] | undefined>;
+}
+
+/**
+ * Starts sampling the keyframes at once when the gate's probe (the optimize request's `probe`) says the
+ * source is an MP4 or MOV of a known length: the seeks then overlap the coordinator's own probe instead of
+ * following it, which matters most for a long source (a read per chunk).
+ */
+export function sampleKeyframesEarly(
+  input: string,
+  gateProbe: Record<string, unknown>,
+  targetSeconds: number,
+  options: FfmpegToolOptions,
+): EarlyKeyframes | undefined {
+  const { durationSeconds, container } = gateProbe;
+  if (typeof durationSeconds !== 'number' || !(durationSeconds > 0) || !Number.isFinite(durationSeconds))
+    return undefined;
+  if (typeof container !== 'string' || !isIndexed(container)) return undefined;
+  const spacing = targetSeconds / KEYFRAME_SAMPLES_PER_CHUNK;
+  return {
+    durationSeconds,
+    times: sampleKeyframeTimes(input, durationSeconds, spacing, options).catch(() => undefined),
+  };
+}
+
+function isIndexed(container: string): boolean {
+  return container === 'mp4' || container === 'mov';
 }
