@@ -71,11 +71,12 @@ export function startRelay(options: RelayOptions): Relay {
       notified = true;
       wake?.();
     });
+    // The last batch the broker acknowledged; the session's next statement marks it.
+    let acked: string[] = [];
     while (running) {
       notified = false;
-      let rows = await readUnpublished(session, batchSize, []);
-      // The last batch the broker acknowledged; the session's next statement marks it.
-      let acked: string[] = [];
+      let rows = await readUnpublished(session, batchSize, [], acked);
+      acked = [];
       while (rows.length > 0) {
         const seqs = rows.map((r) => r.seq);
         // Only a full batch says more rows are waiting.
@@ -102,9 +103,15 @@ export function startRelay(options: RelayOptions): Relay {
         rows = await next;
         if (!running) rows = [];
       }
-      await markPublished(session, acked);
+      // When more rows were announced meanwhile, the read that fetches them marks this batch (while streaming,
+      // one statement per send); otherwise it is marked before the relay waits, not left pending while idle.
+      if (!notified) {
+        await markPublished(session, acked);
+        acked = [];
+      }
       await waitForWork(pollIntervalMs);
     }
+    await markPublished(session, acked);
   }
 
   /** Undefined once the bus has durably accepted every row, else why it did not. */
