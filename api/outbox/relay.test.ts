@@ -167,6 +167,29 @@ test('the broker killed mid-drain and started again: nothing lost, commit order 
   }
 });
 
+test('a relay gone idle has marked what it sent, not left it pending until its next poll', async () => {
+  const consumer = await receive('idle');
+  const relay = startRelay({
+    connectionString: postgres.url,
+    bus,
+    logger,
+    batchSize: 10,
+    pollIntervalMs: 600_000,
+  });
+  try {
+    const ids = await commitEvents('idle', newMedia(4), 0, 3);
+    await consumer.until(() => ids.every((id) => consumer.seen.has(id)), 'every event');
+    const deadline = Date.now() + 10_000;
+    while ((await unpublishedRows()) > 0) {
+      assert.ok(Date.now() < deadline, 'the sent rows are marked published');
+      await sleep(50);
+    }
+  } finally {
+    await relay.stop();
+    await consumer.subscription.stop();
+  }
+});
+
 test('an event whose transaction took its seq first but commits last still goes out', async () => {
   const consumer = await receive('late');
   const relay = startRelay({
