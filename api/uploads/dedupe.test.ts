@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
 import { assertGapless } from '../../test/upload-facts.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
+import { applyOptimizeResult } from '../results/apply-result.ts';
 import { runStorageSweep } from '../storage/garbage-sweeper.ts';
 
 let api: InProcessApi;
@@ -61,4 +62,59 @@ test('a deduplicated copy racing the deletion of its twin: the copy keeps its by
     await assertGapless(api, 'zoe');
   }
   console.log(`dedupe vs delete over 10 rounds: ${JSON.stringify(outcomes)}`);
+});
+
+test('a deduplicated copy answers with the view it then reads with: the twin’s WebP rungs, smallest first', async () => {
+  const bytes = await makeJpegWithGps(64, 48, { lat: 3, lon: 4 });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const session = await api.upload('yan', bytes, 'image/jpeg');
+  const done = await api.call('yan', {
+    method: 'POST',
+    url: `/v1/uploads/${session.uploadId}/complete`,
+    payload: { parts: session.parts },
+  });
+  assert.equal(done.statusCode, 202, done.body);
+  const requestId = randomUUID();
+  const outputs = [
+    ['high', 'webp', 900],
+    ['low', 'webp', 100],
+    ['thumbnail', 'webp', 50],
+    ['high-avif', 'avif', 600],
+  ] as const;
+  const applied = await applyOptimizeResult(api.ctx.db, randomUUID(), {
+    mediaId: session.mediaId,
+    requestId,
+    success: true,
+    sha256,
+    metadata: {},
+    processed: outputs.map(([quality, format, size]) => ({
+      quality,
+      format,
+      key: `derived/${session.mediaId}/${requestId}/${quality}.${format}`,
+      url: '',
+      width: size,
+      height: size,
+      size,
+    })),
+  });
+  assert.equal(applied, 'applied');
+
+  const created = await api.call('yan', {
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: { filename: 'again.jpg', contentType: 'image/jpeg', size: bytes.length, sha256 },
+  });
+  assert.equal(created.statusCode, 200, created.body);
+  const copy = created.json().media;
+  assert.deepEqual(
+    copy.variants.map((v: { quality: string; bytes: number }) => [v.quality, v.bytes]),
+    [
+      ['thumbnail', 50],
+      ['low', 100],
+      ['high', 900],
+    ],
+  );
+  const read = await api.call('yan', { method: 'GET', url: `/v1/media/${copy.id}` });
+  assert.equal(read.statusCode, 200, read.body);
+  assert.deepEqual(read.json(), copy);
 });

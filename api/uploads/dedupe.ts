@@ -7,7 +7,7 @@ import { copyVariants, lockVerifiedTwin } from '../../db/queries/twins.ts';
 import { media, mediaEvent } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
-import { loadVariantsOf, toMediaView } from '../media/view.ts';
+import { toMediaView } from '../media/view.ts';
 
 export type Deduplicated = Static<typeof DeduplicatedUpload>;
 
@@ -59,7 +59,7 @@ export async function cloneOwnTwin(
       })
       .returning();
     if (!row) return undefined;
-    await copyVariants(tx, id, twin);
+    const variants = await copyVariants(tx, id, twin);
     await tx.insert(mediaEvent).values({
       mediaId: id,
       fromStatus: null,
@@ -67,7 +67,6 @@ export async function cloneOwnTwin(
       actor: caller.sub,
       detail: { deduplicatedFrom: source.id },
     });
-    const variants = await loadVariantsOf(tx, id);
     // Born ready: apps hear of it as of any media that becomes ready.
     await announce(tx, [
       { type: 'media.ready', data: { ...subjectOf(row), variants: announcedVariants(variants) } },

@@ -72,18 +72,25 @@ function variantsOf(tx: Queryable, mediaId: string): Promise<VariantRow[]> {
   return tx.select().from(mediaVariant).where(eq(mediaVariant.mediaId, mediaId));
 }
 
-/** Variant rows for `mediaId` that point at the twin's objects. */
-export async function copyVariants(tx: Queryable, mediaId: string, twin: Twin): Promise<void> {
-  if (twin.variants.length === 0) return;
-  await tx.insert(mediaVariant).values(
-    twin.variants.map((v) => ({
-      mediaId,
-      quality: v.quality,
-      format: v.format,
-      objectKey: v.objectKey,
-      width: v.width,
-      height: v.height,
-      bytes: v.bytes,
-    })),
-  );
+/**
+ * Variant rows for `mediaId` that point at the twin's objects, returned as inserted and ordered smallest first
+ * as the media view lists them, so a caller that shows them needs no read after its write.
+ */
+export async function copyVariants(tx: Queryable, mediaId: string, twin: Twin): Promise<VariantRow[]> {
+  if (twin.variants.length === 0) return [];
+  const copied = await tx
+    .insert(mediaVariant)
+    .values(
+      twin.variants.map((v) => ({
+        mediaId,
+        quality: v.quality,
+        format: v.format,
+        objectKey: v.objectKey,
+        width: v.width,
+        height: v.height,
+        bytes: v.bytes,
+      })),
+    )
+    .returning();
+  return copied.sort((a, b) => a.bytes - b.bytes);
 }
