@@ -78,10 +78,11 @@ async function answerPlaylist(
   privateViewer: string | undefined,
 ) {
   const { config } = deps;
-  const head = await deps.storage.head(key);
+  // One ranged read, not a HEAD and then a read: players poll an EVENT playlist once a segment.
+  const head = await deps.storage.readHead(key, maxPlaylistBytes);
   if (!head) throw new AppError('object_not_found', 'No such object');
   if (head.size > maxPlaylistBytes) throw new AppError('forbidden', 'Playlist too large');
-  const body = (await deps.storage.readRange(key, 0, head.size - 1)).toString('utf8');
+  const body = head.bytes.toString('utf8');
   const secret = config.auth.urlSigningSecret;
   const exp = Math.floor(Date.now() / 1000) + config.edge.viewTokenTtlSeconds;
   const urlFor = (target: string) => {
