@@ -75,7 +75,8 @@ export function chunkHandler(deps: WorkerDeps) {
             signal: deps.signal,
             withAudio: job.withAudio,
             ...(job.sourceRotation === undefined ? {} : { sourceRotation: job.sourceRotation }),
-            ...(job.niceness ? { niceness: job.niceness } : {}),
+            // Only the chunk a viewer waits for takes every core it can; the rest spend the least CPU.
+            ...(job.niceness ? { niceness: job.niceness, threads: 1 } : {}),
           }),
         );
         log.info('chunk encoded');
