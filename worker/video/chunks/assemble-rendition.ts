@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isRemote, REMOTE_READS } from '../../../platform/media/probe.ts';
+import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import {
   type FfmpegToolOptions,
   ffprobePathFor,
@@ -45,7 +45,7 @@ export async function assembleRendition(
       [
         ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concatf:${list}`],
         ...(audio && audio.kind !== 'none' && audioSource
-          ? [...(isRemote(audioSource) ? REMOTE_READS : []), '-i', audioSource]
+          ? [...(isRemote(audioSource) ? STORAGE_URL_READS : []), '-i', audioSource]
           : []),
         ...['-map', '0:v:0', '-c:v', 'copy'],
         ...(audio?.kind === 'aac' ? ['-map', '1:a:0', ...audio.args] : []),

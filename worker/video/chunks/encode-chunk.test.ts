@@ -161,6 +161,26 @@ test('a presigned-style http URL is read by ranges and gives the same frames as 
   t.diagnostic(`range requests for one chunk: ${server.requests()}`);
 });
 
+test('the last chunk of a Matroska source over http ends with the file: a demuxer that reads to the end is not retried there', async (t) => {
+  const mkv = join(fixture.dir, 'source.mkv');
+  await runFfmpeg(['-i', fixture.clip.source, '-map', '0', '-c', 'copy', mkv], {});
+  const server = await serveFile(mkv);
+  t.after(() => server.close());
+  const last = fixture.clip.spans.at(-1);
+  assert.ok(last);
+  // Storage answers a read past the end with 416; retried, that held the job for ffmpeg's 120 s backoff.
+  const [output] = await encodeChunk(
+    server.url,
+    last,
+    fixture.clip.renditions.slice(0, 1),
+    join(fixture.dir, 'mkv-over-http'),
+    { withAudio: true, signal: AbortSignal.timeout(30_000) },
+  );
+  assert.ok(output);
+  const local = fixture.clip.chunks.get(output.quality)?.at(-1) ?? '';
+  assert.equal((await packets(output.path, 'v')).length, (await packets(local, 'v')).length);
+});
+
 test('a remux rung is a stream copy of the span: the source’s own frames, none repeated', async () => {
   const copy = {
     quality: 'medium' as const,

@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isRemote, REMOTE_READS } from '../../../platform/media/probe.ts';
+import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import {
   type FfmpegProgress,
   type FfmpegToolOptions,
@@ -76,7 +76,7 @@ export async function encodeChunk(
         : ['-threads', String(threads), '-filter_complex_threads', String(threads)]),
       ...['-ss', String(cut.seekAt), '-t', String(round6(cut.to + READ_PAST_SECONDS))],
     ];
-    const source = [...reads, ...(isRemote(input) ? REMOTE_READS : []), '-i', input];
+    const source = [...reads, ...(isRemote(input) ? STORAGE_URL_READS : []), '-i', input];
     const progress = onProgress
       ? { onProgress: (p: FfmpegProgress) => p.fraction !== undefined && onProgress(p.fraction) }
       : {};
