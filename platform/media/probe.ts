@@ -75,9 +75,8 @@ const PROBE_TIMEOUT_MS = 60_000;
 // Containers carry codec parameters in their headers (moov, EBML, ID3); over a URL a small budget stops
 // ffprobe from reading megabytes of packets to confirm them.
 const REMOTE_BUDGET = ['-probesize', '1000000', '-analyzeduration', '1000000'];
-// A URL may answer in bounded windows (the gate's api/gate/range-window-server.ts): continue past each at its end. The
-// delay cap ends the retries at the object's real end within a second, not after ffmpeg's default 120 s.
-export const REMOTE_READS = ['-reconnect', '1', '-reconnect_at_eof', '1', '-reconnect_delay_max', '2'];
+// A URL may answer in bounded windows (the gate's api/gate/range-window-server.ts): continue past each at its end.
+export const REMOTE_READS = ['-reconnect', '1', '-reconnect_at_eof', '1'];
 /**
  * A presigned storage URL answers each request whole: reconnect after a dropped connection, never at the
  * end, where storage answers 416 and a demuxer that reads to the end (Matroska, a truncated MP4) would
