@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import { lifecycleSchemaVersion } from '../../contracts/lifecycle.ts';
 import {
@@ -26,7 +26,7 @@ export async function listDeliveries(
 ): Promise<DeliveryList> {
   await loadEndpoint(db, endpointId);
   const limit = query.limit ?? 50;
-  const cursor = query.before ? await cursorOf(db, endpointId, query.before) : undefined;
+  if (query.before) await requireDelivery(db, endpointId, query.before);
   const rows = await db
     .select()
     .from(webhookDelivery)
@@ -34,11 +34,12 @@ export async function listDeliveries(
       and(
         eq(webhookDelivery.endpointId, endpointId),
         query.state ? eq(webhookDelivery.state, query.state) : undefined,
-        cursor &&
-          or(
-            lt(webhookDelivery.createdAt, cursor.createdAt),
-            and(eq(webhookDelivery.createdAt, cursor.createdAt), lt(webhookDelivery.id, cursor.id)),
-          ),
+        // Compared in the database: PostgreSQL keeps microseconds, a JavaScript Date only milliseconds, so a
+        // cursor's time read out and sent back would skip the deliveries made in the same millisecond.
+        query.before
+          ? sql`(${webhookDelivery.createdAt}, ${webhookDelivery.id}) <
+                (select created_at, id from webhook_delivery where id = ${query.before})`
+          : undefined,
       ),
     )
     .orderBy(desc(webhookDelivery.createdAt), desc(webhookDelivery.id))
@@ -64,9 +65,9 @@ export async function listDeliveries(
   };
 }
 
-async function cursorOf(db: Database, endpointId: string, id: string) {
+async function requireDelivery(db: Database, endpointId: string, id: string): Promise<void> {
   const [row] = await db
-    .select({ id: webhookDelivery.id, createdAt: webhookDelivery.createdAt })
+    .select({ id: webhookDelivery.id })
     .from(webhookDelivery)
     .where(and(eq(webhookDelivery.endpointId, endpointId), eq(webhookDelivery.id, id)));
   if (!row)
@@ -74,7 +75,6 @@ async function cursorOf(db: Database, endpointId: string, id: string) {
       'webhook_delivery_not_found',
       'The `before` cursor names no delivery of this endpoint',
     );
-  return row;
 }
 
 /**

@@ -183,6 +183,31 @@ test('two dispatchers (two api instances) racing over one queue send every deliv
   await api.ctx.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, endpoint.id));
 });
 
+test('the delivery log pages through deliveries made in the same millisecond without skipping any', async () => {
+  const r = await receiver();
+  const endpoint = await endpointFor(r, ['media.ready']);
+  const events = [readyEvent(), readyEvent(), readyEvent()];
+  for (const event of events) await fanOut(api.ctx.db, event);
+  // PostgreSQL keeps microseconds: three deliveries 100 µs apart share one JavaScript millisecond.
+  await api.database.pool.query(
+    `update webhook_delivery d set created_at = '2026-01-01T00:00:00.000100Z'::timestamptz + n.k * interval '100 microseconds'
+       from (select id, row_number() over (order by id) as k from webhook_delivery where endpoint_id = $1) n
+      where d.id = n.id`,
+    [endpoint.id],
+  );
+  const seen: string[] = [];
+  let before: string | null = null;
+  do {
+    const query: string = before ? `limit=1&before=${before}` : 'limit=1';
+    const page = (
+      await asAdmin({ method: 'GET', url: `/v1/webhook-endpoints/${endpoint.id}/deliveries?${query}` })
+    ).json();
+    seen.push(...page.items.map((item: { eventId: string }) => item.eventId));
+    before = page.nextBefore;
+  } while (before && seen.length < 10);
+  assert.deepEqual([...seen].sort(), events.map((e) => e.id).sort());
+});
+
 test('an endpoint failing for longer than the limit is disabled with its reason; re-enabling delivers what waited, same ids', async () => {
   const r = await receiver();
   const endpoint = await endpointFor(r, ['media.ready']);
