@@ -47,6 +47,13 @@ export interface InProcessApi {
   buildEdge(): Promise<FastifyInstance>;
   /** Stores `bytes` as a complete upload: create, PUT every part through its presigned URL. */
   upload(sub: string, bytes: Buffer, contentType: string, filename?: string): Promise<UploadedSession>;
+  /** `upload`, then `complete`, which must be taken (202): the media is `processing`, its request queued. */
+  uploadCompleted(
+    sub: string,
+    bytes: Buffer,
+    contentType: string,
+    filename?: string,
+  ): Promise<UploadedSession>;
   stop(): Promise<void>;
 }
 
@@ -142,7 +149,7 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
           ...request.headers,
         },
       });
-    return {
+    const api: InProcessApi = {
       app,
       ctx,
       config,
@@ -178,6 +185,16 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
         }
         return { mediaId: session.mediaId, uploadId: session.uploadId, parts };
       },
+      async uploadCompleted(sub, bytes, contentType, filename) {
+        const session = await api.upload(sub, bytes, contentType, filename);
+        const done = await call(sub, {
+          method: 'POST',
+          url: `/v1/uploads/${session.uploadId}/complete`,
+          payload: { parts: session.parts },
+        });
+        if (done.statusCode !== 202) throw new Error(`complete answered ${done.statusCode}: ${done.body}`);
+        return session;
+      },
       async buildEdge() {
         const edge = await buildEdgeServer({
           config,
@@ -193,6 +210,7 @@ export async function startInProcessApi(options: InProcessOptions = {}): Promise
       },
       stop,
     };
+    return api;
   } catch (error) {
     await stop();
     throw error;

@@ -118,13 +118,7 @@ for (const kind of ['image', 'video'] as const) {
 }
 
 async function complete(owner: string, bytes: Buffer, contentType: string): Promise<string> {
-  const session = await api.upload(owner, bytes, contentType, `upload.${contentType.split('/')[1]}`);
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, bytes, contentType, `upload.${contentType.split('/')[1]}`);
   return session.mediaId;
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { OptimizeResult } from '../../contracts/events.ts';
 import type { MediaView } from '../../contracts/media.ts';
+import { imageResult } from '../../test/image-results.ts';
 import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
 import { applyOptimizeResult } from '../results/apply-result.ts';
@@ -21,39 +21,20 @@ before(async () => {
 after(() => api?.stop());
 
 async function readyMedia(owner: string): Promise<string> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
-  const requestId = randomUUID();
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   // Sizes out of order and AVIF siblings: the view lists the WebP rungs only, smallest first.
-  const outputs = [
-    ['high', 'webp', 9000],
-    ['low', 'webp', 1000],
-    ['medium', 'webp', 4000],
-    ['thumbnail', 'webp', 500],
-    ['high-avif', 'avif', 6000],
-    ['low-avif', 'avif', 700],
-  ] as const;
-  const result: OptimizeResult = {
-    mediaId: session.mediaId,
-    requestId,
-    success: true,
-    processed: outputs.map(([quality, format, size]) => ({
-      quality,
-      format,
-      key: `derived/${session.mediaId}/${requestId}/${quality}.${format}`,
-      url: '',
-      width: size / 10,
-      height: size / 20,
-      size,
-    })),
-    sha256: null,
-    metadata: { camera: 'test' },
-  };
+  const result = imageResult(
+    session.mediaId,
+    [
+      ['high', 'webp', 9000],
+      ['low', 'webp', 1000],
+      ['medium', 'webp', 4000],
+      ['thumbnail', 'webp', 500],
+      ['high-avif', 'avif', 6000],
+      ['low-avif', 'avif', 700],
+    ],
+    { metadata: { camera: 'test' } },
+  );
   assert.equal(await applyOptimizeResult(api.ctx.db, randomUUID(), result), 'applied');
   return session.mediaId;
 }

@@ -59,13 +59,7 @@ async function deliver(d: Delivery) {
 /** An upload of `owner` completed while the vendor answers as `deferring` says: its media and job. */
 async function completed(owner: string, defer = true) {
   deferring = defer;
-  const session = await api.upload(owner, photo, 'image/jpeg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg');
   const { rows } = await api.database.db.execute<{ job: string | null; moderation: string | null }>(
     sql`select moderation_job_id as job, moderation_status as moderation from media where id = ${session.mediaId}`,
   );

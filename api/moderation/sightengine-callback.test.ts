@@ -66,13 +66,7 @@ async function row(mediaId: string): Promise<Row> {
 
 /** A video of `owner` completed (202) and handed to the vendor's asynchronous API. */
 async function completed(owner: string): Promise<{ mediaId: string; vendorMediaId: string; nonce: string }> {
-  const session = await api.upload(owner, video, 'video/mp4');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, video, 'video/mp4');
   const stored = await row(session.mediaId);
   assert.equal(stored.moderation, 'pending');
   const ref = parseJobRef(stored.job);

@@ -20,13 +20,7 @@ before(async () => {
     ['second', 'search-alice'],
     ['other', 'search-bob'],
   ] as const) {
-    const session = await api.upload(owner, photo, 'image/jpeg', `${name}.jpg`);
-    const done = await api.call(owner, {
-      method: 'POST',
-      url: `/v1/uploads/${session.uploadId}/complete`,
-      payload: { parts: session.parts },
-    });
-    assert.equal(done.statusCode, 202, done.body);
+    const session = await api.uploadCompleted(owner, photo, 'image/jpeg', `${name}.jpg`);
     ids[name] = session.mediaId;
   }
   await api.ctx.db

@@ -51,13 +51,7 @@ const ops = (method: 'GET' | 'POST', url: string, payload?: object) =>
   });
 
 async function completed(owner: string): Promise<{ mediaId: string; objectKey: string }> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   const [row] = await api.ctx.db.select().from(media).where(eq(media.id, session.mediaId));
   return { mediaId: session.mediaId, objectKey: row?.objectKey ?? '' };
 }

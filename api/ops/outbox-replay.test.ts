@@ -67,13 +67,7 @@ async function settledBy(mediaId: string, requestId: string): Promise<string> {
 }
 
 async function uploadToReady(photo: Buffer): Promise<string> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   const [request] = await api.ctx.db.select().from(outbox).where(eq(outbox.aggregateId, session.mediaId));
   assert.equal(await settledBy(session.mediaId, request?.id ?? ''), 'ready');
   return session.mediaId;

@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { OptimizeResult } from '../../contracts/events.ts';
 import type { MediaView } from '../../contracts/media.ts';
 import { media, mediaEvent, storageGarbage } from '../../db/schema.ts';
+import { imageResult } from '../../test/image-results.ts';
 import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
 import { applyPartialResult } from './apply-partial.ts';
@@ -26,13 +27,7 @@ after(() => api?.stop());
 
 /** A media the gate let through: `processing`, its optimize request queued. */
 async function processingMedia(owner: string): Promise<string> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   return session.mediaId;
 }
 
@@ -42,26 +37,15 @@ const view = async (owner: string, mediaId: string) => {
   return reply.json() as MediaView;
 };
 
-function result(mediaId: string, patch: Partial<OptimizeResult>): OptimizeResult {
-  const requestId = randomUUID();
-  return {
+const result = (mediaId: string, patch: Partial<OptimizeResult>): OptimizeResult =>
+  imageResult(
     mediaId,
-    requestId,
-    success: true,
-    processed: ['low', 'thumbnail'].map((quality) => ({
-      quality,
-      format: 'webp',
-      key: `derived/${mediaId}/${requestId}/${quality}.webp`,
-      url: '',
-      width: 100,
-      height: 75,
-      size: 1000,
-    })),
-    sha256: null,
-    metadata: {},
-    ...patch,
-  };
-}
+    [
+      ['low', 'webp', 1000],
+      ['thumbnail', 'webp', 1000],
+    ],
+    patch,
+  );
 
 const failure = (mediaId: string, code: string): OptimizeResult =>
   result(mediaId, { success: false, processed: [], error: { code, detail: `${code} detail` } });

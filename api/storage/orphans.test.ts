@@ -22,13 +22,7 @@ after(() => api?.stop());
 test("a ready video's HLS segments and playlists are kept; a replaced package's and stray objects are queued", async () => {
   const owner = 'orphan-owner';
   const photo = await makeJpegWithGps(64, 48, { lat: 1, lon: 2 });
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   const { mediaId } = session;
   const [live, replaced] = [randomUUID(), randomUUID()];
   const master = hlsObjectKey(mediaId, live, 'master.m3u8');

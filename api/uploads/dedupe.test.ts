@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { imageResult } from '../../test/image-results.ts';
 import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
 import { assertGapless } from '../../test/upload-facts.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
@@ -19,13 +20,7 @@ after(() => api.stop());
  * records it (status `ready` and the hash the worker computed), since this tier runs no worker.
  */
 async function readyMedia(owner: string, bytes: Buffer): Promise<{ mediaId: string; objectKey: string }> {
-  const session = await api.upload(owner, bytes, 'image/jpeg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, bytes, 'image/jpeg');
   const hash = createHash('sha256').update(bytes).digest('hex');
   const { rows } = await api.database.db.execute<{ object_key: string }>(sql`
     update media set status = 'ready', sha256 = ${hash} where id = ${session.mediaId} returning object_key`);
@@ -67,36 +62,21 @@ test('a deduplicated copy racing the deletion of its twin: the copy keeps its by
 test('a deduplicated copy answers with the view it then reads with: the twin’s WebP rungs, smallest first', async () => {
   const bytes = await makeJpegWithGps(64, 48, { lat: 3, lon: 4 });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const session = await api.upload('yan', bytes, 'image/jpeg');
-  const done = await api.call('yan', {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
-  const requestId = randomUUID();
-  const outputs = [
-    ['high', 'webp', 900],
-    ['low', 'webp', 100],
-    ['thumbnail', 'webp', 50],
-    ['high-avif', 'avif', 600],
-  ] as const;
-  const applied = await applyOptimizeResult(api.ctx.db, randomUUID(), {
-    mediaId: session.mediaId,
-    requestId,
-    success: true,
-    sha256,
-    metadata: {},
-    processed: outputs.map(([quality, format, size]) => ({
-      quality,
-      format,
-      key: `derived/${session.mediaId}/${requestId}/${quality}.${format}`,
-      url: '',
-      width: size,
-      height: size,
-      size,
-    })),
-  });
+  const session = await api.uploadCompleted('yan', bytes, 'image/jpeg');
+  const applied = await applyOptimizeResult(
+    api.ctx.db,
+    randomUUID(),
+    imageResult(
+      session.mediaId,
+      [
+        ['high', 'webp', 900],
+        ['low', 'webp', 100],
+        ['thumbnail', 'webp', 50],
+        ['high-avif', 'avif', 600],
+      ],
+      { sha256 },
+    ),
+  );
   assert.equal(applied, 'applied');
 
   const created = await api.call('yan', {

@@ -36,13 +36,7 @@ const rungs = [rendition('low', 360), rendition('medium', 720)];
 
 /** A media `processing` as the gate leaves it; its kind does not matter to the results consumer. */
 async function processingMedia(): Promise<{ mediaId: string; requestId: string }> {
-  const session = await api.upload(owner, photo, 'image/jpeg', 'p.jpg');
-  const done = await api.call(owner, {
-    method: 'POST',
-    url: `/v1/uploads/${session.uploadId}/complete`,
-    payload: { parts: session.parts },
-  });
-  assert.equal(done.statusCode, 202, done.body);
+  const session = await api.uploadCompleted(owner, photo, 'image/jpeg', 'p.jpg');
   return { mediaId: session.mediaId, requestId: randomUUID() };
 }
 
