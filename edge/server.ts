@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { AppError } from '../contracts/errors.ts';
 import type { VerifyToken } from '../platform/auth/jwt.ts';
-import { signUrlToken } from '../platform/auth/url-token.ts';
+import { signUrlToken, viewTokenExpiry } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
@@ -84,7 +84,7 @@ async function answerPlaylist(
   if (head.size > maxPlaylistBytes) throw new AppError('forbidden', 'Playlist too large');
   const body = head.bytes.toString('utf8');
   const secret = config.auth.urlSigningSecret;
-  const exp = Math.floor(Date.now() / 1000) + config.edge.viewTokenTtlSeconds;
+  const exp = viewTokenExpiry(config.edge.viewTokenTtlSeconds);
   const urlFor = (target: string) => {
     const url = `${config.edgePublicUrl}/m/${target}`;
     if (!privateViewer || !secret) return url;

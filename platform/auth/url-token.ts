@@ -10,6 +10,16 @@ export interface UrlGrant {
   exp: number;
 }
 
+/**
+ * The expiry for view URLs minted now: `ttlSeconds` ahead, rounded down to a tenth of it, so every read within
+ * that tenth hands out the same URLs — a browser or CDN that cached an image by its URL gets a hit on the next
+ * page load instead of a new URL. A URL never lives longer than `ttlSeconds`.
+ */
+export function viewTokenExpiry(ttlSeconds: number, nowMs = Date.now()): number {
+  const step = Math.max(1, Math.floor(ttlSeconds / 10));
+  return Math.floor((Math.floor(nowMs / 1000) + ttlSeconds) / step) * step;
+}
+
 export function signUrlToken(secret: string, grant: UrlGrant): string {
   const body = Buffer.from(JSON.stringify({ k: grant.key, s: grant.sub, e: grant.exp })).toString(
     'base64url',
