@@ -9,6 +9,7 @@ import {
 import { writeAtomically } from '../../ffmpeg/outputs.ts';
 import { settleAll } from '../../settle-all.ts';
 import type { PlannedRendition, RungName } from '../plan.ts';
+import { keyframeDecodeLead } from './copy-end.ts';
 import type { ChunkSpan } from './plan-chunks.ts';
 import { withoutRotatedCopies } from './rotated-copies.ts';
 import { argValue, type RungAudio, rungAudio } from './rung-audio.ts';
@@ -81,6 +82,11 @@ export async function encodeChunk(
       ? { onProgress: (p: FfmpegProgress) => p.fraction !== undefined && onProgress(p.fraction) }
       : {};
     // The copy is its own process: beside a decoding output, ffmpeg ends a copied stream a frame late.
+    const copy = async (rendition: PlannedRendition) => {
+      const lead = await keyframeDecodeLead(input, span.endSeconds, tools);
+      const inputs = copyInputs(input, cut, lead, options.withAudio);
+      await runFfmpeg([...inputs, ...copyOutput(cut, options.withAudio, temp(rendition))], tools);
+    };
     await settleAll([
       transcoded.length === 0
         ? Promise.resolve()
@@ -89,9 +95,7 @@ export async function encodeChunk(
             durationSeconds: round6(cut.to - cut.from),
             ...progress,
           }),
-      ...copied.map((rendition) =>
-        runFfmpeg([...source, ...copyOutput(cut, options.withAudio, temp(rendition))], tools),
-      ),
+      ...copied.map(copy),
     ]);
   });
   return Promise.all(
@@ -181,14 +185,33 @@ function audioOutput(choice: RungAudio, i: number): string[] {
 }
 
 /**
- * The source's packets of the span as they are: it starts on a keyframe, so nothing before it is
- * needed (`-copypriorss 0` drops the packets the seek landed on before it), and `-t` ends it before the
- * next chunk's first frame.
+ * The source read twice from the span's start: its video to the next chunk's keyframe in decode order
+ * (`decodeLead` before its time, keyframeDecodeLead: a B-frame stream decodes that keyframe before the
+ * frames shown ahead of it), its audio a little past the span's end.
+ */
+function copyInputs(input: string, cut: Cut, decodeLead: number | undefined, withAudio: boolean): string[] {
+  const from = (seconds: number) => [
+    ...['-ss', String(cut.seekAt), '-t', String(round6(seconds))],
+    ...(isRemote(input) ? STORAGE_URL_READS : []),
+    ...['-i', input],
+  ];
+  const past = cut.to + READ_PAST_SECONDS;
+  // A millisecond short of that keyframe: frames are further apart, timestamps rounded to microseconds.
+  return [
+    ...from(decodeLead === undefined ? past : cut.to - decodeLead - 0.001),
+    ...(withAudio ? from(past) : []),
+  ];
+}
+
+/**
+ * The source's packets of the span as they are (copyInputs): it starts on a keyframe, so nothing before
+ * it is needed (`-copypriorss 0` drops the packets the seek landed on before it), and `-t` ends the audio
+ * where the next chunk's starts.
  */
 function copyOutput(cut: Cut, withAudio: boolean, path: string): string[] {
   return [
     ...['-map', '0:V:0', '-c:v', 'copy', '-copypriorss', '0'],
-    ...(withAudio ? ['-map', '0:a:0?', '-c:a', 'copy'] : ['-an']),
+    ...(withAudio ? ['-map', '1:a:0?', '-c:a', 'copy'] : ['-an']),
     ...OUTPUT_COMMON,
     ...['-t', String(round6(cut.to - cut.from)), '-output_ts_offset', String(cut.seekAt), ...MPEGTS, path],
   ];

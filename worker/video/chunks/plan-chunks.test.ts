@@ -92,6 +92,8 @@ test('keyframe times are read from the file start, keyframes only, de-duplicated
   ];
   assert.deepEqual(keyframeTimes(csv.join('\n')), [0, 2]);
   assert.deepEqual(keyframeTimes('packet,0.0,K_\n'), [0]);
+  // An edit list starting mid-GOP: the keyframe before 0 is decoded, never shown, and no cut.
+  assert.deepEqual(keyframeTimes('packet,-1.3,KD_\npacket,0.7,K__\nformat,0.0\n'), [0.7]);
 });
 
 test('planChunks with every rung encoded cuts on the grid where no keyframe fits, at a keyframe where one does', () => {

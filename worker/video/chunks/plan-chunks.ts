@@ -156,6 +156,8 @@ export function keyframeTimes(csv: string): number[] {
     .filter(([section, time, flags]) => section === 'packet' && flags?.startsWith('K') && time !== 'N/A')
     .map(([, time]) => Number(time))
     .filter(Number.isFinite)
-    .map((time) => round6(Math.max(0, time - origin)));
+    .map((time) => round6(time - origin))
+    // Before 0: a keyframe an edit list hides, no place to cut (span 0 starts at 0 whatever it is).
+    .filter((time) => time >= 0);
   return [...new Set(times)].sort((a, b) => a - b);
 }
