@@ -1,3 +1,4 @@
+import { subscribeStopMarks } from '../api/media/stop-marks.ts';
 import { startModerationRepoll } from '../api/moderation/repoll-sweep.ts';
 import { registerStuckMediaGauge } from '../api/ops/stuck-media.ts';
 import { readOutboxBacklog } from '../api/outbox/backlog.ts';
@@ -85,6 +86,9 @@ export async function runApi(config: Config, logger: Logger): Promise<Running> {
     ),
     consumeInBackground('virus consumer', readiness, logger, () =>
       subscribeVirusReports(database.db, bus, logger),
+    ),
+    consumeInBackground('stop marks', readiness, logger, () =>
+      subscribeStopMarks(database.db, storage, bus, logger),
     ),
     consumeInBackground('webhook fan-out', readiness, logger, () =>
       subscribeWebhookFanOut(database.db, bus, logger, dispatcher.wake),

@@ -27,6 +27,14 @@ export function hlsObjectKey(mediaId: string, requestId: string, name: string): 
   return `derived/${mediaId}/${requestId}/hls/${name}`;
 }
 
+/**
+ * Written when a media is deleted or taken down (api/media/stop-marks.ts): the worker's jobs for it look
+ * for this object and stop, since nobody will see what they would build.
+ */
+export function stopMarkKey(mediaId: string): string {
+  return `derived/${mediaId}/stopped`;
+}
+
 export function isRawKey(key: string): boolean {
   return key.startsWith('raw/');
 }

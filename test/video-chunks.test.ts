@@ -7,9 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { MediaView } from '../contracts/media.ts';
+import { stopMarkKey } from '../contracts/object-keys.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient, uploadBytes } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
+import { sweep } from './photos.ts';
 import { freePort } from './ports.ts';
 import { type RoleProcess, spawnRole, waitForHttp } from './processes.ts';
 
@@ -162,6 +164,47 @@ describe('a video shared by the fleet in chunk jobs', () => {
     console.log(
       `16 s 720p in ${chunkCount} chunks × ${rungs} rungs on ${workers.size} workers: first playable ${Math.round(firstPlayable)} ms after complete`,
     );
+  });
+
+  test('a video deleted mid-encode: its chunk jobs stop, and nothing it built stays in storage', async () => {
+    const carol = apiClient(platform, platform.token('carol'));
+    const { mediaId, complete } = await uploadBytes(carol, clip, 'video/mp4');
+    assert.equal(complete.status, 202, JSON.stringify(complete.body));
+    const deadline = Date.now() + 120_000;
+    while (encodesOf(mediaId) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deleted = await carol.delete(`/v1/media/${mediaId}`);
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+    const atDelete = encodesOf(mediaId);
+    const { chunkCount, rungs } = await chunkRows(mediaId);
+    const jobs = chunkCount * Math.min(2, rungs);
+    const ended = () =>
+      [...platform.roles.worker.output, ...second.output].filter(
+        (line) =>
+          (line.includes('"chunk done"') || line.includes('"chunk job stopped: media stopped"')) &&
+          line.includes(mediaId),
+      ).length;
+    while (ended() < jobs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const after = encodesOf(mediaId) - atDelete;
+    console.log(`deleted after ${atDelete} chunk encodes: ${after} more of ${jobs} jobs`);
+    // One per worker may start while the delete's stop mark is on its way (outbox, bus, consumer).
+    assert.ok(after <= 2, `${after} chunk encodes started after the delete`);
+    const left = async () => {
+      const keys: string[] = [];
+      for (const prefix of [`raw/${mediaId}/`, `derived/${mediaId}/`])
+        for await (const object of platform.storage.listKeys(prefix)) keys.push(object.key);
+      // The mark stays an hour for jobs still queued, then goes like the rest.
+      return keys.filter((key) => key !== stopMarkKey(mediaId));
+    };
+    // The regular sweep, whose orphan scan leaves anything younger than a day alone.
+    while ((await left()).length > 0 && Date.now() < deadline) {
+      await sweep(platform);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(await left(), []);
+    const { rows } = await db.query('select 1 from storage_garbage where object_key = $1', [
+      stopMarkKey(mediaId),
+    ]);
+    assert.equal(rows.length, 1, 'the stop mark is queued for deletion');
   });
 
   test('a worker killed mid-video: the video still becomes ready, and at most the chunk it was on is encoded twice', async () => {

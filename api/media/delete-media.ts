@@ -1,10 +1,11 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { DeletedBy, RejectedBy } from '../../contracts/lifecycle.ts';
+import { hlsObjectKey } from '../../contracts/object-keys.ts';
 import type { Queryable } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { type Destination, transitionMedia } from '../../db/queries/media-status.ts';
-import { media, mediaVariant, storageGarbage } from '../../db/schema.ts';
+import { media, mediaVariant, storageGarbage, videoChunk, videoRung } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
 import { completingError } from '../uploads/load-session.ts';
@@ -87,10 +88,29 @@ export async function retireMedia(tx: Queryable, r: Retirement): Promise<boolean
     .select({ key: mediaVariant.objectKey })
     .from(mediaVariant)
     .where(eq(mediaVariant.mediaId, r.mediaId));
-  const keys = [r.objectKey, ...variants.map((v) => v.key)];
+  const keys = [r.objectKey, ...variants.map((v) => v.key), ...(await chunkedVideoKeys(tx, r.mediaId))];
   await tx
     .insert(storageGarbage)
     .values(keys.map((k) => ({ objectKey: k, deleteAfter: sql`now()` })))
     .onConflictDoNothing();
   return true;
+}
+
+/**
+ * A chunked video's segments and rung playlists, which have no variant rows: queued with the rest, the
+ * sweeper keeps them while a live copy holds their master (liveReferences).
+ */
+async function chunkedVideoKeys(tx: Queryable, mediaId: string): Promise<string[]> {
+  const chunks = await tx
+    .select({ key: videoChunk.objectKey })
+    .from(videoChunk)
+    .where(eq(videoChunk.mediaId, mediaId));
+  const rungs = await tx
+    .select({ requestId: videoRung.requestId, quality: videoRung.quality })
+    .from(videoRung)
+    .where(eq(videoRung.mediaId, mediaId));
+  return [
+    ...chunks.flatMap((chunk) => (chunk.key ? [chunk.key] : [])),
+    ...rungs.map((rung) => hlsObjectKey(mediaId, rung.requestId, `${rung.quality}/index.m3u8`)),
+  ];
 }

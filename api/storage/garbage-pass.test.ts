@@ -10,7 +10,7 @@ import { connectDatabase, type DatabaseHandle } from '../../db/client.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
 import { queueForDeletion } from '../../db/queries/object-refs.ts';
 import { lockVerifiedTwin } from '../../db/queries/twins.ts';
-import { media } from '../../db/schema.ts';
+import { media, mediaVariant } from '../../db/schema.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../deploy/s3/embedded/server.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
@@ -148,4 +148,34 @@ test('a copy in flight holds the sweep off; afterwards the object stays with the
   await queueForDeletion(database.db, [source.key]);
   assert.deepEqual(await sweepStorageGarbage(database.db, storage), { deleted: 1, kept: 0 });
   assert.equal(await storage.head(source.key), undefined);
+});
+
+test('a chunked video’s segments stay while a live copy holds its HLS master, and go with the last holder', async () => {
+  const original = await sharedObject('c'.repeat(64));
+  const copyId = randomUUID();
+  const master = `derived/${original.id}/${randomUUID()}/hls/master.m3u8`;
+  const segment = master.replace('master.m3u8', 'low/0.ts');
+  await storage.put(segment, Buffer.from('ts'), 'video/mp2t', 2);
+  const [row] = await database.db.select().from(media).where(eq(media.id, original.id));
+  assert.ok(row);
+  await database.db.insert(media).values({ ...row, id: copyId });
+  await database.db.insert(mediaVariant).values({
+    mediaId: copyId,
+    quality: 'hls',
+    format: 'm3u8',
+    objectKey: master,
+    width: null,
+    height: null,
+    bytes: 1,
+  });
+  // The original deleted: its segments are queued, as retireMedia queues a chunked video's.
+  await database.db.update(media).set({ status: 'deleted' }).where(eq(media.id, original.id));
+  await queueForDeletion(database.db, [segment]);
+  assert.deepEqual(await sweepStorageGarbage(database.db, storage), { deleted: 0, kept: 2 });
+  assert.ok(await storage.head(segment), 'the copy still plays its twin’s segments');
+
+  await database.db.update(media).set({ status: 'deleted' }).where(eq(media.id, copyId));
+  await queueForDeletion(database.db, [segment]);
+  assert.deepEqual(await sweepStorageGarbage(database.db, storage), { deleted: 1, kept: 0 });
+  assert.equal(await storage.head(segment), undefined);
 });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { hlsMaster, hlsMember } from '../../db/queries/object-refs.ts';
 
 /**
  * What the orphan scan needs from storage. Proposed for the `ObjectStorage` port (ListObjectsV2 pages);
@@ -38,13 +39,6 @@ export async function queueOrphans(db: Database, lister: KeyLister, graceSeconds
   }
   return queued;
 }
-
-/**
- * An HLS package's playlists and segments (`derived/{mediaId}/{requestId}/hls/…`) have no rows of their own:
- * like the edge, the scan counts them referenced while their master playlist's variant is.
- */
-const hlsMember = '^(derived/[^/]+/[^/]+/hls/).+$';
-const hlsMaster = '\\1master.m3u8';
 
 async function queueUnreferenced(db: Database, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;

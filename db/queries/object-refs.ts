@@ -17,8 +17,16 @@ export async function lockObjectKeys(tx: Queryable, keys: string[]): Promise<voi
 }
 
 /**
- * The keys among `keys` that a live media row or its variants still point at; `deleted` and `rejected`
- * rows no longer need their bytes (the edge answers 410). Referencing media rows are key-share-locked:
+ * An HLS package's playlists and segments (`derived/{mediaId}/{requestId}/hls/…`) have no rows of their own:
+ * like the edge, they count as referenced while their master playlist's variant is (a deduplicated copy
+ * holds its twin's master).
+ */
+export const hlsMember = '^(derived/[^/]+/[^/]+/hls/).+$';
+export const hlsMaster = '\\1master.m3u8';
+
+/**
+ * The keys among `keys` that a live media row or its variants still point at (an HLS package's members
+ * through its master); `deleted` and `rejected` rows no longer need their bytes (the edge answers 410). Referencing media rows are key-share-locked:
  * every retirement goes through `transitionMedia`'s FOR UPDATE, so one in flight is waited for and then
  * seen as retired, and none can start until this transaction ends. A plain share lock would also block
  * the position updates a delete makes to the owner's other media, which deadlocks against a delete
@@ -31,8 +39,10 @@ export async function liveReferences(tx: Queryable, keys: string[]): Promise<Set
      where object_key = any(${sql.param(keys)}::text[]) and status not in ('deleted', 'rejected')
        for key share`);
   const variants = await tx.execute<{ key: string }>(sql`
-    select v.object_key as key from media_variant v join media m on m.id = v.media_id
-     where v.object_key = any(${sql.param(keys)}::text[]) and m.status not in ('deleted', 'rejected')
+    select c.key from unnest(${sql.param(keys)}::text[]) as c(key)
+      join media_variant v on v.object_key = regexp_replace(c.key, ${hlsMember}, ${hlsMaster})
+      join media m on m.id = v.media_id
+     where m.status not in ('deleted', 'rejected')
        for key share of m`);
   return new Set([...originals.rows, ...variants.rows].map((r) => r.key));
 }

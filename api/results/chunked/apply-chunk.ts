@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { type OptimizeResult, topics, type VideoAssembleJob } from '../../../contracts/events.ts';
 import { hlsObjectKey } from '../../../contracts/object-keys.ts';
 import type { Database, Queryable } from '../../../db/client.ts';
+import { queueForDeletion } from '../../../db/queries/object-refs.ts';
 import { enqueueEvents } from '../../../db/queries/outbox.ts';
 import { media, videoChunk, videoRung } from '../../../db/schema.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
@@ -41,7 +42,14 @@ export async function applyChunkOutcome(
       .select({ status: media.status, objectKey: media.objectKey })
       .from(media)
       .where(eq(media.id, ids.mediaId));
-    if (!row || !(rebuildable as readonly string[]).includes(row.status)) return undefined;
+    if (!row || !(rebuildable as readonly string[]).includes(row.status)) {
+      // Built after a delete or a takedown (before the job saw its stop mark): nobody will read it.
+      await queueForDeletion(
+        tx,
+        outcome.done.map((done) => done.key),
+      );
+      return undefined;
+    }
     const locked = await loadChunkedVideo(tx, ids, true);
     if (!locked) return undefined;
     const rows = [

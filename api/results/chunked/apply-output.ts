@@ -1,7 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { OptimizeResult } from '../../../contracts/events.ts';
 import type { Database } from '../../../db/client.ts';
-import { videoOutput, videoPlan } from '../../../db/schema.ts';
+import { queueForDeletion } from '../../../db/queries/object-refs.ts';
+import { media, videoOutput, videoPlan } from '../../../db/schema.ts';
 import { applyPartialResult } from '../apply-partial.ts';
 import { settleRung } from './chunk-state.ts';
 
@@ -18,6 +19,15 @@ export async function applyChunkedOutput(db: Database, result: OptimizeResult): 
     .from(videoPlan)
     .where(and(eq(videoPlan.mediaId, ids.mediaId), eq(videoPlan.requestId, ids.requestId)));
   if (!plan) return 'stale';
+  const [row] = await db.select({ status: media.status }).from(media).where(eq(media.id, ids.mediaId));
+  if (!row || row.status === 'deleted' || row.status === 'rejected') {
+    // Built after a delete or a takedown (before the job saw its stop mark): nobody will read it.
+    await queueForDeletion(
+      db,
+      result.processed.map((output) => output.key),
+    );
+    return 'stale';
+  }
   const failed = result.failedOutputs ?? [];
   const rows = [
     ...result.processed.map((output) => ({ ...ids, quality: output.quality, output })),

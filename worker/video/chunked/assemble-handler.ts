@@ -11,6 +11,7 @@ import { executionReport } from '../../execution-report.ts';
 import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { assembleRendition } from '../chunks/assemble-rendition.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { isStopped, MediaStoppedError, untilStopped } from './media-stopped.ts';
 import { BACKGROUND_NICENESS } from './precedence.ts';
 
 /** ffmpeg reads the original's audio through this URL while it assembles. */
@@ -20,7 +21,7 @@ const sourceUrlTtlSeconds = 900;
  * One rung whose chunks are all stored: its segments are fetched and concatenated by stream copy, the
  * audio is encoded once from the original, whole, and the faststart MP4 is published as a partial result
  * (`assembled`), like any rendition. The last failed attempt reports the rung failed, so the media settles
- * with the others.
+ * with the others. A media deleted or taken down (its stop mark) ends the job, with nothing reported.
  */
 export function assembleHandler(deps: WorkerDeps) {
   return async (message: DeliveredMessage): Promise<void> => {
@@ -47,6 +48,8 @@ export function assembleHandler(deps: WorkerDeps) {
     });
     let outcome: JobOutcome = 'error';
     try {
+      if (await isStopped(deps.storage, job.mediaId))
+        throw new MediaStoppedError(`media ${job.mediaId} was stopped`);
       await mkdir(workDir, { recursive: true });
       const chunkFiles: string[] = [];
       await timer.step('download', async () => {
@@ -60,18 +63,20 @@ export function assembleHandler(deps: WorkerDeps) {
         ? await deps.storage.presignGet(job.objectKey, sourceUrlTtlSeconds, 'internal')
         : undefined;
       const output = await timer.step('assemble', () =>
-        assembleRendition(
-          chunkFiles,
-          audioSource,
-          job.rendition as PlannedRendition,
-          join(workDir, `${quality}.mp4`),
-          {
-            ffmpegPath: deps.config.ffmpegPath,
-            ffprobePath: deps.config.ffprobePath,
-            signal: deps.signal,
-            // A downloadable MP4: it yields the cores to any chunk a viewer is waiting for.
-            niceness: BACKGROUND_NICENESS,
-          },
+        untilStopped(deps.storage, job.mediaId, deps.signal, (signal) =>
+          assembleRendition(
+            chunkFiles,
+            audioSource,
+            job.rendition as PlannedRendition,
+            join(workDir, `${quality}.mp4`),
+            {
+              ffmpegPath: deps.config.ffmpegPath,
+              ffprobePath: deps.config.ffprobePath,
+              signal,
+              // A downloadable MP4: it yields the cores to any chunk a viewer is waiting for.
+              niceness: BACKGROUND_NICENESS,
+            },
+          ),
         ),
       );
       const object = await timer.step('upload', () =>
@@ -90,6 +95,12 @@ export function assembleHandler(deps: WorkerDeps) {
       outcome = 'done';
       log.info({ ms: Math.round(performance.now() - started) }, 'rendition assembled');
     } catch (error) {
+      // Deleted or taken down: nothing to build nor to report, and no retry.
+      if (error instanceof MediaStoppedError) {
+        outcome = 'done';
+        log.info('assembly stopped: media stopped');
+        return;
+      }
       if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
         const detail = `every attempt failed; last error: ${error instanceof Error ? error.message : String(error)}`;
         const failedOutputs = [{ quality, code: 'rendition_failed', detail: detail.slice(0, 1000) }];

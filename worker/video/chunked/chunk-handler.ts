@@ -11,6 +11,7 @@ import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { uploadFile } from '../../upload-file.ts';
 import { encodeChunk } from '../chunks/encode-chunk.ts';
 import type { PlannedRendition } from '../plan.ts';
+import { isStopped, MediaStoppedError, untilStopped } from './media-stopped.ts';
 import { chunkSegmentKey } from './segment-key.ts';
 
 /** ffmpeg reads the original through this URL for the whole encode, range by range. */
@@ -21,7 +22,9 @@ const sourceUrlTtlSeconds = 900;
  * into each of the job's rungs with one decode, each segment stored under a key of its own. A finished
  * chunk is a checkpoint: a redelivered or duplicated job whose segments are all stored reports them done
  * without encoding. Infrastructure failures throw (the bus retries this chunk alone); the last attempt
- * reports its rungs failed first, so the API fails those renditions instead of waiting for ever.
+ * reports its rungs failed first, so the API fails those renditions instead of waiting for ever. A media
+ * deleted or taken down (its stop mark in storage) ends the job before or during the encode, with nothing
+ * reported.
  */
 export function chunkHandler(deps: WorkerDeps) {
   return async (message: DeliveredMessage): Promise<void> => {
@@ -55,7 +58,11 @@ export function chunkHandler(deps: WorkerDeps) {
     let outcome: JobOutcome = 'error';
     try {
       const keys = qualities.map((quality) => chunkSegmentKey(job, quality, index));
-      const stored = await Promise.all(keys.map((key) => deps.storage.head(key)));
+      const [stopped, ...stored] = await Promise.all([
+        isStopped(deps.storage, job.mediaId),
+        ...keys.map((key) => deps.storage.head(key)),
+      ]);
+      if (stopped) throw new MediaStoppedError(`media ${job.mediaId} was stopped`);
       let done: ChunkOutcome['done'];
       const encoded = stored.some((head) => head === undefined);
       if (!encoded) {
@@ -69,15 +76,17 @@ export function chunkHandler(deps: WorkerDeps) {
         const source = await deps.storage.presignGet(job.objectKey, sourceUrlTtlSeconds, 'internal');
         log.info('chunk encode started');
         const outputs = await timer.step('encode', () =>
-          encodeChunk(source, job.span, job.renditions as PlannedRendition[], workDir, {
-            ffmpegPath: deps.config.ffmpegPath,
-            ffprobePath: deps.config.ffprobePath,
-            signal: deps.signal,
-            withAudio: job.withAudio,
-            ...(job.sourceRotation === undefined ? {} : { sourceRotation: job.sourceRotation }),
-            // Only the chunk a viewer waits for takes every core it can; the rest spend the least CPU.
-            ...(job.niceness ? { niceness: job.niceness, threads: 1 } : {}),
-          }),
+          untilStopped(deps.storage, job.mediaId, deps.signal, (signal) =>
+            encodeChunk(source, job.span, job.renditions as PlannedRendition[], workDir, {
+              ffmpegPath: deps.config.ffmpegPath,
+              ffprobePath: deps.config.ffprobePath,
+              signal,
+              withAudio: job.withAudio,
+              ...(job.sourceRotation === undefined ? {} : { sourceRotation: job.sourceRotation }),
+              // Only the chunk a viewer waits for takes every core it can; the rest spend the least CPU.
+              ...(job.niceness ? { niceness: job.niceness, threads: 1 } : {}),
+            }),
+          ),
         );
         log.info('chunk encoded');
         done = [];
@@ -97,6 +106,12 @@ export function chunkHandler(deps: WorkerDeps) {
       outcome = 'done';
       log.info({ encoded, ms: Math.round(performance.now() - started) }, 'chunk done');
     } catch (error) {
+      // Deleted or taken down: nothing to build nor to report, and no retry.
+      if (error instanceof MediaStoppedError) {
+        outcome = 'done';
+        log.info({ ms: Math.round(performance.now() - started) }, 'chunk job stopped: media stopped');
+        return;
+      }
       if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
         const detail = `every attempt failed; last error: ${error instanceof Error ? error.message : String(error)}`;
         const failed = qualities.map((quality) => ({ quality, detail: detail.slice(0, 1000) }));
