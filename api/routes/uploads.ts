@@ -13,7 +13,7 @@ import {
   UploadSession,
   UploadState,
 } from '../../contracts/uploads.ts';
-import { loadVariantsOf, toMediaView } from '../media/view.ts';
+import { toMediaView } from '../media/view.ts';
 import { abortUpload } from '../uploads/abort-upload.ts';
 import { completeUpload } from '../uploads/complete-upload.ts';
 import { createUpload } from '../uploads/create-upload.ts';
@@ -98,10 +98,8 @@ export async function uploadRoutes(
     async (request, reply) => {
       const principal = await caller(request);
       const { uploadId } = request.params;
-      const row = await completeUpload(ctx, principal, uploadId, request.body ?? {});
-      return reply
-        .status(202)
-        .send(toMediaView(ctx.config, principal, row, await loadVariantsOf(ctx.db, row.id)));
+      const { media, variants } = await completeUpload(ctx, principal, uploadId, request.body ?? {});
+      return reply.status(202).send(toMediaView(ctx.config, principal, media, variants));
     },
   );
 

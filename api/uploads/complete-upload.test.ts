@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { imageResult } from '../../test/image-results.ts';
 import { type InProcessApi, startInProcessApi, type UploadedSession } from '../../test/in-process.ts';
 import { assertConsistent, assertGapless, uploadFacts } from '../../test/upload-facts.ts';
 import { makeJpegWithGps } from '../../worker/image/test-images.ts';
+import { applyOptimizeResult } from '../results/apply-result.ts';
 
 let api: InProcessApi;
 let photo: Buffer;
@@ -145,6 +148,27 @@ test('after completion, abort and parts answer 409 upload_not_open and completin
   assert.equal(again.statusCode, 202, again.body);
   assert.equal(again.json().id, first.json().id);
   assert.equal((await uploadFacts(api, session.uploadId)).optimizeRequests, 1);
+});
+
+test('completing again once the media is ready answers with its variants, as GET /v1/media/:id does', async () => {
+  const session = await api.upload('ines', photo, 'image/jpeg');
+  const first = await complete('ines', session);
+  assert.equal(first.statusCode, 202, first.body);
+  assert.deepEqual(first.json().variants, []);
+  const result = imageResult(session.mediaId, [
+    ['high', 'webp', 900],
+    ['low', 'webp', 100],
+  ]);
+  assert.equal(await applyOptimizeResult(api.ctx.db, randomUUID(), result), 'applied');
+  const again = await complete('ines', session);
+  assert.equal(again.statusCode, 202, again.body);
+  assert.equal(again.json().status, 'ready');
+  const view = await api.call('ines', { method: 'GET', url: `/v1/media/${session.mediaId}` });
+  assert.deepEqual(
+    again.json().variants.map((v: { quality: string }) => v.quality),
+    ['low', 'high'],
+  );
+  assert.deepEqual(again.json().variants, view.json().variants);
 });
 
 test('an aborted upload: completing answers 409 upload_not_open, aborting again 204', async () => {

@@ -3,11 +3,12 @@ import { eq } from 'drizzle-orm';
 import { AppError, type ErrorCode, errorCatalogue } from '../../contracts/errors.ts';
 import type { CompleteUploadBody } from '../../contracts/uploads.ts';
 import type { Queryable } from '../../db/client.ts';
-import { media } from '../../db/schema.ts';
+import { media, type mediaVariant } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import { annotateActiveSpan, inSpan } from '../../platform/tracing/spans.ts';
 import type { ApiContext } from '../context.ts';
 import { type GateVerdict, runGate } from '../gate/run-gate.ts';
+import { loadVariantsOf } from '../media/view.ts';
 import { assembleParts } from './assemble-parts.ts';
 import {
   completingError,
@@ -22,6 +23,12 @@ import { type Claim, claimCompletion, releaseClaim } from './session-state.ts';
 
 export type { MediaRow };
 
+/** The media a completion answers with, and its variants (smallest first, as the media view lists them). */
+export interface CompletedUpload {
+  media: MediaRow;
+  variants: (typeof mediaVariant.$inferSelect)[];
+}
+
 /**
  * Completing is idempotent, concurrent callers included. One request at a time claims the session and
  * runs the gate; the others wait for the outcome it records and answer with it (the same 202 media, the
@@ -33,17 +40,22 @@ export async function completeUpload(
   caller: Principal,
   uploadId: string,
   body: CompleteUploadBody,
-): Promise<MediaRow> {
+): Promise<CompletedUpload> {
   const { completionLeaseSeconds, completionWaitSeconds } = ctx.config.uploads;
   const deadline = Date.now() + completionWaitSeconds * 1000;
   for (let round = 0; ; round++) {
     const { session, media: row } = await loadSessionWithMedia(ctx, caller, uploadId);
-    if (session.state === 'completed') return outcomeOf(row);
+    // Asked again after the outcome: the media may have been processed since, so its variants are read.
+    if (session.state === 'completed') {
+      const completed = outcomeOf(row);
+      return { media: completed, variants: await loadVariantsOf(ctx.db, completed.id) };
+    }
     if (session.state !== 'completing' || isExpired(session)) requireOpen(session);
     const claim = await claimCompletion(ctx.db, session.id, completionLeaseSeconds);
     if (claim) {
       const outcome = await completeClaimed(ctx, session, row, claim, body);
-      if (outcome) return outcome;
+      // Awaiting its upload until this verdict, the media cannot have variants yet: nothing to read.
+      if (outcome) return { media: outcome, variants: [] };
     } else if (Date.now() >= deadline) {
       throw completingError();
     } else {
