@@ -1,8 +1,9 @@
 import pg from 'pg';
-import { markPublished, readUnpublished } from '../db/queries/outbox.ts';
+import { markPublished, readUnpublished, stampPublished } from '../db/queries/outbox.ts';
 
 // What the relay's own statements cost PostgreSQL, outside the pipelined loop: each batch read and marked on a
-// session of its own (as the leader's: synchronous_commit off), so their times are not hidden behind sends.
+// session of its own (as the leader's: synchronous_commit off), so their times are not hidden behind sends,
+// then every marked batch's outbox rows stamped published in one statement.
 
 export interface StatementTimes {
   /** Milliseconds per statement, one entry per batch. */
@@ -10,6 +11,8 @@ export interface StatementTimes {
   mark: number[];
   /** The relay's own statement: marks the batch before and reads the next. */
   markAndRead: number[];
+  /** Stamping the outbox rows of every batch marked, in one statement, per batch. */
+  stamp: number[];
 }
 
 /**
@@ -23,7 +26,7 @@ export async function timeRelayStatements(
 ): Promise<StatementTimes> {
   const session = new pg.Client({ connectionString });
   await session.connect();
-  const times: StatementTimes = { read: [], mark: [], markAndRead: [] };
+  const times: StatementTimes = { read: [], mark: [], markAndRead: [], stamp: [] };
   const timed = async <T>(into: number[], work: () => Promise<T>): Promise<T> => {
     const start = performance.now();
     const result = await work();
@@ -42,10 +45,15 @@ export async function timeRelayStatements(
       );
     }
     let rows = await readUnpublished(session, batchSize, []);
+    let batches = separately + 1;
     while (rows.length > 0) {
       const seqs = rows.map((r) => r.seq);
       rows = await timed(times.markAndRead, () => readUnpublished(session, batchSize, [], seqs));
+      if (rows.length > 0) batches++;
     }
+    const stamping: number[] = [];
+    await timed(stamping, () => stampPublished(session));
+    times.stamp.push((stamping[0] ?? 0) / batches);
     return times;
   } finally {
     await session.end();

@@ -12,7 +12,13 @@ import { type PostgresHandle, startEmbeddedPostgres } from '../deploy/postgres/e
 import { freePort } from '../test/ports.ts';
 import { connectDatabase, type DatabaseHandle } from './client.ts';
 import { migrateDatabase } from './migrate.ts';
-import { enqueueEvents, markPublished, outboxChannel, readUnpublished } from './queries/outbox.ts';
+import {
+  enqueueEvents,
+  markPublished,
+  outboxChannel,
+  readUnpublished,
+  stampPublished,
+} from './queries/outbox.ts';
 
 /**
  * What the relay sends is what `outbox_pending` lists. An upgrade must carry every event that was waiting
@@ -52,13 +58,22 @@ async function migrationsBefore(tag: string): Promise<string> {
 }
 
 /** An outbox row as any writer inserts it, `age` seconds old, published or not. */
-async function insertPlainRow(options: { published?: boolean; ageSeconds?: number } = {}): Promise<string> {
+async function insertPlainRow(
+  options: { published?: boolean; ageSeconds?: number; pool?: pg.Pool } = {},
+): Promise<string> {
   const id = randomUUID();
-  await database.pool.query(
-    `insert into outbox (id, aggregate_id, topic, event_type, payload, headers, created_at, published_at)
-     values ($1, $2, 'plain', 'plain.test', '{"n":1}', '{}', now() - make_interval(secs => $3),
-             case when $4 then now() end)`,
-    [id, randomUUID(), options.ageSeconds ?? 0, options.published ?? false],
+  await (options.pool ?? database.pool).query(
+    `insert into outbox (id, aggregate_id, topic, event_type, payload, headers, traceparent, created_at, published_at)
+     values ($1, $2, 'plain', 'plain.test', '{"n": 1}', $3, $4, now() - make_interval(secs => $5),
+             case when $6 then now() end)`,
+    [
+      id,
+      randomUUID(),
+      { 'event-id': id, 'replay-of': randomUUID() },
+      `00-${randomUUID().replaceAll('-', '')}-0123456789abcdef-01`,
+      options.ageSeconds ?? 0,
+      options.published ?? false,
+    ],
   );
   return id;
 }
@@ -93,6 +108,45 @@ test('an upgrade lists every unpublished event as pending, in seq order, and no 
     await session.end();
   }
   assert.deepEqual(await pendingIds(), []);
+});
+
+test('an upgrade from 0008 copies into each pending row what the relay sends, and stamps what it marks', async () => {
+  const url = new URL(postgres.url);
+  url.pathname = '/upgrade_0009';
+  await database.pool.query('create database upgrade_0009');
+  const upgraded = connectDatabase(url.toString());
+  const session = new pg.Client({ connectionString: url.toString() });
+  try {
+    await migrate(upgraded.db, { migrationsFolder: await migrationsBefore('0009_outbox_pending_payloads') });
+    const waiting = [
+      await insertPlainRow({ pool: upgraded.pool }),
+      await insertPlainRow({ pool: upgraded.pool }),
+    ];
+    await insertPlainRow({ pool: upgraded.pool, published: true });
+    await migrateDatabase(upgraded.db);
+    waiting.push(await insertPlainRow({ pool: upgraded.pool }));
+
+    const { rows: expected } = await upgraded.pool.query(
+      `select seq::text, id, aggregate_id, topic, event_type, payload::text, headers, traceparent
+         from outbox where id = any($1) order by seq`,
+      [waiting],
+    );
+    await session.connect();
+    const rows = await readUnpublished(session, 10, []);
+    assert.deepEqual(rows, expected, 'carried-over and new rows read whole from pending');
+    await markPublished(
+      session,
+      rows.map((r) => r.seq),
+    );
+    await stampPublished(session);
+    const { rows: left } = await upgraded.pool.query(
+      'select (select count(*)::int from outbox_pending) as pending, count(*)::int as unstamped from outbox where published_at is null',
+    );
+    assert.deepEqual(left, [{ pending: 0, unstamped: 0 }]);
+  } finally {
+    await session.end().catch(() => {});
+    await upgraded.close();
+  }
 });
 
 test('a plain insert, as a previous release writes it, is listed pending and wakes the relay', async () => {

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
+import pg from 'pg';
 import { pino } from 'pino';
 import { connectDatabase, type DatabaseHandle } from '../../db/client.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
-import { enqueueEvents } from '../../db/queries/outbox.ts';
+import { enqueueEvents, markPublished, readUnpublished } from '../../db/queries/outbox.ts';
 import { DEFAULT_CACHE_DIR } from '../../deploy/kafka/artifacts.ts';
 import { type KafkaBrokerHandle, startKafka } from '../../deploy/kafka/broker.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
@@ -17,7 +18,7 @@ import type { Bus, DeliveredMessage } from '../../platform/bus/bus.ts';
 import { createKafkaBus } from '../../platform/bus/kafka-bus.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { freePort } from '../../test/ports.ts';
-import { startRelay } from './relay.ts';
+import { type RelayOptions, startRelay } from './relay.ts';
 
 // The relay's guarantees with its batches pipelined (batch N+1 read and N-1 marked while N is on its way), on
 // a real broker and PostgreSQL: every media's events arrive in the order they were committed, a broker killed
@@ -57,6 +58,19 @@ after(async () => {
 
 const newMedia = (count: number) => Array.from({ length: count }, () => randomUUID());
 
+/** A relay on the test's database and broker, polling every 100 ms unless told. */
+const relayWith = (options: Partial<RelayOptions>) =>
+  startRelay({ connectionString: postgres.url, bus, logger, pollIntervalMs: 100, ...options });
+
+/** Polls `done` until it holds, failing with `what` after `ms`. */
+async function waitFor(done: () => boolean | Promise<boolean>, what: string, ms = 90_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 /** Events `from`…`to - 1` of each media, committed round by round: event n of every media, then n + 1. */
 async function commitEvents(topic: string, ids: string[], from: number, to: number): Promise<string[]> {
   const eventIds: string[] = [];
@@ -88,17 +102,12 @@ async function receive(topic: string) {
     },
     { concurrency: 3 },
   );
-  const until = async (done: () => boolean, what: string, ms = 90_000) => {
-    const deadline = Date.now() + ms;
-    while (!done()) {
-      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-      await sleep(50);
-    }
-  };
-  return { seen, byMedia, subscription, until };
+  /** Until every one of `ids` was received. */
+  const received = (ids: string[], what: string) => waitFor(() => ids.every((id) => seen.has(id)), what);
+  return { seen, byMedia, subscription, received };
 }
 
-/** Rows still pending, or taken out of pending without their published stamp (which must never happen). */
+/** Rows still pending, or sent and not yet stamped published. */
 async function unpublishedRows(): Promise<number> {
   const { rows } = await database.pool.query<{ n: string }>(
     `select (select count(*) from outbox_pending)
@@ -106,6 +115,10 @@ async function unpublishedRows(): Promise<number> {
   );
   return Number(rows[0]?.n);
 }
+
+/** Within seconds of its last send, an idle relay has taken every row out of pending and stamped it. */
+const allPublished = () =>
+  waitFor(async () => (await unpublishedRows()) === 0, 'every row marked published', 10_000);
 
 function assertCommitOrder(byMedia: Map<string, number[]>, media: number, perMedia: number) {
   assert.equal(byMedia.size, media);
@@ -117,19 +130,11 @@ test('pipelined batches keep every media’s events in commit order, each marked
   const [media, perMedia] = [30, 20];
   const ids = await commitEvents('order', newMedia(media), 0, perMedia);
   const consumer = await receive('order');
-  const relay = startRelay({
-    connectionString: postgres.url,
-    bus,
-    logger,
-    batchSize: 25,
-    pollIntervalMs: 100,
-  });
+  const relay = relayWith({ batchSize: 25 });
   try {
-    await consumer.until(() => ids.every((id) => consumer.seen.has(id)), 'every event');
+    await consumer.received(ids, 'every event');
     assertCommitOrder(consumer.byMedia, media, perMedia);
-    const deadline = Date.now() + 10_000;
-    while ((await unpublishedRows()) > 0 && Date.now() < deadline) await sleep(50);
-    assert.equal(await unpublishedRows(), 0, 'every row is marked published');
+    await allPublished();
   } finally {
     await relay.stop();
     await consumer.subscription.stop();
@@ -141,26 +146,18 @@ test('the broker killed mid-drain and started again: nothing lost, commit order 
   const mediaIds = newMedia(media);
   const ids = await commitEvents('restart', mediaIds, 0, 20);
   const consumer = await receive('restart');
-  const relay = startRelay({
-    connectionString: postgres.url,
-    bus,
-    logger,
-    batchSize: 50,
-    pollIntervalMs: 100,
-  });
+  const relay = relayWith({ batchSize: 50 });
   try {
-    await consumer.until(() => consumer.seen.size >= 100, 'the drain to begin');
+    await waitFor(() => consumer.seen.size >= 100, 'the drain to begin');
     await broker.kill();
     t.diagnostic(`broker killed after ${consumer.seen.size} of ${ids.length} events were received`);
     // Committed while the broker is down: these can only go out after it returns.
     ids.push(...(await commitEvents('restart', mediaIds, 20, perMedia)));
     await sleep(2000);
     await broker.restart();
-    await consumer.until(() => ids.every((id) => consumer.seen.has(id)), 'every event after the restart');
+    await consumer.received(ids, 'every event after the restart');
     assertCommitOrder(consumer.byMedia, media, perMedia);
-    const deadline = Date.now() + 10_000;
-    while ((await unpublishedRows()) > 0 && Date.now() < deadline) await sleep(50);
-    assert.equal(await unpublishedRows(), 0, 'every row is marked published');
+    await allPublished();
   } finally {
     await relay.stop();
     await consumer.subscription.stop();
@@ -169,36 +166,78 @@ test('the broker killed mid-drain and started again: nothing lost, commit order 
 
 test('a relay gone idle has marked what it sent, not left it pending until its next poll', async () => {
   const consumer = await receive('idle');
-  const relay = startRelay({
-    connectionString: postgres.url,
-    bus,
-    logger,
-    batchSize: 10,
-    pollIntervalMs: 600_000,
-  });
+  const relay = relayWith({ batchSize: 10, pollIntervalMs: 600_000 });
   try {
     const ids = await commitEvents('idle', newMedia(4), 0, 3);
-    await consumer.until(() => ids.every((id) => consumer.seen.has(id)), 'every event');
-    const deadline = Date.now() + 10_000;
-    while ((await unpublishedRows()) > 0) {
-      assert.ok(Date.now() < deadline, 'the sent rows are marked published');
-      await sleep(50);
-    }
+    await consumer.received(ids, 'every event');
+    await allPublished();
   } finally {
     await relay.stop();
     await consumer.subscription.stop();
   }
 });
 
+test('a relay kept busy stamps published_at on what it sent within its lag, not only once idle', async () => {
+  const ids = await commitEvents('busy', newMedia(50), 0, 60);
+  const consumer = await receive('busy');
+  const relay = relayWith({ batchSize: 5, stampLagMs: 200 });
+  const progress = async () => {
+    const { rows } = await database.pool.query<{ pending: number; stamped: number }>(
+      `select (select count(*)::int from outbox_pending where topic = $1) as pending,
+              (select count(*)::int from outbox where topic = $1 and published_at is not null) as stamped`,
+      ['busy'],
+    );
+    return rows[0] ?? { pending: 0, stamped: 0 };
+  };
+  try {
+    let seen = await progress();
+    await waitFor(async () => {
+      seen = await progress();
+      return seen.stamped > 0;
+    }, 'a stamp');
+    assert.ok(seen.pending > 0, `stamped while ${seen.pending} rows were still waiting to be sent`);
+    await consumer.received(ids, 'every event');
+    await allPublished();
+  } finally {
+    await relay.stop();
+    await consumer.subscription.stop();
+  }
+});
+
+test('batches a leader marked sent but did not stamp before it died are stamped by the next one', async () => {
+  const ids = await commitEvents('orphaned', newMedia(6), 0, 1);
+  // The leader that died: it sent these and took them out of pending, and was gone before stamping them.
+  const dead = new pg.Client({ connectionString: postgres.url });
+  await dead.connect();
+  const rows = await readUnpublished(dead, 100, []);
+  await markPublished(
+    dead,
+    rows.map((r) => r.seq),
+  );
+  await dead.end();
+  const sentBy = new Date();
+  const { rows: before } = await database.pool.query(
+    'select from outbox where id = any($1) and published_at is null',
+    [ids],
+  );
+  assert.equal(before.length, ids.length, 'not stamped yet');
+  const relay = relayWith({ batchSize: 10 });
+  try {
+    await allPublished();
+    const { rows: stamped } = await database.pool.query<{ published_at: Date }>(
+      'select published_at from outbox where id = any($1)',
+      [ids],
+    );
+    for (const row of stamped)
+      assert.ok(row.published_at <= sentBy, 'stamped with the time its batch was marked');
+  } finally {
+    await relay.stop();
+  }
+});
+
 test('an event whose transaction took its seq first but commits last still goes out', async () => {
   const consumer = await receive('late');
-  const relay = startRelay({
-    connectionString: postgres.url,
-    bus,
-    logger,
-    batchSize: 10,
-    pollIntervalMs: 100,
-  });
+  const relay = relayWith({ batchSize: 10 });
   let commit = () => {};
   const held = new Promise<void>((resolve) => {
     commit = resolve;
@@ -218,7 +257,7 @@ test('an event whose transaction took its seq first but commits last still goes 
     });
     await written;
     const early = await commitEvents('late', newMedia(3), 0, 1);
-    await consumer.until(() => early.every((id) => consumer.seen.has(id)), 'the later seqs');
+    await consumer.received(early, 'the later seqs');
     assert.equal(consumer.seen.size, 3, 'the uncommitted event is not sent');
     commit();
     await slow;
@@ -231,7 +270,7 @@ test('an event whose transaction took its seq first but commits last still goes 
       late,
       'the event committed last holds the lowest seq',
     );
-    await consumer.until(() => late.every((id) => consumer.seen.has(id)), 'the event committed last');
+    await consumer.received(late, 'the event committed last');
   } finally {
     commit();
     await relay.stop();
@@ -280,13 +319,7 @@ test('a send the broker refuses leaves its rows unpublished, nothing after them 
     ids.push(...written);
   }
   await limitBatchBytes('relay-test.refused', 4000);
-  const relay = startRelay({
-    connectionString: postgres.url,
-    bus,
-    logger,
-    batchSize: media,
-    pollIntervalMs: 100,
-  });
+  const relay = relayWith({ batchSize: media });
   try {
     const refusedId = ids[refusedRound * media];
     const attemptsOf = async () => {
@@ -296,11 +329,11 @@ test('a send the broker refuses leaves its rows unpublished, nothing after them 
       );
       return rows[0];
     };
-    const deadline = Date.now() + 60_000;
-    while (((await attemptsOf())?.attempts ?? 0) < 2) {
-      assert.ok(Date.now() < deadline, 'the refused batch is retried');
-      await sleep(100);
-    }
+    await waitFor(
+      async () => ((await attemptsOf())?.attempts ?? 0) >= 2,
+      'the refused batch retried',
+      60_000,
+    );
     assert.match((await attemptsOf())?.last_error ?? '', /large/i, 'the row keeps why it was refused');
     const { rows } = await database.pool.query<{ id: string }>(
       `select o.id from outbox_pending p join outbox o on o.id = p.id
@@ -323,14 +356,9 @@ test('a send the broker refuses leaves its rows unpublished, nothing after them 
     }
 
     await limitBatchBytes('relay-test.refused', 1_048_588);
-    await consumer.until(
-      () => ids.every((id) => consumer.seen.has(id)),
-      'every event once the broker takes it',
-    );
+    await consumer.received(ids, 'every event once the broker takes it');
     assertCommitOrder(consumer.byMedia, media, perMedia);
-    const published = Date.now() + 10_000;
-    while ((await unpublishedRows()) > 0 && Date.now() < published) await sleep(50);
-    assert.equal(await unpublishedRows(), 0, 'every row is marked published');
+    await allPublished();
   } finally {
     await relay.stop();
     await consumer.subscription.stop();

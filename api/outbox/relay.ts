@@ -10,6 +10,7 @@ import {
 import { type Bus, type BusMessage, JsonText } from '../../platform/bus/bus.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { RelayMetrics } from '../../platform/metrics/outbox.ts';
+import { createStamper, type Stamper } from './stamper.ts';
 
 export interface RelayOptions {
   connectionString: string;
@@ -17,6 +18,8 @@ export interface RelayOptions {
   logger: Logger;
   batchSize?: number;
   pollIntervalMs?: number;
+  /** How long after its send an event's outbox row may still lack its `published_at` while the relay is busy. */
+  stampLagMs?: number;
   metrics?: RelayMetrics;
 }
 
@@ -36,6 +39,7 @@ const leaderLockKey = 0x6d656469;
 export function startRelay(options: RelayOptions): Relay {
   const batchSize = options.batchSize ?? 500;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const stampLagMs = options.stampLagMs ?? 5000;
   let running = true;
   let wake: (() => void) | undefined;
   // A notification that arrives while a batch is being published must not be lost: it means rows committed
@@ -56,12 +60,14 @@ export function startRelay(options: RelayOptions): Relay {
   /**
    * While batch N is on its way to the broker, one statement marks batch N-1 and reads batch N+1 (all but
    * N's rows), so the database's time hides behind the broker's at one round trip and one commit per batch
-   * (on a loaded machine each statement also waits its turn for a CPU). One session: marks on a second session, overlapping the reads, were measured to cost PostgreSQL about twice the
-   * CPU per event for no gain in rate. Sends stay one at a time and in order: a later batch never goes out
-   * before an earlier one was acknowledged, so a failed send is repeated before anything after it (kafkajs's
-   * idempotent producer holds one request per broker in flight anyway).
+   * (on a loaded machine each statement also waits its turn for a CPU). One session: marks on a second session,
+   * overlapping the reads, were measured to cost PostgreSQL about twice the CPU per event for no gain in rate.
+   * Sends stay one at a time and in order: a later batch never goes out before an earlier one was acknowledged,
+   * so a failed send is repeated before anything after it (kafkajs's idempotent producer holds one request per
+   * broker in flight anyway). Marking only logs the batch; the outbox rows' `published_at` is stamped in bulk
+   * on the stamper's session, at most `stampLagMs` later and whenever the relay falls idle.
    */
-  async function lead(session: pg.Client): Promise<void> {
+  async function lead(session: pg.Client, stamper: Stamper): Promise<void> {
     // Marking rows published need not wait for the WAL flush: a mark lost in a database crash only makes the
     // relay publish those rows again, which consumers absorb by event id. The flush wait was most of each
     // batch's database time.
@@ -73,6 +79,14 @@ export function startRelay(options: RelayOptions): Relay {
     });
     // The last batch the broker acknowledged; the session's next statement marks it.
     let acked: string[] = [];
+    // Batches marked and not yet stamped; a leader before this one may have left some.
+    let owed = true;
+    let stampDue = Date.now() + stampLagMs;
+    const stamp = () => {
+      stamper.request();
+      owed = false;
+      stampDue = Date.now() + stampLagMs;
+    };
     while (running) {
       notified = false;
       let rows = await readUnpublished(session, batchSize, [], acked);
@@ -85,6 +99,7 @@ export function startRelay(options: RelayOptions): Relay {
             ? readUnpublished(session, batchSize, seqs, acked)
             : markPublished(session, acked).then(() => []);
         next.catch(() => {});
+        if (owed && Date.now() >= stampDue) stamp();
         const failure = await publish(rows);
         if (failure !== undefined) {
           // The rows read ahead are dropped: this batch goes out again before anything after it.
@@ -99,19 +114,22 @@ export function startRelay(options: RelayOptions): Relay {
           break;
         }
         acked = seqs;
+        owed = true;
         // A failed mark fails the statement and ends the leadership; its rows go out again.
         rows = await next;
         if (!running) rows = [];
       }
       // When more rows were announced meanwhile, the read that fetches them marks this batch (while streaming,
-      // one statement per send); otherwise it is marked before the relay waits, not left pending while idle.
-      if (!notified) {
+      // one statement per send); otherwise it is marked and stamped before the relay waits, not left pending.
+      if (!notified && owed) {
         await markPublished(session, acked);
         acked = [];
+        stamp();
       }
       await waitForWork(pollIntervalMs);
     }
     await markPublished(session, acked);
+    if (owed) stamp();
   }
 
   /** Undefined once the bus has durably accepted every row, else why it did not. */
@@ -143,7 +161,12 @@ export function startRelay(options: RelayOptions): Relay {
         );
         if (rows[0]?.locked) {
           options.logger.info('outbox relay is the leader');
-          await lead(client);
+          const stamper = createStamper(options.connectionString, options.logger);
+          try {
+            await lead(client, stamper);
+          } finally {
+            await stamper.close();
+          }
         } else {
           await client.end();
           await waitForWork(2000);

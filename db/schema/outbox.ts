@@ -27,7 +27,10 @@ export const outbox = pgTable(
     /** W3C trace context of the operation that wrote the event; the relay sends it as the `traceparent` header. */
     traceparent: text('traceparent'),
     createdAt: createdAt(),
-    /** Set in the statement that takes the row out of `outbox_pending`; indexed by nothing, so a HOT update. */
+    /**
+     * When the broker acknowledged the row. Stamped in bulk from `outbox_published_batch` (within
+     * seconds, and whenever the relay falls idle); indexed by nothing, so a HOT update.
+     */
     publishedAt: timestamp('published_at', { withTimezone: true }),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
@@ -36,13 +39,28 @@ export const outbox = pgTable(
 );
 
 /**
- * The outbox rows not yet published, by `seq`: written in the statement that inserts the outbox row, deleted
- * in the one that marks it published. The relay's reads and the backlog's count walk this small table instead
- * of a partial index on `outbox`, whose upkeep made every mark a non-HOT update of the wide row.
+ * The outbox rows not yet published, by `seq`, each a copy of what the relay sends (listed by the outbox's
+ * insert trigger, deleted when the broker acknowledged the row): the relay reads and deletes this small table
+ * alone, never the outbox, whose upkeep per row made most of the relay's database time.
  */
 export const outboxPending = pgTable('outbox_pending', {
   seq: bigint('seq', { mode: 'number' }).primaryKey(),
   id: uuid('id').notNull(),
+  aggregateId: uuid('aggregate_id').notNull(),
+  topic: text('topic').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: jsonb('payload').notNull(),
+  headers: jsonb('headers').$type<Record<string, string>>().notNull(),
+  traceparent: text('traceparent'),
+});
+
+/**
+ * Batches the broker acknowledged whose outbox rows are not stamped `published_at` yet: written in the
+ * statement that deletes them from `outbox_pending`, applied to the outbox and deleted in bulk later.
+ */
+export const outboxPublishedBatch = pgTable('outbox_published_batch', {
+  publishedAt: timestamp('published_at', { withTimezone: true }).notNull().defaultNow(),
+  ids: uuid('ids').array().notNull(),
 });
 
 export const processedEvent = pgTable(
