@@ -201,6 +201,15 @@ describe('a video shared by the fleet in chunk jobs', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     assert.deepEqual(await left(), []);
+    // The coordinating request ends too, once, instead of retrying against an original that is gone.
+    const logged = (message: string) =>
+      [...platform.roles.worker.output, ...second.output].filter(
+        (line) => line.includes(`"${message}"`) && line.includes(mediaId),
+      ).length;
+    while (logged('video request ended: media stopped') === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal(logged('video coordinator planning'), 1, 'the request was not retried');
+    assert.equal(logged('video request ended: media stopped'), 1);
     const { rows } = await db.query('select 1 from storage_garbage where object_key = $1', [
       stopMarkKey(mediaId),
     ]);

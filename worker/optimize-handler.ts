@@ -29,6 +29,7 @@ import {
   isChunked,
   type ReportPartial,
 } from './video/chunked/coordinate.ts';
+import { isStopped, MediaStoppedError } from './video/chunked/media-stopped.ts';
 import { quarantineIfInfected } from './virus-scan.ts';
 
 export interface WorkerDeps {
@@ -105,6 +106,8 @@ export function optimizeHandler(deps: WorkerDeps) {
       let result: OptimizeResult;
       const report = reportWith(sha256);
       if (dispatched) {
+        if (await isStopped(deps.storage, request.mediaId))
+          throw new MediaStoppedError(`media ${request.mediaId} was stopped`);
         await buildStills({ ...deps, time }, request, message.id, original, workDir, dispatched, report);
         outcome = 'done';
         log.info({ ms: Math.round(performance.now() - started) }, 'video coordinated');
@@ -146,6 +149,16 @@ export function optimizeHandler(deps: WorkerDeps) {
       outcome = 'done';
       log.info({ success: result.success, ms: Math.round(performance.now() - started) }, 'optimized');
     } catch (error) {
+      // A video deleted or taken down meanwhile: its original may be gone already, and nobody waits.
+      if (
+        request.kind === 'video' &&
+        !deps.signal?.aborted &&
+        (error instanceof MediaStoppedError || (await isStopped(deps.storage, request.mediaId)))
+      ) {
+        outcome = 'done';
+        log.info({ ms: Math.round(performance.now() - started) }, 'video request ended: media stopped');
+        return;
+      }
       if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
         await reportDeadLettered(publish, request, message.id, error, log);
       }

@@ -106,6 +106,7 @@ describe('the api process through database failures', () => {
     assert.deepEqual(Object.keys(report.checks).sort(), [
       'database',
       'results consumer',
+      'stop marks',
       'storage',
       'virus consumer',
       'webhook fan-out',

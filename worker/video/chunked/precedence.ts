@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 import type { VideoPlan } from '../plan.ts';
+import { isStopped } from './media-stopped.ts';
 import { chunkSegmentKey } from './segment-key.ts';
 
 // What goes first on a machine while a chunked video is built: the lowest rung's first chunk, which a
@@ -33,12 +34,15 @@ export async function firstChunkStored(
   if (!lowest) return;
   const key = chunkSegmentKey(ids, lowest.quality, 0);
   const deadline = Date.now() + FIRST_CHUNK_WAIT_MS;
-  // Storage that cannot answer ends the wait: the download would find out for itself.
-  const missing = () =>
-    deps.storage.head(key).then(
-      (head) => head === undefined,
-      () => false,
-    );
+  // Storage that cannot answer ends the wait: the download would find out for itself. So does a stop
+  // mark: that chunk will never come.
+  const missing = async () => {
+    const [head, stopped] = await Promise.all([
+      deps.storage.head(key).catch(() => null),
+      isStopped(deps.storage, ids.mediaId),
+    ]);
+    return head === undefined && !stopped;
+  };
   while (Date.now() < deadline && (await missing())) {
     await delay(FIRST_CHUNK_POLL_MS, undefined, { signal: deps.signal });
   }
