@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Deduplicated } from '../api/uploads/dedupe.ts';
 import type { MediaView } from '../contracts/media.ts';
 import type { UploadSession } from '../contracts/uploads.ts';
 
@@ -58,12 +59,18 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   };
 
   const sha256 = await hashFile(path);
-  const session = await api<UploadSession>('POST', '/v1/uploads', {
+  const answer = await api<UploadSession | Deduplicated>('POST', '/v1/uploads', {
     filename: basename(path),
     contentType,
     size,
     sha256,
   });
+  // The caller already has these bytes ready: the API answers with a copy of that media, nothing to send.
+  if ('deduplicated' in answer) {
+    say(`media ${answer.media.id}: already uploaded (a copy of a media with the same bytes)`);
+    return answer.media;
+  }
+  const session = answer;
   say(`media ${session.mediaId}: ${session.partCount} part(s) of ${session.partSize} bytes`);
   const parts: { partNumber: number; etag: string }[] = [];
   for (const part of session.parts) {

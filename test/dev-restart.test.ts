@@ -125,6 +125,13 @@ describe('npm start, Ctrl-C, npm start: the same data comes back', () => {
     const read = await readThroughEdge(media.url ?? '');
     assert.equal(read.status, 302);
     bytesBefore = read.bytes;
+    // The same file again: the API answers with a ready copy at once, which `upload` prints.
+    const again = await uploadFile(photo, {
+      apiUrl: `http://127.0.0.1:${env.API_PORT}`,
+      token: token.lines.at(-1) ?? '',
+    });
+    assert.equal(again.status, 'ready');
+    assert.notEqual(again.id, media.id);
   });
 
   test('a second dev on the same DATA_DIR is told at once, in one line, whatever its ports', async () => {
