@@ -40,6 +40,7 @@ export const errorCatalogue = {
   type_mismatch: { status: 422, title: 'The file content does not match the declared type' },
   media_unreadable: { status: 422, title: 'The media could not be read by the probe' },
   image_too_large: { status: 422, title: 'The image has more pixels than the decoder limit' },
+  video_too_large: { status: 422, title: 'The video’s frames have more pixels than the limit' },
   media_rejected: { status: 422, title: 'The media was rejected' },
   moderation_rejected: { status: 422, title: 'The content breaks the content policy' },
   malware: { status: 422, title: 'The file carries malware' },

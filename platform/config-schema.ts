@@ -152,7 +152,12 @@ export const ConfigSchema = Type.Object({
    * Video renditions, smallest first (`VIDEO_LADDER`). `chunkSeconds` > 0 splits a video into chunk jobs
    * of about that length on the bus (`VIDEO_CHUNK_SECONDS`); 0 encodes it whole in one job.
    */
-  video: Type.Object({ ladder: VideoLadderSchema, chunkSeconds: Type.Integer({ minimum: 0, maximum: 60 }) }),
+  video: Type.Object({
+    ladder: VideoLadderSchema,
+    chunkSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
+    /** `VIDEO_MAX_PIXELS`: the gate refuses a video whose frames are larger (`video_too_large`). */
+    maxPixels: Type.Integer({ minimum: 1 }),
+  }),
   ffmpegPath: Type.String(),
   ffprobePath: Type.String(),
   /** OpenTelemetry traces from the standard `OTEL_*` variables; absent → no tracing at all. */

@@ -143,6 +143,9 @@ export function loadConfig(env: Env = process.env): Config {
     video: {
       ladder: parseVideoLadder(env.VIDEO_LADDER ?? DEFAULT_VIDEO_LADDER),
       chunkSeconds: int(env, 'VIDEO_CHUNK_SECONDS', 6),
+      // 8K (8192×4320), the largest H.264 level 6.2 and browsers decode: past it, every frame costs a
+      // worker as much as a 35 MP photo, thousands of times over.
+      maxPixels: int(env, 'VIDEO_MAX_PIXELS', 8192 * 4320),
     },
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH ?? ffprobePathFor({ ffmpegPath: env.FFMPEG_PATH }),

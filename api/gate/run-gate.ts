@@ -118,6 +118,13 @@ function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): Gate
   }
   if (kind === 'video' && !probe.hasVideo)
     return { ok: false, code: 'media_unreadable', detail: 'no video stream' };
+  if (kind === 'video' && (probe.width ?? 0) * (probe.height ?? 0) > ctx.config.video.maxPixels) {
+    return {
+      ok: false,
+      code: 'video_too_large',
+      detail: `${probe.width}×${probe.height} frames exceed ${ctx.config.video.maxPixels} pixels`,
+    };
+  }
   if (kind === 'audio' && !probe.hasAudio)
     return { ok: false, code: 'media_unreadable', detail: 'no audio stream' };
   return undefined;

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import type { MediaView } from '../../contracts/media.ts';
 import type { Problem } from '../../contracts/problem.ts';
 import { makeHugePng, makeJpegWithGps } from '../../worker/image/test-images.ts';
+import { makeHugeVideo } from '../../worker/video/test-fixtures.ts';
 import { apiClient, type Reply } from '../client.ts';
 import { type Platform, startPlatform } from '../harness.ts';
 import { readThroughEdge, stored, trace } from '../photos.ts';
@@ -90,6 +91,10 @@ const contents: BadInput[] = [
   gate('image_too_large')(
     'a pixel bomb: a 30000×30000 PNG of under 1 MB',
     declared('image/png', () => makeHugePng(30000, 30000)),
+  ),
+  gate('video_too_large')(
+    'a 9000×9000 H.264 video of 250 kB: every frame would cost a worker an 81 MP decode',
+    declared('video/mp4', () => makeHugeVideo(9000, 9000)),
   ),
 ];
 

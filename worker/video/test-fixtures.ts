@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RungSpec } from './plan.ts';
@@ -202,3 +203,18 @@ export const smallLadder: readonly RungSpec[] = [
   { quality: 'medium', height: 180, videoBitrate: 250_000, audioBitrate: 64_000 },
   { quality: 'high', height: 240, videoBitrate: 400_000, audioBitrate: 96_000 },
 ];
+
+/** The bytes of a one-frame, one-second H.264 MP4 of `width`×`height` (one colour: small whatever the size). */
+export async function makeHugeVideo(width: number, height: number): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'huge-video-'));
+  try {
+    const path = join(dir, 'huge.mp4');
+    await ffmpeg([
+      ...['-f', 'lavfi', '-i', `color=c=blue:size=${width}x${height}:rate=1:duration=1`],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path],
+    ]);
+    return await readFile(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
