@@ -17,15 +17,14 @@ export interface LoadStack {
 }
 
 /**
- * Load runs create far more uploads a minute than the per-user default allows. glibc's allocator settings are
- * the ones `npm start` and the container image give every role (README "Throughput and worker memory"): without
- * them the bench measured a process nobody runs (`npm start`'s one process peaked at 846 MB instead of 478).
+ * glibc's allocator settings, the ones `npm start` and the container image give every role (README "Throughput
+ * and worker memory"): without them the bench measured a process nobody runs (`npm start`'s one process peaked
+ * at 846 MB instead of 478). The raw sharp anchor runs with them too (load-anchor.ts).
  */
-const loadEnv = {
-  UPLOAD_CREATE_PER_MINUTE: '100000',
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-};
+export const allocatorEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/** Load runs create far more uploads a minute than the per-user default allows. */
+const loadEnv = { UPLOAD_CREATE_PER_MINUTE: '100000', ...allocatorEnv };
 
 /**
  * `npm start`: `mediagate dev` in one process (embedded PostgreSQL, in-process S3, the embedded bus), with

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -7,14 +7,15 @@ import { option } from '../cli/args.ts';
 import { signDevToken } from '../platform/auth/jwt.ts';
 import { loadConfig } from '../platform/config.ts';
 import { makePhotoLikeJpeg, printTable } from './lib.ts';
-import { type LoadStack, startDevStack, startFleetStack } from './load-stack.ts';
+import { rawSharpInChild } from './load-anchor.ts';
+import { allocatorEnv, type LoadStack, startDevStack, startFleetStack } from './load-stack.ts';
 import { type RssSeries, sampleRss } from './process-rss.ts';
-import { rawSharpLadder } from './raw-sharp.ts';
 
 // Whole-system photo throughput, black box: concurrent uploaders send 2 MP photos through the API (create,
 // PUT the part to storage, complete) and wait for each to be ready, against `npm start` (`--stack dev`) or
 // the roles as separate processes (`--stack fleet --workers 2 [--bus kafka]`). The anchor, in the same run
-// on the same files: raw sharp building the same ladder, as many at once as there are uploaders. Reports
+// on the same files: raw sharp building the same ladder, as many at once as there are uploaders, in a process
+// of its own with the stack's allocator settings (load-anchor.ts). Reports
 // images/min of both, complete→ready p50/p95 (from the media's own status timestamps) and the RSS of each
 // process over the run.
 //
@@ -28,7 +29,7 @@ const total = Number(option(args, '--images') ?? 160);
 const distinct = Number(option(args, '--distinct') ?? 16);
 const workers = Number(option(args, '--workers') ?? 2);
 const bus = option(args, '--bus') === 'kafka' ? 'kafka' : 'embedded';
-/** `--env K=V,K=V`: settings for the stack's processes only (say MALLOC_ARENA_MAX=2), not the raw sharp anchor. */
+/** `--env K=V,K=V`: settings for the stack's processes (say MALLOC_ARENA_MAX=2); the anchor gets the MALLOC_ ones. */
 const stackEnv = Object.fromEntries(
   (option(args, '--env') ?? '')
     .split(',')
@@ -52,26 +53,22 @@ const files = await Promise.all(
   }),
 );
 
-/** CPU the raw sharp anchor spent, summed over its runs, and the images it built. */
-const anchorCpu = { ms: 0, images: 0 };
+/** CPU the raw sharp anchor spent, summed over its runs, the images it built and its peak RSS. */
+const anchorCpu = { ms: 0, images: 0, peakMb: 0 };
+/** The anchor's allocator settings are the stack's, `--env` included (load-anchor.ts says why). */
+const anchorEnv = {
+  ...allocatorEnv,
+  ...Object.fromEntries(Object.entries(stackEnv).filter(([key]) => key.startsWith('MALLOC_'))),
+};
 
 /** Images/min of raw sharp doing the ladder on the same files, `uploaders` at a time. */
 async function rawSharpPerMinute(count: number): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: uploaders }, async (_, lane) => {
-      const out = join(workDir, `sharp-${lane}`);
-      await mkdir(out, { recursive: true });
-      for (let i = next++; i < count; i = next++)
-        await rawSharpLadder(files[i % files.length] as string, out, ladder);
-    }),
-  );
-  const spent = process.cpuUsage(cpu);
-  anchorCpu.ms += (spent.user + spent.system) / 1000;
+  const run = { files, count, lanes: uploaders, outDir: join(workDir, 'sharp'), ladder };
+  const result = await rawSharpInChild(run, anchorEnv);
+  anchorCpu.ms += result.cpuMs * count;
   anchorCpu.images += count;
-  return (count * 60_000) / (performance.now() - started);
+  anchorCpu.peakMb = Math.max(anchorCpu.peakMb, result.peakMb);
+  return result.perMinute;
 }
 
 /**
@@ -206,8 +203,6 @@ try {
   );
   const warm = await runUploads(stack, warmup, 0);
   progress(`warm-up: ${warm.perMinute.toFixed(0)} images/min`);
-  await rawSharpPerMinute(uploaders);
-  Object.assign(anchorCpu, { ms: 0, images: 0 });
   const sharpBefore = await rawSharpPerMinute(total / 2);
   progress(`raw sharp: ${sharpBefore.toFixed(0)} images/min`);
   // The bench process itself holds the clients and, on the fleet stack, the S3 server they upload to.
@@ -244,7 +239,10 @@ try {
   const stackCpu = series.reduce((sum, { cpuSeconds }) => sum + cpuSeconds, 0) * 1000;
   console.log(
     `\nCPU per image: the whole stack ${(stackCpu / total).toFixed(0)} ms (clients and test S3 included), ` +
-      `raw sharp ${(anchorCpu.ms / anchorCpu.images).toFixed(0)} ms`,
+      `raw sharp ${(anchorCpu.ms / anchorCpu.images).toFixed(0)} ms ` +
+      `(in a process of its own with ${Object.entries(anchorEnv)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ')}, peaking at ${anchorCpu.peakMb} MB)`,
   );
 } finally {
   await stack.stop();
