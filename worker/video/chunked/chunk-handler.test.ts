@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { type OptimizeResult, topics, type VideoChunkJob } from '../../../contracts/events.ts';
+import { stopMarkKey } from '../../../contracts/object-keys.ts';
 import type { DeliveredMessage } from '../../../platform/bus/bus.ts';
 import { maxDeliveryAttempts } from '../../../platform/bus/bus.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
@@ -119,5 +120,17 @@ describe('a chunk job', () => {
     );
     assert.deepEqual(reported.chunk?.done, []);
     assert.match(reported.chunk?.failed[0]?.detail ?? '', /every attempt failed/);
+  });
+
+  test('of a video deleted or taken down (its stop mark stored) ends at once: no encode, no report, no retry', async () => {
+    const payload = job();
+    await api.ctx.storage.put(stopMarkKey(payload.mediaId), Buffer.from('stopped'), 'text/plain', 7);
+    // Its last attempt even: an encode (the missing ffmpeg) would throw and report its rungs failed.
+    await handler()(delivered(payload, maxDeliveryAttempts));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      results.some((r) => r.mediaId === payload.mediaId),
+      false,
+    );
   });
 });
