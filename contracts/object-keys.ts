@@ -35,6 +35,14 @@ export function stopMarkKey(mediaId: string): string {
   return `derived/${mediaId}/stopped`;
 }
 
+/**
+ * Written when a rung of a chunked video fails (a chunk failed every attempt): the rung's remaining chunk
+ * jobs leave it out. A member of the HLS package, so it goes with it.
+ */
+export function rungStopMarkKey(mediaId: string, requestId: string, quality: string): string {
+  return hlsObjectKey(mediaId, requestId, `${quality}/stopped`);
+}
+
 export function isRawKey(key: string): boolean {
   return key.startsWith('raw/');
 }

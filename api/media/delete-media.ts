@@ -1,7 +1,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { DeletedBy, RejectedBy } from '../../contracts/lifecycle.ts';
-import { hlsObjectKey } from '../../contracts/object-keys.ts';
+import { hlsObjectKey, rungStopMarkKey } from '../../contracts/object-keys.ts';
 import type { Queryable } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { type Destination, transitionMedia } from '../../db/queries/media-status.ts';
@@ -111,6 +111,9 @@ async function chunkedVideoKeys(tx: Queryable, mediaId: string): Promise<string[
     .where(eq(videoRung.mediaId, mediaId));
   return [
     ...chunks.flatMap((chunk) => (chunk.key ? [chunk.key] : [])),
-    ...rungs.map((rung) => hlsObjectKey(mediaId, rung.requestId, `${rung.quality}/index.m3u8`)),
+    ...rungs.flatMap((rung) => [
+      hlsObjectKey(mediaId, rung.requestId, `${rung.quality}/index.m3u8`),
+      rungStopMarkKey(mediaId, rung.requestId, rung.quality),
+    ]),
   ];
 }

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { type OptimizeResult, topics, type VideoAssembleJob } from '../../../contracts/events.ts';
-import { hlsObjectKey } from '../../../contracts/object-keys.ts';
+import { hlsObjectKey, rungStopMarkKey } from '../../../contracts/object-keys.ts';
 import type { Database, Queryable } from '../../../db/client.ts';
 import { queueForDeletion } from '../../../db/queries/object-refs.ts';
 import { enqueueEvents } from '../../../db/queries/outbox.ts';
@@ -16,6 +16,8 @@ import {
 } from './chunk-state.ts';
 import { rebuildable } from './record-plan.ts';
 import { writePlaylists } from './write-playlists.ts';
+
+const STOP_MARK = Buffer.from('failed\n');
 
 /** Chunk progress stops short of 1: a rung is done when its MP4 is assembled. */
 const encodedShare = 0.9;
@@ -82,6 +84,17 @@ export async function applyChunkOutcome(
     return { video, master };
   });
   if (!applied) return 'stale';
+  // The failed rungs' remaining chunk jobs look for these and leave those rungs out.
+  await Promise.all(
+    outcome.failed.map(({ quality }) =>
+      storage.put(
+        rungStopMarkKey(ids.mediaId, ids.requestId, quality),
+        STOP_MARK,
+        'text/plain',
+        STOP_MARK.length,
+      ),
+    ),
+  );
   const { video, master } = applied;
   const share = (quality: string) =>
     video.chunks.filter((chunk) => chunk.quality === quality && chunk.state === 'done').length /

@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import type { ChunkOutcome, ChunkRendition, OptimizeResult } from '../../../contracts/events.ts';
 import { topics } from '../../../contracts/events.ts';
 import type { MediaView } from '../../../contracts/media.ts';
-import { hlsObjectKey } from '../../../contracts/object-keys.ts';
+import { hlsObjectKey, rungStopMarkKey } from '../../../contracts/object-keys.ts';
 import { media, outbox, videoChunk, videoRung } from '../../../db/schema.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
 import { makeJpegWithGps } from '../../../worker/image/test-images.ts';
@@ -142,6 +142,10 @@ describe('a video encoded in chunk jobs', () => {
     );
     assert.equal((await assemblyJobs(ids.mediaId)).length, 1, 'only the complete rung is assembled');
     assert.equal((await view(ids.mediaId)).status, 'processing');
+    assert.ok(
+      await stored(rungStopMarkKey(ids.mediaId, ids.requestId, 'medium')),
+      'the rung’s other chunk jobs are told to leave it out',
+    );
 
     const mp4 = {
       quality: 'low',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { type OptimizeResult, topics, type VideoChunkJob } from '../../../contracts/events.ts';
-import { stopMarkKey } from '../../../contracts/object-keys.ts';
+import { rungStopMarkKey, stopMarkKey } from '../../../contracts/object-keys.ts';
 import type { DeliveredMessage } from '../../../platform/bus/bus.ts';
 import { maxDeliveryAttempts } from '../../../platform/bus/bus.ts';
 import { type InProcessApi, startInProcessApi } from '../../../test/in-process.ts';
@@ -120,6 +120,19 @@ describe('a chunk job', () => {
     );
     assert.deepEqual(reported.chunk?.done, []);
     assert.match(reported.chunk?.failed[0]?.detail ?? '', /every attempt failed/);
+  });
+
+  test('leaves out a rung the API failed: the others go on, the failed one is neither encoded nor reported', async () => {
+    const payload = job();
+    await store(rungStopMarkKey(payload.mediaId, payload.requestId, '480p'), 7);
+    await store(chunkSegmentKey(payload, 'medium', 3), 3400);
+    // An encode of the missing 480p segment would throw (no ffmpeg).
+    await handler()(delivered(payload, 1));
+    const reported = await resultFor(payload.mediaId);
+    assert.deepEqual(
+      reported.chunk?.done.map((d) => d.quality),
+      ['medium'],
+    );
   });
 
   test('of a video deleted or taken down (its stop mark stored) ends at once: no encode, no report, no retry', async () => {

@@ -11,7 +11,7 @@ import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { uploadFile } from '../../upload-file.ts';
 import { encodeChunk } from '../chunks/encode-chunk.ts';
 import type { PlannedRendition } from '../plan.ts';
-import { isStopped, MediaStoppedError, untilStopped } from './media-stopped.ts';
+import { isStopped, MediaStoppedError, stoppedRungs, untilStopped } from './media-stopped.ts';
 import { chunkSegmentKey } from './segment-key.ts';
 
 /** ffmpeg reads the original through this URL for the whole encode, range by range. */
@@ -57,16 +57,25 @@ export function chunkHandler(deps: WorkerDeps) {
     });
     let outcome: JobOutcome = 'error';
     try {
-      const keys = qualities.map((quality) => chunkSegmentKey(job, quality, index));
-      const [stopped, ...stored] = await Promise.all([
+      const [stopped, failedRungs] = await Promise.all([
         isStopped(deps.storage, job.mediaId),
-        ...keys.map((key) => deps.storage.head(key)),
+        stoppedRungs(deps.storage, job, qualities),
       ]);
       if (stopped) throw new MediaStoppedError(`media ${job.mediaId} was stopped`);
+      // A rung the API failed (a chunk of it failed every attempt) is not encoded any further.
+      const live = qualities.filter((quality) => !failedRungs.includes(quality));
+      if (live.length === 0) {
+        outcome = 'done';
+        log.info({ failedRungs }, 'chunk job stopped: its rungs failed');
+        return;
+      }
+      const renditions = (job.renditions as PlannedRendition[]).filter((r) => live.includes(r.quality));
+      const keys = live.map((quality) => chunkSegmentKey(job, quality, index));
+      const stored = await Promise.all(keys.map((key) => deps.storage.head(key)));
       let done: ChunkOutcome['done'];
       const encoded = stored.some((head) => head === undefined);
       if (!encoded) {
-        done = qualities.map((quality, i) => ({
+        done = live.map((quality, i) => ({
           quality,
           key: keys[i] as string,
           size: stored[i]?.size ?? 0,
@@ -77,7 +86,7 @@ export function chunkHandler(deps: WorkerDeps) {
         log.info('chunk encode started');
         const outputs = await timer.step('encode', () =>
           untilStopped(deps.storage, job.mediaId, deps.signal, (signal) =>
-            encodeChunk(source, job.span, job.renditions as PlannedRendition[], workDir, {
+            encodeChunk(source, job.span, renditions, workDir, {
               ffmpegPath: deps.config.ffmpegPath,
               ffprobePath: deps.config.ffprobePath,
               signal,

@@ -1,4 +1,4 @@
-import { stopMarkKey } from '../../../contracts/object-keys.ts';
+import { rungStopMarkKey, stopMarkKey } from '../../../contracts/object-keys.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 
 /** Thrown out of `untilStopped` when the media was deleted or taken down while the work ran. */
@@ -15,6 +15,20 @@ export async function isStopped(storage: ObjectStorage, mediaId: string): Promis
     (head) => head !== undefined,
     () => false,
   );
+}
+
+/** Those of `qualities` the API marked failed for this request (a storage error says not failed). */
+export async function stoppedRungs(
+  storage: ObjectStorage,
+  ids: { mediaId: string; requestId: string },
+  qualities: readonly string[],
+): Promise<string[]> {
+  const heads = await Promise.all(
+    qualities.map((quality) =>
+      storage.head(rungStopMarkKey(ids.mediaId, ids.requestId, quality)).catch(() => undefined),
+    ),
+  );
+  return qualities.filter((_, i) => heads[i] !== undefined);
 }
 
 /**
