@@ -57,9 +57,11 @@ export function chunkHandler(deps: WorkerDeps) {
     });
     let outcome: JobOutcome = 'error';
     try {
-      const [stopped, failedRungs] = await Promise.all([
+      // One round of HEADs, all at once: this is on the way to the first playable chunk.
+      const [stopped, failedRungs, heads] = await Promise.all([
         isStopped(deps.storage, job.mediaId),
         stoppedRungs(deps.storage, job, qualities),
+        Promise.all(qualities.map((quality) => deps.storage.head(chunkSegmentKey(job, quality, index)))),
       ]);
       if (stopped) throw new MediaStoppedError(`media ${job.mediaId} was stopped`);
       // A rung the API failed (a chunk of it failed every attempt) is not encoded any further.
@@ -71,7 +73,7 @@ export function chunkHandler(deps: WorkerDeps) {
       }
       const renditions = (job.renditions as PlannedRendition[]).filter((r) => live.includes(r.quality));
       const keys = live.map((quality) => chunkSegmentKey(job, quality, index));
-      const stored = await Promise.all(keys.map((key) => deps.storage.head(key)));
+      const stored = heads.filter((_, i) => live.includes(qualities[i] as string));
       let done: ChunkOutcome['done'];
       const encoded = stored.some((head) => head === undefined);
       if (!encoded) {
