@@ -1,4 +1,5 @@
 import { type FfmpegToolOptions, ffprobePathFor, runProcess } from './run-ffmpeg.ts';
+import { isRemote, URL_READS } from './url-reads.ts';
 
 /** Where a video stream's keyframes fall over its first seconds, on the file's timeline (0 = its start). */
 export interface KeyframeSample {
@@ -22,7 +23,8 @@ export async function probeKeyframes(
   options: FfmpegToolOptions,
 ): Promise<KeyframeSample | undefined> {
   let csv = '';
-  const args = ['-v', 'error', '-select_streams', 'V:0', '-read_intervals', `%+${windowSeconds}`];
+  const reads = isRemote(input) ? URL_READS : [];
+  const args = ['-v', 'error', ...reads, '-select_streams', 'V:0', '-read_intervals', `%+${windowSeconds}`];
   const entries = ['-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv'];
   await runProcess(ffprobePathFor(options), [...args, ...entries, input], {
     ...options,

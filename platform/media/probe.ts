@@ -1,5 +1,6 @@
 import { type KeyframeSample, probeKeyframes } from './keyframes.ts';
 import { type FfmpegToolOptions, ffprobePathFor, runProcess } from './run-ffmpeg.ts';
+import { isRemote, URL_READS } from './url-reads.ts';
 
 export interface VideoStreamInfo {
   index: number;
@@ -75,18 +76,6 @@ const PROBE_TIMEOUT_MS = 60_000;
 // Containers carry codec parameters in their headers (moov, EBML, ID3); over a URL a small budget stops
 // ffprobe from reading megabytes of packets to confirm them.
 const REMOTE_BUDGET = ['-probesize', '1000000', '-analyzeduration', '1000000'];
-// A URL may answer in bounded windows (the gate's api/gate/range-window-server.ts): continue past each at its end.
-export const REMOTE_READS = ['-reconnect', '1', '-reconnect_at_eof', '1'];
-/**
- * A presigned storage URL answers each request whole: reconnect after a dropped connection, never at the
- * end, where storage answers 416 and a demuxer that reads to the end (Matroska, a truncated MP4) would
- * otherwise be retried for minutes while its job holds a worker slot.
- */
-export const STORAGE_URL_READS = ['-reconnect', '1', '-reconnect_delay_max', '2'];
-
-export function isRemote(input: string): boolean {
-  return /^https?:\/\//.test(input);
-}
 
 /** Thrown when ffprobe ran and found no audio or video stream it could read. */
 export class NoMediaStreamsError extends Error {
@@ -101,7 +90,7 @@ export class NoMediaStreamsError extends Error {
 export async function probeMedia(input: string, options: ProbeOptions = {}): Promise<MediaProbe> {
   let json = '';
   const run = { ...options, timeoutMs: Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS) };
-  const remote = isRemote(input) ? [...REMOTE_BUDGET, ...REMOTE_READS] : [];
+  const remote = isRemote(input) ? [...REMOTE_BUDGET, ...URL_READS] : [];
   const args = ['-v', 'error', ...remote, '-print_format', 'json', '-show_format', '-show_streams', input];
   const window = options.keyframeWindowSeconds;
   const [, keyframes] = await Promise.all([

@@ -12,7 +12,8 @@ import {
 import type { Bus, BusMessage } from '../../../platform/bus/bus.ts';
 import type { Config } from '../../../platform/config.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import { isRemote, type MediaProbe, probeMedia } from '../../../platform/media/probe.ts';
+import { type MediaProbe, probeMedia } from '../../../platform/media/probe.ts';
+import { isRemote } from '../../../platform/media/url-reads.ts';
 import type { TimeStep } from '../../../platform/metrics/pipeline.ts';
 import type { ObjectStorage } from '../../../platform/storage/object-storage.ts';
 import { traceHeader } from '../../../platform/tracing/spans.ts';

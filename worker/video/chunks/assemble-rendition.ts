@@ -1,12 +1,12 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import {
   type FfmpegToolOptions,
   ffprobePathFor,
   runFfmpeg,
   runProcess,
 } from '../../../platform/media/run-ffmpeg.ts';
+import { isRemote, URL_READS } from '../../../platform/media/url-reads.ts';
 import { type MediaOutput, writeAtomically } from '../../ffmpeg/outputs.ts';
 import type { PlannedRendition } from '../plan.ts';
 import { mp4Rendition } from '../renditions.ts';
@@ -45,7 +45,7 @@ export async function assembleRendition(
       [
         ...['-itsoffset', String(-lead), '-f', 'mpegts', '-i', `concatf:${list}`],
         ...(audio && audio.kind !== 'none' && audioSource
-          ? [...(isRemote(audioSource) ? STORAGE_URL_READS : []), '-i', audioSource]
+          ? [...(isRemote(audioSource) ? URL_READS : []), '-i', audioSource]
           : []),
         ...['-map', '0:v:0', '-c:v', 'copy'],
         ...(audio?.kind === 'aac' ? ['-map', '1:a:0', ...audio.args] : []),

@@ -1,5 +1,5 @@
-import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import { type FfmpegToolOptions, ffprobePathFor, runProcess } from '../../../platform/media/run-ffmpeg.ts';
+import { isRemote, URL_READS } from '../../../platform/media/url-reads.ts';
 
 /**
  * How much earlier than its presentation time the keyframe at `atSeconds` (on the file's timeline) comes in
@@ -35,7 +35,7 @@ async function keyframeNear(
   options: FfmpegToolOptions,
 ): Promise<Packet | undefined> {
   let csv = '';
-  const reads = isRemote(input) ? STORAGE_URL_READS : [];
+  const reads = isRemote(input) ? URL_READS : [];
   await runProcess(
     ffprobePathFor(options),
     [

@@ -1,11 +1,11 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import {
   type FfmpegProgress,
   type FfmpegToolOptions,
   runFfmpeg,
 } from '../../../platform/media/run-ffmpeg.ts';
+import { isRemote, URL_READS } from '../../../platform/media/url-reads.ts';
 import { writeAtomically } from '../../ffmpeg/outputs.ts';
 import { settleAll } from '../../settle-all.ts';
 import type { PlannedRendition, RungName } from '../plan.ts';
@@ -77,7 +77,7 @@ export async function encodeChunk(
         : ['-threads', String(threads), '-filter_complex_threads', String(threads)]),
       ...['-ss', String(cut.seekAt), '-t', String(round6(cut.to + READ_PAST_SECONDS))],
     ];
-    const source = [...reads, ...(isRemote(input) ? STORAGE_URL_READS : []), '-i', input];
+    const source = [...reads, ...(isRemote(input) ? URL_READS : []), '-i', input];
     const progress = onProgress
       ? { onProgress: (p: FfmpegProgress) => p.fraction !== undefined && onProgress(p.fraction) }
       : {};
@@ -192,7 +192,7 @@ function audioOutput(choice: RungAudio, i: number): string[] {
 function copyInputs(input: string, cut: Cut, decodeLead: number | undefined, withAudio: boolean): string[] {
   const from = (seconds: number) => [
     ...['-ss', String(cut.seekAt), '-t', String(round6(seconds))],
-    ...(isRemote(input) ? STORAGE_URL_READS : []),
+    ...(isRemote(input) ? URL_READS : []),
     ...['-i', input],
   ];
   const past = cut.to + READ_PAST_SECONDS;

@@ -1,5 +1,5 @@
-import { isRemote, STORAGE_URL_READS } from '../../../platform/media/probe.ts';
 import { type FfmpegToolOptions, ffprobePathFor, runProcess } from '../../../platform/media/run-ffmpeg.ts';
+import { isRemote, URL_READS } from '../../../platform/media/url-reads.ts';
 
 /** One chunk of a source video: `[startSeconds, endSeconds)` on the source's timeline (from its start). */
 export interface ChunkSpan {
@@ -138,7 +138,7 @@ export async function probeKeyframeTimes(input: string, options: FfmpegToolOptio
 /** ffprobe's `packet,<pts>,<flags>` and `format,<start_time>` CSV for `input` read as `selection` says. */
 async function probePackets(input: string, selection: string[], options: FfmpegToolOptions): Promise<string> {
   let csv = '';
-  const reads = isRemote(input) ? STORAGE_URL_READS : [];
+  const reads = isRemote(input) ? URL_READS : [];
   const entries = ['-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv'];
   await runProcess(ffprobePathFor(options), ['-v', 'error', ...reads, ...selection, ...entries, input], {
     ...options,

@@ -1,0 +1,13 @@
+/**
+ * How ffmpeg and ffprobe read a URL, whether a presigned storage URL answering whole or the gate's
+ * range-window server (api/gate/range-window-server.ts) answering in bounded windows: a read that ends
+ * before the size the answer announced reconnects at once, so windows follow each other, and a dropped
+ * connection is retried for about a second. Never `-reconnect_at_eof`: at the object's true end storage
+ * answers 416, and ffmpeg retried that for minutes whenever a demuxer reads to the end — an Ogg or MPEG-TS
+ * file's duration, every Matroska file's last chunk, a truncated MP4.
+ */
+export const URL_READS = ['-reconnect', '1', '-reconnect_delay_max', '2'];
+
+export function isRemote(input: string): boolean {
+  return /^https?:\/\//.test(input);
+}
