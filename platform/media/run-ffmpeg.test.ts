@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,9 +66,28 @@ test('a failing run reports the exit code and the tail of stderr', async () => {
     assert.equal(error.reason, 'exit');
     assert.ok(error.exitCode !== null && error.exitCode !== 0);
     assert.match(error.stderrTail, /No such file or directory/);
-    assert.match(error.message, /No such file or directory/);
+    assert.match(error.message, /^ffmpeg exited with code \d+: missing\.mp4: No such file or directory$/);
+    assert.ok(!error.stderrTail.includes(dir), 'the temp directory is not in the detail');
     return true;
   });
+});
+
+test('a failure reading a URL names no address: the detail reaches owners and webhooks', async () => {
+  const server = createServer((_request, response) => response.end(Buffer.alloc(4096, 7)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/raw/upload?X-Amz-Signature=abc123`;
+  try {
+    await assert.rejects(runFfmpeg(['-i', url, '-f', 'null', '-']), (error: unknown) => {
+      assert.ok(error instanceof FfmpegError);
+      assert.match(error.message, /input: Invalid data found when processing input/);
+      for (const secret of [String(port), '127.0.0.1', 'X-Amz-Signature', 'abc123'])
+        assert.ok(!`${error.message}\n${error.stderrTail}`.includes(secret), `${secret} leaked`);
+      return true;
+    });
+  } finally {
+    server.close();
+  }
 });
 
 test('a missing binary is a spawn error, not an FfmpegError', async () => {

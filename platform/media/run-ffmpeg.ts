@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { basename, isAbsolute } from 'node:path';
 import type { Readable } from 'node:stream';
+import { isRemote } from './url-reads.ts';
 
 export interface FfmpegProgress {
   outTimeSeconds: number;
@@ -91,9 +93,11 @@ export function runProcess(
   args: readonly string[],
   options: ProcessOptions,
 ): Promise<Buffer[]> {
+  // Named by its file name: an error message is no place for the install path.
+  const tool = basename(command);
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      reject(new FfmpegError('aborted', null, '', command));
+      reject(new FfmpegError('aborted', null, '', tool));
       return;
     }
     const pipes = options.outputPipes ?? 0;
@@ -140,15 +144,25 @@ export function runProcess(
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (spawnError) reject(spawnError);
-      else if (killedFor) reject(new FfmpegError(killedFor, code, tailLines(stderr), command));
-      else if (code !== 0) reject(new FfmpegError('exit', code, tailLines(stderr), command));
+      else if (killedFor) reject(new FfmpegError(killedFor, code, tail(stderr, args), tool));
+      else if (code !== 0) reject(new FfmpegError('exit', code, tail(stderr, args), tool));
       else resolve(outputs.map((chunks) => Buffer.concat(chunks)));
     });
   });
 }
 
-function tailLines(text: string): string {
-  return text.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+/**
+ * The last lines of stderr, without the addresses ffmpeg prefixes its messages with: a failure's detail
+ * reaches the media's owner and webhooks, and must not carry a presigned URL, an internal host and port,
+ * or the worker's temp paths. A URL becomes `input`, a path its file name.
+ */
+function tail(stderr: string, args: readonly string[]): string {
+  let text = stderr.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+  for (const arg of args) {
+    if (isRemote(arg)) text = text.replaceAll(arg, 'input');
+    else if (isAbsolute(arg)) text = text.replaceAll(arg, basename(arg));
+  }
+  return text.replace(/https?:\/\/[^\s'"]+/g, 'input');
 }
 
 /**
