@@ -83,8 +83,12 @@ export async function startFleetStack(
     'worker 1': pidOf(platform.roles.worker),
   };
   for (const [i, worker] of extra.entries()) processes[`worker ${i + 2}`] = pidOf(worker);
-  const postgres = (childrenByParent().get(process.pid) ?? []).find((child) => isPostgres(child));
+  const children = childrenByParent().get(process.pid) ?? [];
+  const postgres = children.find((child) => isPostgres(child));
   if (postgres) processes.postgres = { pid: postgres, withDescendants: true };
+  // The broker's CPU is the stack's too: without it the Kafka bus looked cheaper than the embedded one.
+  const broker = children.find((child) => commandOf(child) === 'java');
+  if (broker) processes['kafka broker'] = { pid: broker };
   return {
     apiUrl: platform.apiUrl,
     jwtSecret: platform.env.JWT_SECRET as string,
@@ -97,9 +101,13 @@ export async function startFleetStack(
 }
 
 function isPostgres(pid: number): boolean {
+  return /postgres|setpriv/.test(commandOf(pid));
+}
+
+function commandOf(pid: number): string {
   try {
-    return /postgres|setpriv/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'));
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    return false;
+    return '';
   }
 }
