@@ -104,6 +104,9 @@ async function probeRemote(ctx: ApiContext, objectKey: string, size: number): Pr
   );
 }
 
+/** Codecs of single pictures, which audio files carry as cover art even when not flagged as such. */
+const stillCodecs = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp']);
+
 /** A failed verdict when the probe shows the media cannot be accepted; undefined when it can. */
 function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): GateVerdict | undefined {
   if (kind === 'image') {
@@ -123,6 +126,15 @@ function judgeProbe(ctx: ApiContext, kind: MediaKind, probe: ProbeSummary): Gate
       ok: false,
       code: 'video_too_large',
       detail: `${probe.width}×${probe.height} frames exceed ${ctx.config.video.maxPixels} pixels`,
+    };
+  }
+  // Cover art is a picture stream, not video; anything that moves is a video whatever it was declared as,
+  // and accepted as audio it would become an "audio" media with video renditions and unmoderated frames.
+  if (kind === 'audio' && probe.hasVideo && !stillCodecs.has(probe.videoCodec ?? '')) {
+    return {
+      ok: false,
+      code: 'type_mismatch',
+      detail: `declared as audio, but the file holds a ${probe.videoCodec} video stream: upload it as video`,
     };
   }
   if (kind === 'audio' && !probe.hasAudio)

@@ -83,6 +83,10 @@ const contents: BadInput[] = [
   ),
   mismatch('a PNG declared image/jpeg', declared('image/jpeg', png)),
   mismatch(
+    'an H.264 video declared audio/mp4',
+    declared('audio/mp4', () => makeHugeVideo(320, 240)),
+  ),
+  mismatch(
     'a JPEG declared video/mp4',
     declared('video/mp4', () => makeJpeg()),
   ),
