@@ -1,4 +1,4 @@
-import { type FfmpegToolOptions, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
+import { FfmpegError, type FfmpegToolOptions, runFfmpeg } from '../../platform/media/run-ffmpeg.ts';
 import { type MediaOutput, writeAtomically } from './outputs.ts';
 
 export interface StillRequest {
@@ -17,9 +17,34 @@ export interface StillOptions extends FfmpegToolOptions {
 
 /**
  * WebP stills (Debian's ffmpeg has libwebp), all from one ffmpeg process: each still is its own input
- * seeked before decoding, so the cost is a few GOPs per still whatever the file's length.
+ * seeked before decoding, so the cost is a few GOPs per still whatever the file's length. A file whose
+ * frames end before its stated duration (truncated, or a last frame shorter than announced) leaves a seek
+ * with nothing to show; then each still is taken alone, and one that still finds nothing shows the first
+ * frame: a poster of the start beats no poster.
  */
 export async function extractStills(
+  input: string,
+  stills: readonly StillRequest[],
+  options: StillOptions,
+): Promise<MediaOutput[]> {
+  try {
+    return await extractTogether(input, stills, options);
+  } catch (error) {
+    const seeked = stills.some((still) => still.atSeconds !== undefined && still.atSeconds > 0);
+    if (!(error instanceof FfmpegError) || error.reason !== 'exit' || !seeked) throw error;
+    const outputs: MediaOutput[] = [];
+    for (const still of stills) {
+      const alone = await extractTogether(input, [still], options).catch((failure: unknown) => {
+        if (!(failure instanceof FfmpegError) || failure.reason !== 'exit') throw failure;
+        return extractTogether(input, [{ ...still, atSeconds: 0 }], options);
+      });
+      outputs.push(...alone);
+    }
+    return outputs;
+  }
+}
+
+async function extractTogether(
   input: string,
   stills: readonly StillRequest[],
   options: StillOptions,

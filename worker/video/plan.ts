@@ -94,14 +94,16 @@ export function planVideo(probe: MediaProbe, options: VideoPlanOptions = {}): Vi
     return { quality: rung.quality, mode, ...size, outputArgs };
   });
   const top = rungs.at(-1)?.[1] ?? scaledTo(display, shortSide);
-  // Stills must land on frames, so they use the video track's length when it is known.
+  // Stills must land on frames, so they use the video track's length when it is known, and are taken no
+  // later than the start of its last frame: a seek past it finds nothing (a one-frame clip, half a second).
   const frames = video.durationSeconds ?? probe.durationSeconds;
+  const lastFrameAt = Math.max(0, Math.floor((frames ?? 0) * 1000 - 1000 / (video.frameRate || 30)) / 1000);
   return {
     ...(probe.durationSeconds !== undefined ? { durationSeconds: probe.durationSeconds } : {}),
     renditions,
-    poster: { atSeconds: posterTime(frames), ...top },
+    poster: { atSeconds: Math.min(posterTime(frames), lastFrameAt), ...top },
     thumbnails: {
-      atSeconds: thumbnailTimes(frames, options.thumbnailCount ?? 3),
+      atSeconds: thumbnailTimes(frames, options.thumbnailCount ?? 3).map((at) => Math.min(at, lastFrameAt)),
       ...scaledTo(display, Math.min(shortSide, options.thumbnailShortSide ?? 180)),
     },
   };
