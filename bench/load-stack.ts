@@ -23,8 +23,15 @@ export interface LoadStack {
  */
 export const allocatorEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
-/** Load runs create far more uploads a minute than the per-user default allows. */
-const loadEnv = { UPLOAD_CREATE_PER_MINUTE: '100000', ...allocatorEnv };
+/**
+ * Load runs create far more uploads a minute than the per-user default allows; the roles get Node's young
+ * generation limit as `npm start` and the image give it. The raw sharp anchor keeps Node's default.
+ */
+const loadEnv = {
+  UPLOAD_CREATE_PER_MINUTE: '100000',
+  NODE_OPTIONS: '--max-semi-space-size=4',
+  ...allocatorEnv,
+};
 
 /**
  * `npm start`: `mediagate dev` in one process (embedded PostgreSQL, in-process S3, the embedded bus), with

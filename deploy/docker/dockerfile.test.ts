@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { configVariables } from '../../platform/config.ts';
 import { sourceGraph } from './source-graph.ts';
 
-/** glibc reads these when a process starts, so only the image (not the config) can set them. */
-const glibcMallocSettings = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'];
+/** glibc and Node read these when a process starts, so only the image (not the config) can set them. */
+const processSettings = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'NODE_OPTIONS'];
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const text = (path: string) => readFileSync(`${root}${path}`, 'utf8');
 const pkg = JSON.parse(text('package.json')) as {
@@ -126,8 +126,8 @@ test('the image ships every source file the mediagate command reaches, and the b
   }
 });
 
-test('the environment the image sets is configuration the roles read, or the allocator settings', () => {
-  const accepted = new Set([...configVariables(), ...glibcMallocSettings]);
+test('the environment the image sets is configuration the roles read, or the memory settings', () => {
+  const accepted = new Set([...configVariables(), ...processSettings]);
   for (const env of inFinal('ENV')) {
     for (const [, name] of env.matchAll(/(\w+)=\S+/g)) assert.ok(accepted.has(name as string), name);
   }
@@ -136,4 +136,6 @@ test('the environment the image sets is configuration the roles read, or the all
   // A worker without them grows past 500 MB: libvips' threads each keep their peak in an arena of their own.
   assert.match(set, /MALLOC_ARENA_MAX=2\b/);
   assert.match(set, /MALLOC_MMAP_THRESHOLD_=131072\b/);
+  // Node's default 32 MB young generation kept every role 120–180 MB above what its code needs.
+  assert.match(set, /NODE_OPTIONS=--max-semi-space-size=4\b/);
 });
