@@ -113,6 +113,30 @@ describe('requests Node refuses before any route (api and edge)', () => {
       'malformed_request',
     ],
     ['a request line that is not HTTP', () => 'HELLO\r\n\r\n', 400, 'malformed_request'],
+    [
+      'no Host header',
+      () => request(['GET /healthz HTTP/1.1', 'Connection: close']),
+      400,
+      'malformed_request',
+    ],
+    [
+      'two Host headers',
+      () => request(['GET /healthz HTTP/1.1', 'Host: a.example', 'Host: b.example', 'Connection: close']),
+      400,
+      'malformed_request',
+    ],
+    [
+      'Expect: foo',
+      () => request(['GET /healthz HTTP/1.1', 'Host: x', 'Expect: foo', 'Connection: close']),
+      417,
+      'expectation_failed',
+    ],
+    [
+      'CONNECT',
+      () => request(['CONNECT 127.0.0.1:22 HTTP/1.1', 'Host: 127.0.0.1:22']),
+      405,
+      'method_not_allowed',
+    ],
   ];
   for (const [what, bytes, status, code] of cases) {
     test(`${what} → ${status} ${code}`, async () => {
@@ -120,6 +144,19 @@ describe('requests Node refuses before any route (api and edge)', () => {
       assertProblem(await exchange(ports.edge, bytes()), status, code);
     });
   }
+
+  test('HTTP/1.0 without Host and Expect: 100-continue are still served', async () => {
+    for (const port of [ports.api, ports.edge]) {
+      assert.equal((await exchange(port, request(['GET /healthz HTTP/1.0']))).status, 200);
+      const continued = await exchange(
+        port,
+        request(['GET /healthz HTTP/1.1', 'Host: x', 'Expect: 100-continue', 'Connection: close']),
+      );
+      // The interim 100 Continue, then the answer itself.
+      assert.equal(continued.status, 100);
+      assert.match(continued.body, /^HTTP\/1\.1 200 OK/);
+    }
+  });
 
   test('a body that stops arriving is a problem+json 408 request_timeout', async () => {
     const bytes = request(
@@ -229,6 +266,18 @@ describe('bodies', () => {
     const reply = await create({ 'content-type': 'application/json' }, bytes);
     assert.equal(reply.statusCode, 400, reply.body);
     assert.equal(reply.json().code, 'malformed_json');
+  });
+
+  test('a body naming __proto__ or constructor.prototype is refused saying which key, not "not valid JSON"', async () => {
+    for (const key of ['"__proto__":{"admin":true}', '"constructor":{"prototype":{"admin":true}}']) {
+      const reply = await create({ 'content-type': 'application/json' }, json.replace('{', `{${key},`));
+      assert.equal(reply.statusCode, 400, reply.body);
+      assert.equal(reply.json().code, 'malformed_json');
+      assert.match(reply.json().detail, /key "__proto__".*refused/);
+    }
+    const broken = await create({ 'content-type': 'application/json' }, '{"filename":');
+    assert.equal(broken.json().code, 'malformed_json');
+    assert.doesNotMatch(broken.json().detail, /__proto__/);
   });
 
   test('an anonymous caller is refused before the body is judged', async () => {

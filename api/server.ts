@@ -8,6 +8,7 @@ import type { Readiness } from '../platform/health/readiness.ts';
 import { authenticate } from '../platform/http/authenticate.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
 import { installBodyRules } from '../platform/http/request-body.ts';
+import { installRequestFraming } from '../platform/http/request-framing.ts';
 import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import { instrumentHttp } from '../platform/metrics/http.ts';
@@ -46,6 +47,7 @@ export async function buildApiServer(
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('validation_failed', error.message)),
   });
+  installRequestFraming(app);
   traceHttp(app);
   installProblemHandlers(app);
   countDatabaseOutages(app, registry, 'api');

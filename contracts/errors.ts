@@ -31,6 +31,7 @@ export const errorCatalogue = {
   precondition_failed: { status: 412, title: 'A precondition of the request failed' },
   uri_too_long: { status: 414, title: 'The request URL is too long' },
   range_not_satisfiable: { status: 416, title: 'The requested range is not satisfiable' },
+  expectation_failed: { status: 417, title: 'The Expect header asks for something the server does not do' },
   headers_too_large: { status: 431, title: 'The request URL or headers are too large' },
   unsupported_media_type: { status: 415, title: 'This content type is not accepted' },
   parts_incomplete: { status: 400, title: 'Storage does not hold every part of the upload' },

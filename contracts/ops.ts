@@ -38,6 +38,15 @@ export const OutboxList = Type.Object({
   items: Type.Array(OutboxRow),
 });
 
+/**
+ * Only the platform's own topics: an unknown one is a mistake to name, not a selector that matches nothing,
+ * and naming it would make the Kafka bus create its dead-letter topic.
+ */
+const PlatformTopic = Type.Union(
+  Object.values(topics).map((t) => Type.Literal(t)),
+  { description: 'logical topic, without KAFKA_TOPIC_PREFIX' },
+);
+
 /** Exactly one selector: event ids, a media id, or a time range of original events. */
 export const ReplayBody = Type.Union([
   Type.Object({ ids: Type.Array(Uuid(), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
@@ -46,7 +55,7 @@ export const ReplayBody = Type.Union([
     {
       from: Timestamp(),
       to: Timestamp(),
-      topic: Type.Optional(Text({ maxLength: 200 })),
+      topic: Type.Optional(PlatformTopic),
     },
     { additionalProperties: false },
   ),
@@ -99,15 +108,9 @@ export const MediaTrace = Type.Object({
   variants: Type.Array(Type.Record(Type.String(), Type.Unknown())),
 });
 
-/** Only the platform's own topics: naming another would make the Kafka bus create its dead-letter topic. */
-const DlqTopic = Type.Union(
-  Object.values(topics).map((t) => Type.Literal(t)),
-  { description: 'logical topic, without KAFKA_TOPIC_PREFIX' },
-);
-
 export const DlqQuery = Type.Object(
   {
-    topic: DlqTopic,
+    topic: PlatformTopic,
     group: Type.Optional(Text({ maxLength: 200, description: 'consumer group that gave up' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
@@ -133,7 +136,7 @@ export const DeadLetterList = Type.Object({ items: Type.Array(DeadLetterView) })
 /** No ids: every pending dead letter of the topic (or of the group). */
 export const RedriveBody = Type.Object(
   {
-    topic: DlqTopic,
+    topic: PlatformTopic,
     group: Type.Optional(Text({ maxLength: 200 })),
     ids: Type.Optional(Type.Array(Text({ maxLength: 200 }), { minItems: 1, maxItems: 1000 })),
   },

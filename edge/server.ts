@@ -12,6 +12,7 @@ import { signUrlToken, viewTokenExpiry } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
 import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { installRequestFraming } from '../platform/http/request-framing.ts';
 import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -51,6 +52,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     frameworkErrors: (error, _request, reply) =>
       sendProblem(reply, problemOf('object_not_found', error.message)),
   });
+  installRequestFraming(app);
   installProblemHandlers(app);
   installValidators(app);
   countDatabaseOutages(app, deps.registry, 'edge');

@@ -83,6 +83,9 @@ export type SkipReason = 'media_deleted' | 'media_rejected' | 'media_missing' | 
  * their payload (and so the id consumers de-duplicate on) unchanged.
  */
 export async function replayOutbox(deps: ReplayDeps, body: ReplayBody) {
+  if ('from' in body && Date.parse(body.from) > Date.parse(body.to)) {
+    throw new AppError('validation_failed', '`from` must not be later than `to`');
+  }
   const notFacts = ne(outbox.topic, topics.mediaLifecycle);
   const where =
     'ids' in body

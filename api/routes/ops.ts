@@ -27,7 +27,7 @@ import { listOutbox, replayOutbox } from '../ops/outbox-ops.ts';
 import { listStuckMedia } from '../ops/stuck-media.ts';
 import { funnelTimeseries } from '../ops/timeseries.ts';
 import { traceMedia } from '../ops/trace.ts';
-import { requireAdmin } from './require-admin.ts';
+import { adminOnly, requireAdmin } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -35,6 +35,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 /** Operator routes: every one needs the `admin` role. */
 export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  adminOnly(app, caller);
   const admin = (request: FastifyRequest) => requireAdmin(caller, request);
 
   typed.get(
@@ -48,7 +49,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return listOutbox(ctx.db, request.query);
     },
   );
@@ -86,7 +86,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return traceMedia(ctx.db, request.params.mediaId);
     },
   );
@@ -103,7 +102,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return listStuckMedia(ctx.db, ctx.config.stuckProcessingAfterSeconds, request.query);
     },
   );
@@ -119,7 +117,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return listDeadLetters(ctx.deadLetters, request.query);
     },
   );
@@ -153,7 +150,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return searchMedia(ctx.db, request.query);
     },
   );
@@ -170,7 +166,6 @@ export async function opsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps
       },
     },
     async (request) => {
-      await admin(request);
       return funnelTimeseries(ctx.db, request.query);
     },
   );

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { Problem } from '../../contracts/problem.ts';
 import { Stats, StatsQuery } from '../../contracts/stats.ts';
 import { platformStats } from '../ops/stats.ts';
-import { requireAdmin } from './require-admin.ts';
+import { adminOnly } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 export async function statsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
+  adminOnly(app, caller);
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/v1/ops/stats',
     {
@@ -18,7 +19,6 @@ export async function statsRoutes(app: FastifyInstance, { ctx, caller }: RouteDe
       },
     },
     async (request) => {
-      await requireAdmin(caller, request);
       return platformStats(ctx.db, request.query);
     },
   );

@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { Problem } from '../../contracts/problem.ts';
 import { SweepBody, SweepReport } from '../../contracts/storage.ts';
 import { runStorageSweep } from '../storage/garbage-sweeper.ts';
-import { requireAdmin } from './require-admin.ts';
+import { adminOnly, requireAdmin } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 export async function storageOpsRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
+  adminOnly(app, caller);
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/v1/ops/storage/sweep',
     {

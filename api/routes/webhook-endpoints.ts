@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Problem } from '../../contracts/problem.ts';
 import {
   CreateEndpointBody,
@@ -25,7 +25,7 @@ import {
   rotateSecret,
   updateEndpoint,
 } from '../webhooks/endpoints.ts';
-import { requireAdmin } from './require-admin.ts';
+import { adminOnly } from './require-admin.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem };
@@ -37,7 +37,7 @@ const tags = ['webhook endpoints'];
  */
 export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller }: RouteDeps): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = (request: FastifyRequest) => requireAdmin(caller, request);
+  adminOnly(app, caller);
   const deps = { db: ctx.db, allowPrivateNetworks: ctx.config.webhooks.allowPrivateNetworks };
 
   typed.post(
@@ -51,7 +51,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request, reply) => {
-      await admin(request);
       return reply.status(201).send(await createEndpoint(deps, request.body));
     },
   );
@@ -59,10 +58,7 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
   typed.get(
     '/v1/webhook-endpoints',
     { schema: { tags, summary: 'Every endpoint', response: { 200: EndpointList, ...errors } } },
-    async (request) => {
-      await admin(request);
-      return listEndpoints(ctx.db);
-    },
+    async () => listEndpoints(ctx.db),
   );
 
   typed.get(
@@ -76,7 +72,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request) => {
-      await admin(request);
       return getEndpoint(ctx.db, request.params.endpointId);
     },
   );
@@ -94,7 +89,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request) => {
-      await admin(request);
       return updateEndpoint(deps, request.params.endpointId, request.body);
     },
   );
@@ -110,7 +104,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request, reply) => {
-      await admin(request);
       await deleteEndpoint(ctx.db, request.params.endpointId);
       return reply.status(204).send(null);
     },
@@ -128,7 +121,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request) => {
-      await admin(request);
       return rotateSecret(ctx.db, request.params.endpointId);
     },
   );
@@ -145,7 +137,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request) => {
-      await admin(request);
       return listDeliveries(ctx.db, request.params.endpointId, request.query);
     },
   );
@@ -162,7 +153,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request) => {
-      await admin(request);
       const { endpointId, deliveryId } = request.params;
       return redeliver(ctx.db, ctx.config.webhooks, endpointId, deliveryId);
     },
@@ -180,7 +170,6 @@ export async function webhookEndpointRoutes(app: FastifyInstance, { ctx, caller 
       },
     },
     async (request, reply) => {
-      await admin(request);
       return reply.status(202).send(await queueTestEvent(ctx.db, request.params.endpointId));
     },
   );

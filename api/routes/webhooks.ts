@@ -33,6 +33,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     if (!check.ok) throw new AppError('webhook_signature_invalid', `Signature ${check.reason}`);
     request.signedBody = rawBody;
   };
+  // The server's JSON parser (request-body.ts) parses text; a signature is checked over the raw bytes.
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
     try {
       authenticate(request, raw as Buffer);

@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { Problem } from '../../contracts/problem.ts';
 import { problemOf } from './problem.ts';
 
 interface ParserError extends Error {
@@ -50,6 +52,11 @@ export function answerClientError(this: FastifyInstance, error: ParserError, soc
     socket.destroy();
     return;
   }
+  answerOnSocket(socket, problem);
+}
+
+/** A problem+json answer written on a socket no HTTP response object owns, which is then closed. */
+export function answerOnSocket(socket: Duplex, problem: Problem): void {
   const body = JSON.stringify(problem);
   socket.end(
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +

@@ -21,6 +21,7 @@ const codes = new Map<number, ErrorCode>([
   [414, 'uri_too_long'],
   [415, 'unsupported_media_type'],
   [416, 'range_not_satisfiable'],
+  [417, 'expectation_failed'],
   [429, 'rate_limited'],
   [431, 'headers_too_large'],
 ]);

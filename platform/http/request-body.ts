@@ -12,6 +12,7 @@ import { AppError } from '../../contracts/errors.ts';
 export function installBodyRules(app: FastifyInstance): void {
   // Without a parser, Fastify answers 415 (FST_ERR_CTP_INVALID_MEDIA_TYPE) instead of a schema error.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser(app));
   app.addHook('preParsing', async (request, _reply, payload) => {
     refuseEncodings(request);
     return hasBody(request) ? pipeline(payload, utf8Checked(), () => {}) : payload;
@@ -22,6 +23,36 @@ export function installBodyRules(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
   });
+}
+
+/**
+ * Fastify's JSON parser, which refuses the prototype-poisoning keys (`__proto__`, `constructor.prototype`)
+ * with the same "not valid JSON" it gives broken syntax; a client sending such a key gets told which it is.
+ */
+function jsonParser(app: FastifyInstance) {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  return (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) =>
+    parse(request, body, (error, value) => {
+      if (error && body.length > 0 && isJson(body)) {
+        done(
+          new AppError(
+            'malformed_json',
+            'The body names the key "__proto__" (or "constructor" holding "prototype"), which is refused: rename it',
+          ),
+        );
+        return;
+      }
+      done(error, value);
+    });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hasBody(request: FastifyRequest): boolean {

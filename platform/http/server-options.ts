@@ -12,5 +12,7 @@ export function serverOptions(requestTimeoutMs: number) {
     ...requestTimeouts(requestTimeoutMs),
     clientErrorHandler: answerClientError,
     return503OnClosing: false,
+    // A request without Host is refused by `installRequestFraming`, as problem+json, not by Node's bare 400.
+    http: { requireHostHeader: false },
   };
 }
