@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Principal, VerifyToken } from '../platform/auth/jwt.ts';
 import type { Readiness } from '../platform/health/readiness.ts';
 import { authenticate } from '../platform/http/authenticate.ts';
-import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { installProblemHandlers } from '../platform/http/problem.ts';
 import { installBodyRules } from '../platform/http/request-body.ts';
 import { installRequestFraming } from '../platform/http/request-framing.ts';
 import { serverOptions } from '../platform/http/server-options.ts';
@@ -43,9 +43,6 @@ export async function buildApiServer(
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     ...serverOptions(ctx.config.httpRequestTimeoutMs),
-    // A URL the router cannot decode (bad percent-encoding) still gets a problem+json answer.
-    frameworkErrors: (error, _request, reply) =>
-      sendProblem(reply, problemOf('validation_failed', error.message)),
   });
   installRequestFraming(app);
   traceHttp(app);

@@ -37,7 +37,6 @@ test('keys no server would make are unknown objects (404), anonymous or not', as
     '/m/raw/%00',
     '/m/raw/a%0Ab',
     '/m/raw/%E2%80%AEgpj.exe',
-    '/m/raw/%ED%A0%80',
     '/m/etc/passwd',
     `/m/raw/${'a'.repeat(5000)}`,
     '/m/raw/../derived/x',
@@ -47,6 +46,18 @@ test('keys no server would make are unknown objects (404), anonymous or not', as
     assert.equal(anonymous.code, 'object_not_found', url);
     const withBearer = await read(url, { authorization: `Bearer ${api.token('alice')}` });
     assert.equal(withBearer.status, 404, url);
+  }
+});
+
+test('a path that is not valid percent-encoding is 400 validation_failed, as on the api', async () => {
+  // Bytes that are not UTF-8, an encoded lone surrogate, a truncated escape.
+  for (const url of ['/m/derived/%ff', '/m/raw/%ED%A0%80', '/m/raw/%E0%A4%A']) {
+    const reply = await read(url);
+    assert.equal(reply.status, 400, `${url}: ${reply.body}`);
+    assert.equal(reply.code, 'validation_failed');
+    const onApi = await api.app.inject({ method: 'GET', url: url.replace('/m/', '/v1/media/') });
+    assert.equal(onApi.statusCode, 400, onApi.body);
+    assert.equal(onApi.json().code, 'validation_failed');
   }
 });
 

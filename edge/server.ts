@@ -11,7 +11,7 @@ import type { VerifyToken } from '../platform/auth/jwt.ts';
 import { signUrlToken, viewTokenExpiry } from '../platform/auth/url-token.ts';
 import type { Config } from '../platform/config.ts';
 import { type Readiness, readinessResponse } from '../platform/health/readiness.ts';
-import { installProblemHandlers, problemOf, sendProblem } from '../platform/http/problem.ts';
+import { installProblemHandlers } from '../platform/http/problem.ts';
 import { installRequestFraming } from '../platform/http/request-framing.ts';
 import { serverOptions } from '../platform/http/server-options.ts';
 import { installValidators } from '../platform/http/validators.ts';
@@ -49,8 +49,6 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     // edge logs only failures, and those carry the request's method and URL.
     childLoggerFactory: (logger) => logger,
     ...serverOptions(deps.config.httpRequestTimeoutMs),
-    frameworkErrors: (error, _request, reply) =>
-      sendProblem(reply, problemOf('object_not_found', error.message)),
   });
   installRequestFraming(app);
   installProblemHandlers(app);

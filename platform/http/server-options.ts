@@ -1,4 +1,6 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { answerClientError } from './client-errors.ts';
+import { problemOf, sendProblem } from './problem.ts';
 import { requestTimeouts } from './timeouts.ts';
 
 /**
@@ -14,5 +16,8 @@ export function serverOptions(requestTimeoutMs: number) {
     return503OnClosing: false,
     // A request without Host is refused by `installRequestFraming`, as problem+json, not by Node's bare 400.
     http: { requireHostHeader: false },
+    // A URL the router cannot decode (`/m/derived/%ff`) is the same 400 on every role.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(reply, problemOf('validation_failed', error.message)),
   };
 }
