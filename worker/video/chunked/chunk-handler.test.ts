@@ -104,6 +104,7 @@ describe('a chunk job', () => {
 
   test('with a segment missing encodes again; a failure is retried by the bus, and the last attempt reports its rungs failed', async () => {
     const payload = job();
+    await store(payload.objectKey, 5000);
     await store(chunkSegmentKey(payload, '480p', 3), 1200);
     await assert.rejects(handler()(delivered(payload, 1)));
     await new Promise((r) => setTimeout(r, 300));
@@ -145,5 +146,16 @@ describe('a chunk job', () => {
       results.some((r) => r.mediaId === payload.mediaId),
       false,
     );
+  });
+
+  test('whose original is gone (a replay its first run deduplicated away) reports its rungs failed at once, not retried into the DLQ', async () => {
+    const payload = job();
+    await handler()(delivered(payload, 1));
+    const reported = await resultFor(payload.mediaId);
+    assert.deepEqual(
+      reported.chunk?.failed.map((f) => f.quality),
+      ['480p', 'medium'],
+    );
+    assert.match(reported.chunk?.failed[0]?.detail ?? '', /no longer in storage/);
   });
 });

@@ -11,7 +11,7 @@ import { publisher, type WorkerDeps } from '../../optimize-handler.ts';
 import { uploadFile } from '../../upload-file.ts';
 import { encodeChunk } from '../chunks/encode-chunk.ts';
 import type { PlannedRendition } from '../plan.ts';
-import { isStopped, MediaStoppedError, stoppedRungs, untilStopped } from './media-stopped.ts';
+import { isObjectGone, isStopped, MediaStoppedError, stoppedRungs, untilStopped } from './media-stopped.ts';
 import { chunkSegmentKey } from './segment-key.ts';
 
 /** ffmpeg reads the original through this URL for the whole encode, range by range. */
@@ -123,12 +123,22 @@ export function chunkHandler(deps: WorkerDeps) {
         log.info({ ms: Math.round(performance.now() - started) }, 'chunk job stopped: media stopped');
         return;
       }
-      if (message.attempt >= maxDeliveryAttempts && !deps.signal?.aborted) {
-        const detail = `every attempt failed; last error: ${error instanceof Error ? error.message : String(error)}`;
+      // An original no longer in storage (a replayed request whose first run deduplicated it away, an
+      // operator's cleanup) fails every attempt alike: report the rungs failed now instead of retrying into
+      // the dead-letter queue. The API applies it only while this request is the media's current one.
+      const gone = !deps.signal?.aborted && (await isObjectGone(deps.storage, job.objectKey));
+      if ((message.attempt >= maxDeliveryAttempts || gone) && !deps.signal?.aborted) {
+        const why = gone ? 'the original is no longer in storage' : 'every attempt failed';
+        const detail = `${why}; last error: ${error instanceof Error ? error.message : String(error)}`;
         const failed = qualities.map((quality) => ({ quality, detail: detail.slice(0, 1000) }));
         await publish(randomUUID(), result({ index, done: [], failed, encoded: false })).catch(
-          (publishError) => log.error({ err: publishError }, 'could not report a dead-lettered chunk'),
+          (publishError) => log.error({ err: publishError }, 'could not report a failed chunk'),
         );
+      }
+      if (gone) {
+        outcome = 'done';
+        log.warn('chunk job ended: its original is no longer in storage');
+        return;
       }
       throw error;
     } finally {

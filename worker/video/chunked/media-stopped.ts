@@ -17,6 +17,14 @@ export async function isStopped(storage: ObjectStorage, mediaId: string): Promis
   );
 }
 
+/** Whether `key` is certainly absent from storage (a storage error says no: the job is then retried). */
+export async function isObjectGone(storage: ObjectStorage, key: string): Promise<boolean> {
+  return storage.head(key).then(
+    (head) => head === undefined,
+    () => false,
+  );
+}
+
 /** Those of `qualities` the API marked failed for this request (a storage error says not failed). */
 export async function stoppedRungs(
   storage: ObjectStorage,
