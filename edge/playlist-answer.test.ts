@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { media, mediaVariant } from '../db/schema.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { storedVideo } from '../test/stored-video.ts';
 
 /**
  * The edge answers HLS playlists itself, read from storage in one ranged read: the text whole when it fits,
@@ -20,29 +19,14 @@ after(async () => {
 });
 
 /** A public ready video whose HLS master is `hls/master.m3u8`, holding `body` unless it is undefined. */
-async function videoWithMaster(body: string | undefined) {
-  const id = randomUUID();
-  const master = `derived/${id}/${randomUUID()}/hls/master.m3u8`;
-  await api.database.db.insert(media).values({
-    id,
-    ownerId: 'alice',
-    kind: 'video',
-    status: 'ready',
-    bucket: api.ctx.storage.bucket,
-    objectKey: `raw/${id}/${randomUUID()}`,
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1000,
-    visibility: 'public',
-  });
-  await api.database.db
-    .insert(mediaVariant)
-    .values({ mediaId: id, quality: 'hls', format: 'hls', objectKey: master, bytes: 100 });
-  if (body !== undefined) {
-    const bytes = Buffer.from(body);
-    await api.ctx.storage.put(master, bytes, 'application/vnd.apple.mpegurl', bytes.length);
-  }
-  return master;
+function videoWithMaster(body: string | undefined) {
+  const master = {
+    name: 'hls/master.m3u8',
+    quality: 'hls',
+    format: 'hls',
+    contentType: 'application/vnd.apple.mpegurl',
+  };
+  return storedVideo(api, master, 'public', body === undefined ? undefined : Buffer.from(body));
 }
 
 test('a playlist is answered whole, its references rewritten to edge URLs', async () => {

@@ -13,7 +13,9 @@ const MAX_RANGE_BYTES = 8 * 1024 * 1024;
  * send a header on every request (Flutter's video_player, ExoPlayer and AVPlayer with headers, ffmpeg's
  * `-headers`) keep it across a redirect, and a presigned storage URL refuses a request that carries a
  * second authentication mechanism — so for them the edge answers with the bytes: the whole object as a
- * stream, or one bounded window of a `Range`.
+ * stream, or one bounded window of a `Range`. Storage's ETag and Last-Modified go with it, so a player can
+ * resume with `If-Range` (a changed object answers whole, RFC 9110 §13.1.5) or revalidate with
+ * `If-None-Match`.
  */
 export async function proxyObject(
   storage: ObjectStorage,
@@ -28,16 +30,21 @@ export async function proxyObject(
     .header('vary', [reply.getHeader('vary'), 'Authorization'].filter(Boolean).join(', '))
     .header('cache-control', 'private, no-store')
     .type(head.contentType ?? 'application/octet-stream');
-  const range = request.headers.range;
-  if (range === undefined) {
+  if (head.etag) reply.header('etag', head.etag);
+  if (head.lastModified) reply.header('last-modified', head.lastModified.toUTCString());
+  if (head.etag && matchesEtag(request.headers['if-none-match'], head.etag)) {
+    return reply.status(304).send();
+  }
+  const range = rangeToServe(request, head);
+  const window = range === undefined ? undefined : byteRange(range, head.size);
+  if (window === undefined) {
     if (head.size === 0) return reply.header('content-length', '0').send('');
     const abort = new AbortController();
     request.raw.once('close', () => abort.abort());
     const body = await storage.getStream(key, { signal: abort.signal });
     return reply.header('content-length', String(head.size)).send(body);
   }
-  const window = byteRange(range, head.size);
-  if (!window) {
+  if (window === 'unsatisfiable') {
     reply.header('content-range', `bytes */${head.size}`);
     throw new AppError('range_not_satisfiable', `${range} is outside the object's ${head.size} bytes`);
   }
@@ -50,21 +57,58 @@ export async function proxyObject(
 }
 
 /**
- * One range of `bytes=a-b`, `bytes=a-` or `bytes=-n`, clamped to the object and to MAX_RANGE_BYTES;
- * undefined when it is not satisfiable (or names several ranges, which players do not send).
+ * The `Range` to honour, or undefined for the whole object: none was sent, or `If-Range` names another
+ * version than storage holds (an ETag compared strongly, a date equal to Last-Modified).
  */
-export function byteRange(header: string, size: number): { start: number; end: number } | undefined {
+function rangeToServe(
+  request: FastifyRequest,
+  head: { etag: string | undefined; lastModified: Date | undefined },
+): string | undefined {
+  const { range, 'if-range': ifRange } = request.headers;
+  if (range === undefined || ifRange === undefined) return range;
+  if (typeof ifRange !== 'string') return undefined;
+  const validator = ifRange.trim();
+  if (validator.startsWith('"') || validator.startsWith('W/')) {
+    return head.etag !== undefined && !validator.startsWith('W/') && validator === head.etag
+      ? range
+      : undefined;
+  }
+  const date = Date.parse(validator);
+  return head.lastModified !== undefined && date === head.lastModified.getTime() ? range : undefined;
+}
+
+/** `If-None-Match`: `*` or a list of ETags, compared weakly (RFC 9110 §13.1.2). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+}
+
+/**
+ * One range of `bytes=a-b`, `bytes=a-` or `bytes=-n`, clamped to the object and to MAX_RANGE_BYTES;
+ * `unsatisfiable` when it names no byte of the object. A header that is not one valid byte range (another
+ * unit, `5-2`, several ranges, which players do not send) is undefined: it is ignored and the whole object
+ * answered, as RFC 9110 §14.2 lets a server do.
+ */
+export function byteRange(
+  header: string,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '') || size === 0) return undefined;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  const [, first = '', last = ''] = match;
+  if (first !== '' && last !== '' && BigInt(last) < BigInt(first)) return undefined;
   let start: number;
   let end: number;
   if (match[1] === '') {
-    start = Math.max(0, size - Number(match[2]));
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
     end = size - 1;
   } else {
     start = Number(match[1]);
     end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
   }
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return undefined;
+  if (!Number.isSafeInteger(start) || start >= size) return 'unsatisfiable';
   return { start, end: Math.min(end, start + MAX_RANGE_BYTES - 1) };
 }

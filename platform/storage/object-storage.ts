@@ -10,6 +10,7 @@ export interface ObjectHead {
   size: number;
   contentType: string | undefined;
   etag: string | undefined;
+  lastModified: Date | undefined;
 }
 
 /**

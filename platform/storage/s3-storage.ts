@@ -140,7 +140,12 @@ export function createS3Storage(s3: Config['s3']): ObjectStorage {
     async head(key): Promise<ObjectHead | undefined> {
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-        return { size: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag };
+        return {
+          size: out.ContentLength ?? 0,
+          contentType: out.ContentType,
+          etag: out.ETag,
+          lastModified: out.LastModified,
+        };
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
         throw wrap(error);
