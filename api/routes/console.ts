@@ -7,6 +7,7 @@ import { topics } from '../../contracts/events.ts';
 import { Problem } from '../../contracts/problem.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
 import type { Config } from '../../platform/config.ts';
+import { isLoopbackCaller } from './loopback-caller.ts';
 
 /**
  * The page talks to the API, the edge and storage (its own origin, other ports or hosts); scripts and
@@ -85,7 +86,16 @@ export async function consoleRoutes(app: FastifyInstance, { config }: { config: 
         tags: ['console'],
         summary: 'Dev only (mediagate dev): a 12-hour token for any subject, for the console sign-in',
         body: DevTokenBody,
-        response: { 200: Type.Object({ token: Type.String() }), 400: Problem },
+        response: { 200: Type.Object({ token: Type.String() }), 400: Problem, 403: Problem },
+      },
+      // Before the body is read: a caller from elsewhere learns nothing about it.
+      onRequest: async (request) => {
+        if (!isLoopbackCaller(request, config.apiPort)) {
+          throw new AppError(
+            'forbidden',
+            'The dev sign-in answers only pages served from this loopback address',
+          );
+        }
       },
     },
     async (request) => ({
