@@ -28,9 +28,25 @@ export function isCleanText(value: string): boolean {
  */
 const invisible = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
-/** Text that names someone (a token's `sub`): clean, and nothing in it that a person cannot see. */
+/**
+ * Blanks that read as a plain space or as nothing: every space separator but U+0020 (no-break, en, em,
+ * ideographic, …) and the Braille blank U+2800; and a space at either end, which no one sees either.
+ */
+const blank = /[\p{Zs}\u2800]/u;
+const edgeSpace = /^ | $/;
+
+/**
+ * Text that names someone (a token's `sub`): clean, nothing in it that a person cannot see or tell from a
+ * space, and in NFC, so `a\u0301` (a + combining acute) is not a second user drawn as `á`.
+ */
 export function isCleanIdentifier(value: string): boolean {
-  return isCleanText(value) && !invisible.test(value);
+  return (
+    isCleanText(value) &&
+    !invisible.test(value) &&
+    !blank.test(value.replaceAll(' ', '')) &&
+    !edgeSpace.test(value) &&
+    value.normalize('NFC') === value
+  );
 }
 
 /** A client string that is stored or compared in PostgreSQL: bounded, printable, well-formed. */

@@ -101,8 +101,30 @@ describe('bytes and characters', () => {
     });
   }
 
+  const lookAlikes: Record<string, string> = {
+    'a trailing U+00A0 no-break space': 'alice\u00a0',
+    'a U+2800 Braille blank': 'al\u2800ice',
+    'a U+3000 ideographic space': 'user\u300042',
+    'a U+2002 en space': 'user\u200242',
+    'a leading space': ' alice',
+    'a trailing space': 'alice ',
+    'a decomposed accent (a + U+0301)': 'zoe\u0301',
+  };
+  for (const [what, look] of Object.entries(lookAlikes)) {
+    test(`a sub with ${what}, drawn like another user's, is refused`, async () => {
+      await assertRefused(craft(`{"sub":${JSON.stringify(look)},"exp":${exp()}}`), /NFC.*blank/);
+    });
+  }
+
   test('subs people and identity providers use pass', async () => {
-    for (const sub of ['auth0|5f7c8ec7c33c6c004bbafe82', 'zoë@example.com', '山田', 'user 42', '😀']) {
+    for (const sub of [
+      'auth0|5f7c8ec7c33c6c004bbafe82',
+      'zoë@example.com',
+      'zo\u00e9',
+      '山田',
+      'user 42',
+      '😀',
+    ]) {
       const token = craft(`{"sub":${JSON.stringify(sub)},"exp":${exp()}}`);
       assert.equal((await verify(token)).sub, sub);
     }

@@ -121,7 +121,8 @@ export const maxSubjectLength = 255;
  * `sub` is the user id every row is owned by and every query scoped by, so it must be stored exactly as
  * given: PostgreSQL turns a lone surrogate into U+FFFD (two users would become one), cannot hold NUL, and
  * cannot index a key of a few kilobytes; and a sub with a zero-width or filler character reads, in every
- * log and console, as the user it imitates. Such a token names no user we could keep apart from another.
+ * log and console, as the user it imitates (so does one with a no-break space or a decomposed accent,
+ * or a space at an end). Such a token names no user we could keep apart from another.
  */
 function checkedSubject(sub: unknown): string {
   if (typeof sub !== 'string' || sub === '') {
@@ -133,7 +134,7 @@ function checkedSubject(sub: unknown): string {
   if (!sub.isWellFormed() || !isCleanIdentifier(sub)) {
     throw new AuthError(
       'unauthenticated',
-      "The token's sub must be well-formed Unicode without control, bidi or invisible characters",
+      "The token's sub must be well-formed NFC Unicode without control, bidi, invisible or blank characters (a space only between others)",
     );
   }
   return sub;
