@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { assertProblem, exchange, request } from '../test/raw-http.ts';
 
 /**
  * Requests a stranger can send with curl or a raw socket: whatever the framing, headers, encoding or
@@ -24,35 +25,6 @@ before(async () => {
 after(async () => {
   await api?.stop();
 });
-
-/** Sends exactly these bytes and reads until the server closes the connection. */
-function exchange(
-  port: number,
-  bytes: string | Buffer,
-): Promise<{ status: number; head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const answer = Buffer.concat(chunks).toString('utf8');
-      const [head = '', body = ''] = answer.split('\r\n\r\n', 2);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0), head, body });
-    });
-    socket.end(bytes);
-  });
-}
-
-function assertProblem(answer: { status: number; head: string; body: string }, status: number, code: string) {
-  assert.equal(answer.status, status, `${answer.head}\n${answer.body}`);
-  assert.match(answer.head, /content-type: application\/problem\+json/i);
-  const problem = JSON.parse(answer.body) as { code: string; status: number; type: string };
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-}
-
-const request = (lines: string[], body = '') => `${lines.join('\r\n')}\r\n\r\n${body}`;
 
 describe('requests Node refuses before any route (api and edge)', () => {
   const cases: [what: string, bytes: () => string | Buffer, status: number, code: string][] = [

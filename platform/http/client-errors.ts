@@ -38,10 +38,19 @@ function refusalOf(error: ParserError) {
  * and the connection is closed: after a framing error nothing more on it can be trusted.
  */
 export function answerClientError(this: FastifyInstance, error: ParserError, socket: Socket): void {
+  refuseParserError(this.log, error, socket);
+}
+
+/** The same for a plain `node:http` server (the metrics endpoint), as its `clientError` listener. */
+export function refuseParserError(
+  log: { info(fields: object, message: string): void },
+  error: ParserError,
+  socket: Socket,
+): void {
   // A reset connection has no one left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const problem = refusalOf(error);
-  this.log.info(
+  log.info(
     { code: problem.code, parserCode: error.code, reason: error.reason },
     'request refused by the parser',
   );

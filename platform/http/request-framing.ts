@@ -1,31 +1,44 @@
+import type { IncomingMessage, Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../contracts/errors.ts';
 import { answerOnSocket } from './client-errors.ts';
 import { problemOf } from './problem.ts';
 
 /**
- * What Node's HTTP server settles on its own, with an empty body or none, before Fastify sees a request:
- * a missing `Host` (a bare 400), an `Expect` it does not know (a bare 417), `CONNECT` (the connection
- * dropped). Here they reach the same problem+json answers as every other refusal, for the api and the
- * edge (`serverOptions` turns Node's own Host check off so it gets here); and a request with two `Host` headers, which Node lets through naming the first, is refused:
- * a proxy in front may have routed it by the other one.
+ * What Node's HTTP server settles on its own, with an empty body or none, before a handler sees a
+ * request: a missing `Host` (a bare 400), an `Expect` it does not know (a bare 417), `CONNECT` (the
+ * connection dropped). Here they reach the same problem+json answers as every other refusal, on the api,
+ * the edge and the metrics endpoint (each creates its server with `requireHostHeader: false` so a missing
+ * Host gets here); and a request with two `Host` headers, which Node lets through naming the first, is
+ * refused: a proxy in front may have routed it by the other one.
  */
-export function installRequestFraming(app: FastifyInstance): void {
-  // Handled as a request, so the hook below refuses it with the role's logging and metrics.
-  app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
-  app.server.on('connect', (_request, socket) =>
+export function installServerRefusals(server: Server): void {
+  // Handed to the handler like any request, where `framingRefusal` answers it.
+  server.on('checkExpectation', (request, response) => server.emit('request', request, response));
+  server.on('connect', (_request, socket) =>
     answerOnSocket(socket, problemOf('method_not_allowed', 'CONNECT is not served: this is not a proxy')),
   );
+}
+
+/** The refusal of a request whose Host or Expect header Node did not judge; undefined when it is fine. */
+export function framingRefusal(raw: IncomingMessage): AppError | undefined {
+  const hosts = raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'host').length;
+  // HTTP/1.0 has no Host header; HTTP/1.1 requires exactly one (RFC 9112 §3.2).
+  if (hosts > 1 || (hosts === 0 && raw.httpVersion !== '1.0')) {
+    return new AppError('malformed_request', 'Send exactly one Host header');
+  }
+  const expect = raw.headers.expect;
+  if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') {
+    return new AppError('expectation_failed', 'Only Expect: 100-continue is understood');
+  }
+  return undefined;
+}
+
+/** The api's and the edge's share: the server's refusals, and the header checks before any other hook. */
+export function installRequestFraming(app: FastifyInstance): void {
+  installServerRefusals(app.server);
   app.addHook('onRequest', async (request) => {
-    const raw = request.raw;
-    const hosts = raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'host').length;
-    // HTTP/1.0 has no Host header; HTTP/1.1 requires exactly one (RFC 9112 §3.2).
-    if (hosts > 1 || (hosts === 0 && raw.httpVersion !== '1.0')) {
-      throw new AppError('malformed_request', 'Send exactly one Host header');
-    }
-    const expect = request.headers.expect;
-    if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') {
-      throw new AppError('expectation_failed', 'Only Expect: 100-continue is understood');
-    }
+    const refusal = framingRefusal(request.raw);
+    if (refusal) throw refusal;
   });
 }

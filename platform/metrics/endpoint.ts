@@ -1,9 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { errorCatalogue } from '../../contracts/errors.ts';
 import type { Config } from '../config.ts';
 import { combineReadiness, type Readiness, readinessResponse } from '../health/readiness.ts';
+import { refuseParserError } from '../http/client-errors.ts';
+import { problemOf } from '../http/problem.ts';
+import { framingRefusal, installServerRefusals } from '../http/request-framing.ts';
 import type { Logger } from '../logger.ts';
 
 /** `dev` is the process running all three roles, which share its one endpoint. */
@@ -47,7 +51,7 @@ export async function acquireRoleMetrics(
   logger: Logger,
 ): Promise<RoleMetrics> {
   users++;
-  endpoint ??= openEndpoint(config.host, config.metricsPort ?? defaultMetricsPorts[role], role);
+  endpoint ??= openEndpoint(config.host, config.metricsPort ?? defaultMetricsPorts[role], role, logger);
   let shared: Endpoint;
   try {
     shared = await endpoint;
@@ -74,14 +78,29 @@ export async function acquireRoleMetrics(
   };
 }
 
-async function openEndpoint(host: string, port: number, role: MetricsRole): Promise<Endpoint> {
+async function openEndpoint(
+  host: string,
+  port: number,
+  role: MetricsRole,
+  logger: Logger,
+): Promise<Endpoint> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const readiness = new Set<Readiness>();
-  const server = createServer(async (request, response) => {
+  const server = createServer({ requireHostHeader: false }, async (request, response) => {
     const path = request.url?.split('?')[0];
+    const refusal = framingRefusal(request);
     try {
-      if (request.method === 'GET' && path === '/metrics') {
+      if (refusal) {
+        const body = JSON.stringify(problemOf(refusal.code, refusal.message));
+        response
+          .writeHead(errorCatalogue[refusal.code].status, {
+            'content-type': 'application/problem+json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+          })
+          .end(body);
+      } else if (request.method === 'GET' && path === '/metrics') {
         response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       } else if (request.method === 'GET' && path === '/healthz') {
         json(response, 200, { status: 'ok' });
@@ -98,6 +117,8 @@ async function openEndpoint(host: string, port: number, role: MetricsRole): Prom
       });
     }
   });
+  installServerRefusals(server);
+  server.on('clientError', (error, socket) => refuseParserError(logger, error, socket as Socket));
   server.listen(port, host);
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);

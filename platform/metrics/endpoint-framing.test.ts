@@ -1,0 +1,47 @@
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { assertProblem, exchange, request } from '../../test/raw-http.ts';
+import { createReadiness } from '../health/readiness.ts';
+import { acquireRoleMetrics, type RoleMetrics } from './endpoint.ts';
+
+/** The metrics endpoint is an HTTP server too: what Node would refuse bare is problem+json there as well. */
+let metrics: RoleMetrics;
+let port: number;
+before(async () => {
+  metrics = await acquireRoleMetrics(
+    { host: '127.0.0.1', metricsPort: 0 },
+    'worker',
+    createReadiness(),
+    pino({ level: 'silent' }),
+  );
+  port = Number(new URL(metrics.url).port);
+});
+after(() => metrics?.release());
+
+const cases: [what: string, bytes: string, status: number, code: string][] = [
+  ['no Host header', request(['GET /metrics HTTP/1.1', 'Connection: close']), 400, 'malformed_request'],
+  [
+    'two Host headers',
+    request(['GET /metrics HTTP/1.1', 'Host: a', 'Host: b', 'Connection: close']),
+    400,
+    'malformed_request',
+  ],
+  [
+    'Expect: foo',
+    request(['GET /metrics HTTP/1.1', 'Host: x', 'Expect: foo', 'Connection: close']),
+    417,
+    'expectation_failed',
+  ],
+  ['CONNECT', request(['CONNECT 127.0.0.1:22 HTTP/1.1', 'Host: 127.0.0.1:22']), 405, 'method_not_allowed'],
+  [
+    'Content-Length: -1',
+    request(['GET /metrics HTTP/1.1', 'Host: x', 'Content-Length: -1']),
+    400,
+    'malformed_request',
+  ],
+];
+for (const [what, bytes, status, code] of cases) {
+  test(`${what} → ${status} ${code}`, async () => {
+    assertProblem(await exchange(port, bytes), status, code);
+  });
+}
