@@ -32,7 +32,7 @@ export async function ffprobeUrl(
 ): Promise<ProbeSummary> {
   let probe: MediaProbe;
   try {
-    probe = await probeMedia(url, { ffprobePath, timeoutMs });
+    probe = await probeMedia(url, { ffprobePath, timeoutMs, windowed: true });
   } catch (error) {
     if (error instanceof NoMediaStreamsError) throw new ProbeFailedError('no playable streams');
     if (!(error instanceof FfmpegError)) throw error;

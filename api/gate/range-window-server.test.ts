@@ -41,7 +41,7 @@ async function probeStored(name: string, args: string[], keyframeWindowSeconds?:
   const bytes = await readFile(path);
   await storage.put(name, bytes, 'application/octet-stream', bytes.length);
   return withRangeWindows(storage, name, bytes.length, (url) =>
-    probeMedia(url, { timeoutMs: 10_000, keyframeWindowSeconds }),
+    probeMedia(url, { timeoutMs: 10_000, keyframeWindowSeconds, windowed: true }),
   );
 }
 

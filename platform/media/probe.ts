@@ -1,6 +1,6 @@
 import { type KeyframeSample, probeKeyframes } from './keyframes.ts';
 import { type FfmpegToolOptions, ffprobePathFor, runProcess } from './run-ffmpeg.ts';
-import { isRemote, URL_READS } from './url-reads.ts';
+import { isRemote, URL_READS, WINDOW_READS } from './url-reads.ts';
 
 export interface VideoStreamInfo {
   index: number;
@@ -69,6 +69,8 @@ export interface ProbeOptions extends FfmpegToolOptions {
    * what decides whether a stream can be copied into segments cut on a fixed grid.
    */
   keyframeWindowSeconds?: number;
+  /** The input is the gate's range-window server, which answers in bounded windows. */
+  windowed?: boolean;
 }
 
 // Probing reads headers and a few packets; taking longer than this means a hostile or broken file.
@@ -90,7 +92,8 @@ export class NoMediaStreamsError extends Error {
 export async function probeMedia(input: string, options: ProbeOptions = {}): Promise<MediaProbe> {
   let json = '';
   const run = { ...options, timeoutMs: Math.min(options.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS) };
-  const remote = isRemote(input) ? [...REMOTE_BUDGET, ...URL_READS] : [];
+  const reads = options.windowed ? WINDOW_READS : URL_READS;
+  const remote = isRemote(input) ? [...REMOTE_BUDGET, ...reads] : [];
   const args = ['-v', 'error', ...remote, '-print_format', 'json', '-show_format', '-show_streams', input];
   const window = options.keyframeWindowSeconds;
   const [, keyframes] = await Promise.all([

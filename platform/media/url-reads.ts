@@ -8,6 +8,13 @@
  */
 export const URL_READS = ['-reconnect', '1', '-reconnect_delay_max', '2'];
 
+/**
+ * The gate's range-window server (api/gate/range-window-server.ts) answers each request with one bounded
+ * window: reconnect at every window's end, but give up at once when the next read fails (416 at the
+ * file's true end, where the default backoff retried until the probe timed out on Ogg and MPEG-TS).
+ */
+export const WINDOW_READS = ['-reconnect', '1', '-reconnect_at_eof', '1', '-reconnect_delay_max', '0'];
+
 export function isRemote(input: string): boolean {
   return /^https?:\/\//.test(input);
 }

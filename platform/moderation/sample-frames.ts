@@ -1,5 +1,5 @@
 import { FfmpegError, runFfmpeg } from '../media/run-ffmpeg.ts';
-import { isRemote, URL_READS } from '../media/url-reads.ts';
+import { isRemote, WINDOW_READS } from '../media/url-reads.ts';
 
 // A 640 px JPEG at q4 is ~100 KB; far more is not a frame.
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -44,7 +44,7 @@ export async function sampleFrames(options: SampleFramesOptions): Promise<Sample
   const side = options.maxSide ?? 640;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const scale = `scale='min(${side},iw)':'min(${side},ih)':force_original_aspect_ratio=decrease`;
-  const reads = isRemote(options.input) ? URL_READS : [];
+  const reads = isRemote(options.input) ? WINDOW_READS : [];
   const inputs = times.flatMap((at) => ['-ss', String(at), ...reads, '-i', options.input]);
   const outputs = times.flatMap((_, i) => [
     ...['-map', `${i}:v:0`, '-frames:v', '1', '-vf', scale],
