@@ -22,7 +22,7 @@ import { type RelayOptions, startRelay } from './relay.ts';
 // writers commit them, a consumer that records each media's order, and waits that fail saying what they
 // waited for.
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 let dir: string;
 export let postgres: PostgresHandle;
 export let database: DatabaseHandle;
