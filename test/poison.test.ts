@@ -62,7 +62,11 @@ async function deadLetterOf(eventId: string, except?: string): Promise<DeadLette
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const list = await ops().get<{ items: DeadLetter[] }>(`/v1/ops/dlq?topic=${requestTopic}`);
-    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.equal(
+      list.status,
+      200,
+      `${JSON.stringify(list.body)}\n${platform.roles.api.output.slice(-10).join('\n')}`,
+    );
     const letter = list.body.items.find((l) => l.eventId === eventId && l.id !== except);
     if (letter) return letter;
     await sleep(500);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { BusMessage } from './bus.ts';
 import { type DeadLetter, type DeadLetterAdmin, redriveHeader } from './dead-letters.ts';
@@ -30,7 +31,7 @@ export function createKafkaDeadLetters(deps: {
   const pending = async (topic: string, group: string | undefined): Promise<DlqRecord[]> => {
     const { dlq } = deps.names(topic);
     await deps.ensureTopics([dlq]);
-    const records = await readTopic(deps.kafka, deps.admin, dlq);
+    const records = await withRetries(() => readTopic(deps.kafka, deps.admin, dlq));
     const redriven = new Set(records.flatMap((r) => r.headers[header.redriven] ?? []));
     return records.filter(
       (r) =>
@@ -104,6 +105,23 @@ function decode(topic: string, r: DlqRecord): BusMessage {
       payload: r.record.value?.toString() ?? null,
       headers: Object.fromEntries(Object.entries(r.headers).filter(([name]) => !isBusHeader(name))),
     };
+  }
+}
+
+const readAttempts = 3;
+
+/**
+ * A listing is a read and safe to repeat; a throwaway group's join or an offsets request can meet a transient
+ * broker answer (a coordinator moving, a metadata refresh) that an operator should not see as a 500.
+ */
+async function withRetries<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= readAttempts) throw error;
+      await sleep(200 * attempt);
+    }
   }
 }
 
