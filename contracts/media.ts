@@ -1,6 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Uuid } from './ids.ts';
-import { int4Max } from './text.ts';
 
 export const mediaStatuses = [
   'awaiting_upload',
@@ -69,14 +68,15 @@ export const MediaListQuery = Type.Object(
   {
     owner: Type.Literal('me'),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-    after: Type.Optional(Type.Integer({ minimum: -1, maximum: int4Max })),
+    // The last media of the previous page, not its slot: a delete shifts every slot after it.
+    after: Type.Optional(Uuid()),
   },
   { additionalProperties: false },
 );
 
 export const MediaList = Type.Object({
   items: Type.Array(MediaView),
-  nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+  nextAfter: Type.Union([Uuid(), Type.Null()]),
 });
 
 export const UpdateMediaBody = Type.Object(

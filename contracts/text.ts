@@ -84,6 +84,3 @@ export function isTimestamp(value: string): boolean {
 export function Timestamp(options: StringOptions = {}) {
   return Type.String({ maxLength: 40, ...options, format: 'date-time' });
 }
-
-/** PostgreSQL `integer`: a cursor or position past it is a client error, not an overflow. */
-export const int4Max = 2_147_483_647;

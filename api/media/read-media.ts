@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, notInArray } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, notInArray } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
 import type { MediaView } from '../../contracts/media.ts';
 import { media } from '../../db/schema.ts';
@@ -22,11 +22,14 @@ function visibleTo(caller: Principal, row: typeof media.$inferSelect): boolean {
   return (row.ownerId === caller.sub || published) && row.status !== 'deleted';
 }
 
+/** What a gallery does not list: media gone from it, whose slots were closed. */
+const hidden: (typeof media.$inferSelect.status)[] = ['deleted', 'rejected'];
+
 export async function listOwnMedia(
   ctx: ApiContext,
   caller: Principal,
-  page: { limit?: number; after?: number },
-): Promise<{ items: MediaView[]; nextAfter: number | null }> {
+  page: { limit?: number; after?: string },
+): Promise<{ items: MediaView[]; nextAfter: string | null }> {
   const limit = page.limit ?? 50;
   const rows = await ctx.db
     .select()
@@ -34,8 +37,8 @@ export async function listOwnMedia(
     .where(
       and(
         eq(media.ownerId, caller.sub),
-        notInArray(media.status, ['deleted', 'rejected']),
-        page.after === undefined ? undefined : gt(media.position, page.after),
+        notInArray(media.status, hidden),
+        page.after === undefined ? undefined : await pastCursor(ctx, caller, page.after),
       ),
     )
     .orderBy(asc(media.position), asc(media.createdAt))
@@ -46,5 +49,21 @@ export async function listOwnMedia(
   );
   const items = rows.map((r) => toMediaView(ctx.config, caller, r, variants.get(r.id) ?? []));
   const last = rows.at(-1);
-  return { items, nextAfter: rows.length === limit && last ? last.position : null };
+  return { items, nextAfter: rows.length === limit && last ? last.id : null };
+}
+
+/**
+ * The media after the cursor's media as the gallery stands now, so slots shifted by deletes and inserts
+ * since the previous page neither skip nor repeat a media. A cursor media gone from the gallery keeps the
+ * slot it last held, which its successor took over. Another user's media is as unknown as a made-up id.
+ */
+async function pastCursor(ctx: ApiContext, caller: Principal, cursorId: string) {
+  const [cursor] = await ctx.db
+    .select({ position: media.position, status: media.status })
+    .from(media)
+    .where(and(eq(media.id, cursorId), eq(media.ownerId, caller.sub)));
+  if (!cursor) throw new AppError('media_not_found', `The \`after\` cursor names no media of yours`);
+  return hidden.includes(cursor.status)
+    ? gte(media.position, cursor.position)
+    : gt(media.position, cursor.position);
 }
