@@ -120,9 +120,11 @@ export function startDispatcher(deps: {
 }
 
 /**
- * Due deliveries of enabled endpoints, oldest due first, leased to this process, at most `perEndpoint` in
- * flight for any one endpoint (counting the `busy` ones this process already holds): a receiver that hangs
- * holds only its own share of the slots, and the rest go to other endpoints. The window picks candidates
+ * Due deliveries of enabled endpoints, leased to this process, at most `perEndpoint` in flight for any one
+ * endpoint (counting the `busy` ones this process already holds): a receiver that hangs holds only its own
+ * share of the slots, and the rest go to other endpoints. Taken round-robin (each endpoint's oldest due, then
+ * each one's second…), not oldest first overall: a backlog to endpoints that are down would otherwise take
+ * every slot, and another endpoint's new events would wait until all of it had been tried. The window picks candidates
  * (it cannot be combined with a row lock); the locking select re-checks them and skips what another
  * process holds.
  */
@@ -147,7 +149,7 @@ export async function claimDue(
           from webhook_delivery c join webhook_endpoint ce on ce.id = c.endpoint_id
           where c.state = 'pending' and c.next_attempt_at <= now() and ce.enabled) r
         where r.nth + coalesce((${held}::jsonb ->> r.endpoint_id::text)::int, 0) <= ${perEndpoint}
-        order by r.next_attempt_at
+        order by r.nth, r.next_attempt_at
         limit ${limit})
       for update of l skip locked)
     returning d.id, d.endpoint_id, d.event_id, d.payload, d.attempts, d.created_at,
