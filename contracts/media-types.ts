@@ -29,6 +29,19 @@ export const acceptedContentTypes: ReadonlyMap<string, MediaKind> = new Map([
   ['audio/opus', 'audio'],
 ]);
 
-export function kindOf(contentType: string): MediaKind | undefined {
-  return acceptedContentTypes.get(contentType.toLowerCase());
+/** The kind of a lower-case type without parameters, as `mediaTypeEssence` gives it. */
+export function kindOf(essence: string): MediaKind | undefined {
+  return acceptedContentTypes.get(essence);
+}
+
+/** RFC 9110 `type "/" subtype`, then nothing or parameters (`;` after optional blanks). */
+const mediaType = /^([!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+)(?:[ \t]*;.*)?$/i;
+
+/**
+ * The declared type without its parameters, lower-cased, or undefined when it is no media type. Browsers
+ * declare recordings with their codecs (`MediaRecorder` gives `video/webm;codecs=vp8,opus`, unquoted as no
+ * grammar allows): what the file is gets judged by its bytes, so the parameters are dropped, not checked.
+ */
+export function mediaTypeEssence(declared: string): string | undefined {
+  return mediaType.exec(declared)?.[1]?.toLowerCase();
 }

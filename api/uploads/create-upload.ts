@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../contracts/errors.ts';
-import { kindOf } from '../../contracts/media-types.ts';
+import { kindOf, mediaTypeEssence } from '../../contracts/media-types.ts';
 import { rawObjectKey } from '../../contracts/object-keys.ts';
 import type { CreateUploadBody, UploadSession } from '../../contracts/uploads.ts';
 import { lockGallery, placeInGallery } from '../../db/queries/gallery.ts';
@@ -17,9 +17,9 @@ export async function createUpload(
   caller: Principal,
   body: CreateUploadBody,
 ): Promise<UploadSession | Deduplicated> {
-  const contentType = body.contentType.toLowerCase();
-  const kind = kindOf(contentType);
-  if (!kind)
+  const contentType = mediaTypeEssence(body.contentType);
+  const kind = contentType === undefined ? undefined : kindOf(contentType);
+  if (contentType === undefined || kind === undefined)
     throw new AppError('unsupported_media_type', `${body.contentType} is not an accepted content type`);
   const limit = ctx.config.uploads.maxBytes[kind];
   if (body.size > limit) {
