@@ -69,3 +69,45 @@ test('a valid range past the end is still 416 with the object’s size', async (
     assert.equal(reply.headers['content-range'], 'bytes */1000');
   }
 });
+
+test('If-Match or If-Unmodified-Since naming another version is 412: a resumed download never splices two', async () => {
+  const { headers } = await read();
+  const etag = headers.etag as string;
+  const lastModified = headers['last-modified'] as string;
+  const current: Record<string, string>[] = [
+    { 'if-match': etag },
+    { 'if-match': '*' },
+    { 'if-unmodified-since': lastModified },
+  ];
+  for (const condition of current) {
+    const reply = await read({ ...condition, range: 'bytes=10-19' });
+    assert.equal(reply.statusCode, 206, JSON.stringify(condition));
+    assert.deepEqual(reply.rawPayload, bytes.subarray(10, 20));
+  }
+  const stale: Record<string, string>[] = [
+    { 'if-match': '"another"' },
+    { 'if-match': `W/${etag}` },
+    { 'if-unmodified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' },
+  ];
+  for (const condition of stale) {
+    const reply = await read({ ...condition, range: 'bytes=10-19' });
+    assert.equal(reply.statusCode, 412, JSON.stringify(condition));
+    assert.equal(reply.json().code, 'precondition_failed');
+  }
+});
+
+test('If-Modified-Since at Last-Modified is 304; an older date, or an If-None-Match that differs, gets the bytes', async () => {
+  const lastModified = (await read()).headers['last-modified'] as string;
+  const unchanged = await read({ 'if-modified-since': lastModified });
+  assert.equal(unchanged.statusCode, 304);
+  assert.equal(unchanged.rawPayload.length, 0);
+  const changed: Record<string, string>[] = [
+    { 'if-modified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' },
+    { 'if-modified-since': lastModified, 'if-none-match': '"another"' },
+  ];
+  for (const condition of changed) {
+    const reply = await read(condition);
+    assert.equal(reply.statusCode, 200, JSON.stringify(condition));
+    assert.deepEqual(reply.rawPayload, bytes);
+  }
+});

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../contracts/errors.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
+import { preconditions } from './conditional.ts';
 
 /**
  * The most one ranged answer carries. Players ask for open-ended ranges (`bytes=N-`) and read on; a
@@ -14,8 +15,8 @@ const MAX_RANGE_BYTES = 8 * 1024 * 1024;
  * `-headers`) keep it across a redirect, and a presigned storage URL refuses a request that carries a
  * second authentication mechanism — so for them the edge answers with the bytes: the whole object as a
  * stream, or one bounded window of a `Range`. Storage's ETag and Last-Modified go with it, so a player can
- * resume with `If-Range` (a changed object answers whole, RFC 9110 §13.1.5) or revalidate with
- * `If-None-Match`.
+ * resume with `If-Range` (a changed object answers whole, RFC 9110 §13.1.5) or with `If-Match`, and
+ * revalidate with `If-None-Match` or `If-Modified-Since` (see conditional.ts).
  */
 export async function proxyObject(
   storage: ObjectStorage,
@@ -32,8 +33,10 @@ export async function proxyObject(
     .type(head.contentType ?? 'application/octet-stream');
   if (head.etag) reply.header('etag', head.etag);
   if (head.lastModified) reply.header('last-modified', head.lastModified.toUTCString());
-  if (head.etag && matchesEtag(request.headers['if-none-match'], head.etag)) {
-    return reply.status(304).send();
+  const condition = preconditions(request.headers, head);
+  if (condition === 'not-modified') return reply.status(304).send();
+  if (condition === 'failed') {
+    throw new AppError('precondition_failed', 'The object is not the version the request names');
   }
   const range = rangeToServe(request, head);
   const window = range === undefined ? undefined : byteRange(range, head.size);
@@ -75,13 +78,6 @@ function rangeToServe(
   }
   const date = Date.parse(validator);
   return head.lastModified !== undefined && date === head.lastModified.getTime() ? range : undefined;
-}
-
-/** `If-None-Match`: `*` or a list of ETags, compared weakly (RFC 9110 §13.1.2). */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
-  return header.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
 }
 
 /**
