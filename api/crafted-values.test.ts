@@ -130,6 +130,23 @@ describe('numbers and dates past their column', () => {
     }
   });
 
+  test('a number in a query string is decimal digits: hex, exponents, signs and blanks are refused', async () => {
+    const list = (query: string) => api.call('alice', { method: 'GET', url: `/v1/media?owner=me&${query}` });
+    for (const limit of ['0x10', '1e1', '%2B5', '%205', '5%20', '0b11', 'Infinity', '']) {
+      assertInvalid(await list(`limit=${limit}`), `limit=${limit}`);
+    }
+    for (const query of ['limit=16', 'limit=016']) {
+      const reply = await list(query);
+      assert.equal(reply.statusCode, 200, `${query}: ${reply.body}`);
+    }
+    const dlq = await api.app.inject({
+      method: 'GET',
+      url: '/v1/ops/dlq?topic=optimize.request&limit=1e2',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assertInvalid(dlq, 'an ops limit of 1e2');
+  });
+
   test('a sweep grace period past any interval PostgreSQL can add is refused', async () => {
     const reply = await api.app.inject({
       method: 'POST',

@@ -8,8 +8,9 @@ export const maxReportedErrors = 20;
 
 /**
  * Bodies are validated strictly: `"size": "100"` or `true` is a client bug to report, not to coerce.
- * Query strings and path parameters arrive as text, so there numbers are coerced from their digits, and a
- * repeated parameter (`?token=a&token=b`) becomes an array that fails a scalar schema.
+ * Query strings and path parameters arrive as text, so there numbers are coerced from their digits (and only
+ * digits: Ajv alone would read `0x10`, `1e1`, `+5` or ` 5` as numbers), and a repeated parameter
+ * (`?token=a&token=b`) becomes an array that fails a scalar schema.
  */
 export function installValidators(app: FastifyInstance): void {
   const make = (coerceTypes: false | 'array') => {
@@ -28,8 +29,56 @@ export function installValidators(app: FastifyInstance): void {
   const strict = make(false);
   const coercing = make('array');
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    capErrors((httpPart === 'body' ? strict : coercing).compile(schema)),
+    httpPart === 'body'
+      ? capErrors(strict.compile(schema))
+      : decimalOnly(schema, capErrors(coercing.compile(schema))),
   );
+}
+
+type Validator = ReturnType<typeof capErrors>;
+const decimal = /^-?[0-9]+(\.[0-9]+)?$/;
+
+/** Refuses a numeric parameter written other than in decimal digits before Ajv would coerce it. */
+function decimalOnly(schema: unknown, validate: Validator): Validator {
+  const numeric = numericProperties(schema);
+  if (numeric.length === 0) return validate;
+  const checked = (data: unknown) => {
+    const values = (data ?? {}) as Record<string, unknown>;
+    const errors = numeric
+      .filter((name) => typeof values[name] === 'string' && !decimal.test(values[name]))
+      .map(
+        (name): ErrorObject => ({
+          instancePath: `/${name}`,
+          schemaPath: `#/properties/${name}/type`,
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be a number in decimal digits',
+        }),
+      );
+    if (errors.length > 0) {
+      checked.errors = errors;
+      return false;
+    }
+    const valid = validate(data);
+    checked.errors = validate.errors;
+    return valid;
+  };
+  checked.errors = null as ErrorObject[] | null;
+  return checked;
+}
+
+interface JsonSchema {
+  type?: unknown;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+}
+
+function numericProperties(schema: unknown): string[] {
+  const isNumeric = (s: JsonSchema): boolean =>
+    s.type === 'integer' || s.type === 'number' || (s.anyOf ?? []).some(isNumeric);
+  return Object.entries((schema as JsonSchema).properties ?? {})
+    .filter(([, property]) => isNumeric(property))
+    .map(([name]) => name);
 }
 
 function capErrors(validate: ValidateFunction) {
