@@ -30,6 +30,20 @@ export function preconditions(
     : 'proceed';
 }
 
+/**
+ * Whether a `Range` may be honoured (RFC 9110 §13.1.5): no `If-Range`, or one naming the version storage
+ * holds, an ETag compared strongly or a date equal to Last-Modified. Otherwise the whole object is sent.
+ */
+export function ifRangeHolds(headers: IncomingHttpHeaders, object: Validators): boolean {
+  const ifRange = headers['if-range'];
+  if (ifRange === undefined) return true;
+  if (typeof ifRange !== 'string') return false;
+  const validator = ifRange.trim();
+  if (validator.startsWith('"') || validator.startsWith('W/'))
+    return object.etag !== undefined && strong(validator, object.etag);
+  return object.lastModified !== undefined && Date.parse(validator) === object.lastModified.getTime();
+}
+
 const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
 const weak = (tag: string, etag: string) => opaque(tag) === opaque(etag);
 const strong = (tag: string, etag: string) =>

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../contracts/errors.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
-import { preconditions } from './conditional.ts';
+import { ifRangeHolds, preconditions } from './conditional.ts';
 
 /**
  * The most one ranged answer carries. Players ask for open-ended ranges (`bytes=N-`) and read on; a
@@ -38,7 +38,7 @@ export async function proxyObject(
   if (condition === 'failed') {
     throw new AppError('precondition_failed', 'The object is not the version the request names');
   }
-  const range = rangeToServe(request, head);
+  const range = ifRangeHolds(request.headers, head) ? request.headers.range : undefined;
   const window = range === undefined ? undefined : byteRange(range, head.size);
   if (window === undefined) {
     if (head.size === 0) return reply.header('content-length', '0').send('');
@@ -57,27 +57,6 @@ export async function proxyObject(
     .header('content-range', `bytes ${window.start}-${window.end}/${head.size}`)
     .header('content-length', String(bytes.length))
     .send(bytes);
-}
-
-/**
- * The `Range` to honour, or undefined for the whole object: none was sent, or `If-Range` names another
- * version than storage holds (an ETag compared strongly, a date equal to Last-Modified).
- */
-function rangeToServe(
-  request: FastifyRequest,
-  head: { etag: string | undefined; lastModified: Date | undefined },
-): string | undefined {
-  const { range, 'if-range': ifRange } = request.headers;
-  if (range === undefined || ifRange === undefined) return range;
-  if (typeof ifRange !== 'string') return undefined;
-  const validator = ifRange.trim();
-  if (validator.startsWith('"') || validator.startsWith('W/')) {
-    return head.etag !== undefined && !validator.startsWith('W/') && validator === head.etag
-      ? range
-      : undefined;
-  }
-  const date = Date.parse(validator);
-  return head.lastModified !== undefined && date === head.lastModified.getTime() ? range : undefined;
 }
 
 /**
