@@ -11,6 +11,9 @@ export const mediaStatuses = [
 ] as const;
 export type MediaStatus = (typeof mediaStatuses)[number];
 
+/** Gone from the gallery: their slots are closed and nothing lists, moves or shares them. */
+export const retiredStatuses: MediaStatus[] = ['deleted', 'rejected'];
+
 export const Variant = Type.Object({
   quality: Type.String(),
   format: Type.String(),

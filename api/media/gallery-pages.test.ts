@@ -38,22 +38,18 @@ async function page(owner: string, after: string | null, limit = 2): Promise<Pag
   return reply.json() as Page;
 }
 
+const idsOf = (p: Page) => p.items.map((m) => m.id);
+
 const remove = async (owner: string, mediaId: string) =>
   assert.equal((await api.call(owner, { method: 'DELETE', url: `/v1/media/${mediaId}` })).statusCode, 204);
 
 test('deleting a media already seen does not make the next page skip one', async () => {
   const ids = await gallery('scroller', 6);
   const first = await page('scroller', null);
-  assert.deepEqual(
-    first.items.map((m) => m.id),
-    ids.slice(0, 2),
-  );
+  assert.deepEqual(idsOf(first), ids.slice(0, 2));
   await remove('scroller', ids[0] as string);
   const second = await page('scroller', first.nextAfter);
-  assert.deepEqual(
-    second.items.map((m) => m.id),
-    ids.slice(2, 4),
-  );
+  assert.deepEqual(idsOf(second), ids.slice(2, 4));
 });
 
 test('the media the cursor names deleted: the next page starts where it stood', async () => {
@@ -62,10 +58,7 @@ test('the media the cursor names deleted: the next page starts where it stood', 
   assert.equal(first.nextAfter, ids[1]);
   await remove('pruner', ids[1] as string);
   const second = await page('pruner', first.nextAfter);
-  assert.deepEqual(
-    second.items.map((m) => m.id),
-    ids.slice(2, 4),
-  );
+  assert.deepEqual(idsOf(second), ids.slice(2, 4));
 });
 
 test('an upload placed at the front meanwhile is not a repeat on the next page', async () => {
@@ -78,10 +71,7 @@ test('an upload placed at the front meanwhile is not a repeat on the next page',
   });
   assert.equal(placed.statusCode, 201, placed.body);
   const second = await page('prepender', first.nextAfter);
-  assert.deepEqual(
-    second.items.map((m) => m.id),
-    ids.slice(2, 4),
-  );
+  assert.deepEqual(idsOf(second), ids.slice(2, 4));
   assert.equal(second.nextAfter, ids[3]);
   assert.deepEqual((await page('prepender', second.nextAfter)).items, []);
 });

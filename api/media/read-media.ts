@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, gte, notInArray } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
-import type { MediaView } from '../../contracts/media.ts';
+import { type MediaView, retiredStatuses } from '../../contracts/media.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
@@ -22,9 +22,6 @@ function visibleTo(caller: Principal, row: typeof media.$inferSelect): boolean {
   return (row.ownerId === caller.sub || published) && row.status !== 'deleted';
 }
 
-/** What a gallery does not list: media gone from it, whose slots were closed. */
-const hidden: (typeof media.$inferSelect.status)[] = ['deleted', 'rejected'];
-
 export async function listOwnMedia(
   ctx: ApiContext,
   caller: Principal,
@@ -37,7 +34,7 @@ export async function listOwnMedia(
     .where(
       and(
         eq(media.ownerId, caller.sub),
-        notInArray(media.status, hidden),
+        notInArray(media.status, retiredStatuses),
         page.after === undefined ? undefined : await pastCursor(ctx, caller, page.after),
       ),
     )
@@ -63,7 +60,7 @@ async function pastCursor(ctx: ApiContext, caller: Principal, cursorId: string) 
     .from(media)
     .where(and(eq(media.id, cursorId), eq(media.ownerId, caller.sub)));
   if (!cursor) throw new AppError('media_not_found', `The \`after\` cursor names no media of yours`);
-  return hidden.includes(cursor.status)
+  return retiredStatuses.includes(cursor.status)
     ? gte(media.position, cursor.position)
     : gt(media.position, cursor.position);
 }

@@ -1,14 +1,12 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { AppError } from '../../contracts/errors.ts';
-import type { MediaView, UpdateMediaBody } from '../../contracts/media.ts';
+import { type MediaView, retiredStatuses, type UpdateMediaBody } from '../../contracts/media.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { announceUpdates } from '../../db/queries/lifecycle.ts';
 import { media } from '../../db/schema.ts';
 import type { Principal } from '../../platform/auth/jwt.ts';
 import type { ApiContext } from '../context.ts';
 import { getMedia } from './read-media.ts';
-
-const retired: ('deleted' | 'rejected')[] = ['deleted', 'rejected'];
 
 /**
  * Moves a media to `position` (others shift, gaps close) and/or changes its visibility. A move is clamped
@@ -28,7 +26,9 @@ export async function updateMedia(
     const [row] = await tx
       .select({ id: media.id, visibility: media.visibility })
       .from(media)
-      .where(and(eq(media.id, mediaId), eq(media.ownerId, caller.sub), notInArray(media.status, retired)));
+      .where(
+        and(eq(media.id, mediaId), eq(media.ownerId, caller.sub), notInArray(media.status, retiredStatuses)),
+      );
     if (!row) throw new AppError('media_not_found', `No media ${mediaId}`);
     const visibilityChanged = body.visibility !== undefined && body.visibility !== row.visibility;
     if (visibilityChanged) {
@@ -36,7 +36,7 @@ export async function updateMedia(
       const changed = await tx
         .update(media)
         .set({ visibility: body.visibility, updatedAt: sql`now()` })
-        .where(and(eq(media.id, mediaId), notInArray(media.status, retired)))
+        .where(and(eq(media.id, mediaId), notInArray(media.status, retiredStatuses)))
         .returning({ id: media.id });
       if (changed.length === 0) throw new AppError('media_not_found', `No media ${mediaId}`);
     }

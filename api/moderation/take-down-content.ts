@@ -1,4 +1,5 @@
 import { and, eq, inArray, ne, notInArray, or } from 'drizzle-orm';
+import { retiredStatuses } from '../../contracts/media.ts';
 import type { Queryable } from '../../db/client.ts';
 import { lockGallery, renumberGallery } from '../../db/queries/gallery.ts';
 import { media } from '../../db/schema.ts';
@@ -56,7 +57,7 @@ export async function lockContentGalleries(
   const clones = await tx
     .select({ id: media.id, ownerId: media.ownerId, objectKey: media.objectKey })
     .from(media)
-    .where(and(ne(media.id, row.id), notInArray(media.status, ['deleted', 'rejected']), same));
+    .where(and(ne(media.id, row.id), notInArray(media.status, retiredStatuses), same));
   const owners = [...new Set([row.ownerId, ...clones.map((c) => c.ownerId)])].sort();
   for (const owner of owners) await lockGallery(tx, owner);
   return { clones, owners };
