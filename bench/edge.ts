@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { connectDatabase } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
+import { freePort } from '../deploy/ports.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { buildEdgeServer } from '../edge/server.ts';
 import { createTokenVerifier, signDevToken } from '../platform/auth/jwt.ts';
@@ -16,7 +17,6 @@ import { signUrlToken } from '../platform/auth/url-token.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createReadiness } from '../platform/health/readiness.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
-import { freePort } from '../test/ports.ts';
 import { printTable } from './lib.ts';
 
 // The edge against a bare Fastify route answering 302, in one run: the edge and the bare server listen in this

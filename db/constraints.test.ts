@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { freePort } from '../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
-import { freePort } from '../test/ports.ts';
 import { connectDatabase, type DatabaseHandle } from './client.ts';
 import { migrateDatabase } from './migrate.ts';
 

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { readOutboxBacklog } from '../api/outbox/backlog.ts';
+import { freePort } from '../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
-import { freePort } from '../test/ports.ts';
 import { connectDatabase, type DatabaseHandle } from './client.ts';
 import { migrateDatabase } from './migrate.ts';
 import {

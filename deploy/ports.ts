@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 
 /**
@@ -36,9 +37,39 @@ export async function assertPortFree(host: string, port: number, what: string, s
   if (port !== 0 && !(await portIsFree(host, port))) throw new PortInUseError(port, what, setting);
 }
 
-/** A port the OS reports free right now (another program may still take it before it is used). */
+/**
+ * The OS's range for the local ports of outgoing connections. A port handed out from it can be taken by any
+ * client socket between the moment it is picked and the moment its server binds it, so servers started later
+ * (a role, a broker after a restart) are given ports below it.
+ */
+async function ephemeralRange(): Promise<[number, number]> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+  const [low, high] = text.trim().split(/\s+/).map(Number);
+  return low && high && low < high ? [low, high] : [49152, 65535];
+}
+
+const FIRST_SERVER_PORT = 10_000;
+const handedOut = new Set<number>();
+
+/**
+ * A port free right now, outside the range outgoing connections draw from and never one this process gave
+ * out before, so only another program choosing at random in the same instant can take it before it is bound.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low, high] = await ephemeralRange();
+  const [from, to] = low - FIRST_SERVER_PORT >= 1000 ? [FIRST_SERVER_PORT, low - 1] : [high + 1, 65535];
+  for (let attempt = 0; attempt < 50 && to > from; attempt++) {
+    const candidate = from + Math.floor(Math.random() * (to - from + 1));
+    if (handedOut.has(candidate)) continue;
+    const port = await tryListen(host, candidate);
+    if (port !== undefined) return remember(port);
+  }
   const port = await tryListen(host, 0);
   if (port === undefined) throw new Error(`no free port on ${host}`);
+  return remember(port);
+}
+
+function remember(port: number): number {
+  handedOut.add(port);
   return port;
 }

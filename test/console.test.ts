@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { freePort } from '../deploy/ports.ts';
 import { makeJpegWithGps } from '../worker/image/test-images.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient } from './client.ts';
@@ -13,7 +14,6 @@ import { launchChromium, screenshot, signIn, watchErrors } from './console/brows
 import { startOneOrigin } from './console/one-origin.ts';
 import { type Platform, startPlatform } from './harness.ts';
 import { completeUpload, storeUpload, traceMedia } from './media-flow.ts';
-import { freePort } from './ports.ts';
 
 // The web console in a real Chromium against the separate api/worker/edge processes: a user uploads through
 // Uppy and manages the gallery; an operator redrives a dead-lettered upload and replays a media.

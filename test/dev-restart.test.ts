@@ -9,12 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { uploadFile } from '../cli/upload.ts';
 import type { MediaView } from '../contracts/media.ts';
+import { freePort } from '../deploy/ports.ts';
 import { makeJpegWithGps } from '../worker/image/test-images.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient, uploadBytes } from './client.ts';
 import type { Platform } from './harness.ts';
 import { readThroughEdge } from './photos.ts';
-import { freePort } from './ports.ts';
 
 /**
  * A newcomer's `npm start`, Ctrl-C, `npm start`: `mediagate dev` run as the user runs it, in its own

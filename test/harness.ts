@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KafkaBrokerHandle, startKafka } from '../deploy/kafka/broker.ts';
+import { freePort } from '../deploy/ports.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { startS3Server } from '../deploy/s3/s3-server.ts';
@@ -10,7 +11,6 @@ import { signDevToken } from '../platform/auth/jwt.ts';
 import { loadConfig } from '../platform/config.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
-import { freePort } from './ports.ts';
 import { type RoleProcess, runOnce, spawnRole, waitForHttp } from './processes.ts';
 import { type S3Traffic, startS3TrafficProxy } from './s3-traffic-proxy.ts';
 

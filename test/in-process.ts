@@ -10,6 +10,7 @@ import { buildApiServer } from '../api/server.ts';
 import { connectDatabase, type DatabaseHandle } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { postgresVerdictCache } from '../db/queries/verdict-cache.ts';
+import { freePort } from '../deploy/ports.ts';
 import { startEmbeddedPostgres } from '../deploy/postgres/embedded-postgres.ts';
 import { startEmbeddedS3 } from '../deploy/s3/embedded/server.ts';
 import { buildEdgeServer } from '../edge/server.ts';
@@ -23,7 +24,6 @@ import { uploadMetrics } from '../platform/metrics/uploads.ts';
 import { createModerator } from '../platform/moderation/create-moderator.ts';
 import type { Moderator } from '../platform/moderation/moderation.ts';
 import { createS3Storage } from '../platform/storage/s3-storage.ts';
-import { freePort } from './ports.ts';
 
 /**
  * The middle tier: the API's domain on real parts — embedded PostgreSQL, the in-process S3 server and the

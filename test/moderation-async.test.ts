@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { MediaView } from '../contracts/media.ts';
+import { freePort } from '../deploy/ports.ts';
 import { uploadAs } from './bad-input/fixtures.ts';
 import { apiClient } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
-import { freePort } from './ports.ts';
 import { type SightengineDouble, startSightengineDouble } from './vendors/sightengine-double.ts';
 
 // Videos of 10 s or more are judged by Sightengine's asynchronous video API (its double). The vendor is

@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import type { MediaView } from '../contracts/media.ts';
 import { stopMarkKey } from '../contracts/object-keys.ts';
+import { freePort } from '../deploy/ports.ts';
 import { makeH264Clip } from '../worker/video/test-fixtures.ts';
 import { apiClient, uploadBytes } from './client.ts';
 import { type Platform, startPlatform } from './harness.ts';
 import { sweep } from './photos.ts';
-import { freePort } from './ports.ts';
 import { type RoleProcess, spawnRole, waitForHttp } from './processes.ts';
 
 /**

@@ -76,8 +76,16 @@ test('a receiver that refuses connections, then answers 500, then recovers gets 
   }
   await new Promise((resolve) => setTimeout(resolve, 2000));
   await receiver.listen(port);
-  receiver.respond = (_req, res) => res.writeHead(500).end('upstream is down');
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  // The outage lasts until the receiver has answered 500 twice, not a fixed time: retries back off, so a
+  // fixed window could fall between two attempts.
+  let failedAnswers = 0;
+  receiver.respond = (_req, res) => {
+    failedAnswers++;
+    res.writeHead(500).end('upstream is down');
+  };
+  const outageEnds = Date.now() + 60_000;
+  while (failedAnswers < 2 && Date.now() < outageEnds)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   receiver.respond = (_req, res) => res.writeHead(204).end();
 
   const updates = () =>

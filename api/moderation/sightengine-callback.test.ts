@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
+import { freePort } from '../../deploy/ports.ts';
 import { asyncVideoModeration } from '../../platform/moderation/async-video.ts';
 import { callbackToken, mintNonce, parseJobRef } from '../../platform/moderation/callback-token.ts';
 import { type InProcessApi, startInProcessApi } from '../../test/in-process.ts';
-import { freePort } from '../../test/ports.ts';
 import { type SightengineDouble, startSightengineDouble } from '../../test/vendors/sightengine-double.ts';
 import { repollPendingJobs } from './repoll-sweep.ts';
 

@@ -11,11 +11,11 @@ import { migrateDatabase } from '../../db/migrate.ts';
 import { enqueueEvents } from '../../db/queries/outbox.ts';
 import { DEFAULT_CACHE_DIR } from '../../deploy/kafka/artifacts.ts';
 import { type KafkaBrokerHandle, startKafka } from '../../deploy/kafka/broker.ts';
+import { freePort } from '../../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
 import type { Bus, DeliveredMessage } from '../../platform/bus/bus.ts';
 import { createKafkaBus } from '../../platform/bus/kafka-bus.ts';
 import { loadConfig } from '../../platform/config.ts';
-import { freePort } from '../../test/ports.ts';
 import { type RelayOptions, startRelay } from './relay.ts';
 
 // What the relay's test files share: a real PostgreSQL and Kafka broker, a relay on them, events committed as

@@ -11,11 +11,11 @@ import { migrateDatabase } from '../../db/migrate.ts';
 import { queueForDeletion } from '../../db/queries/object-refs.ts';
 import { lockVerifiedTwin } from '../../db/queries/twins.ts';
 import { media, mediaVariant } from '../../db/schema.ts';
+import { freePort } from '../../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../deploy/s3/embedded/server.ts';
 import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { createS3Storage } from '../../platform/storage/s3-storage.ts';
-import { freePort } from '../../test/ports.ts';
 import { sweepStorageGarbage } from './garbage-pass.ts';
 
 /**

@@ -14,8 +14,8 @@ import sharp from 'sharp';
 import { uploadFile } from '../../cli/upload.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
 import { loadConfig } from '../../platform/config.ts';
-import { freePort } from '../../test/ports.ts';
 import { startKafka } from '../kafka/broker.ts';
+import { freePort } from '../ports.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-postgres.ts';
 import { startS3Server } from '../s3/s3-server.ts';
 import {

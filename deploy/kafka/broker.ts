@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort, portIsFree } from '../ports.ts';
 import { ensureKafkaArtifacts } from './artifacts.ts';
 
 const START_TIMEOUT_MS = 90_000;
@@ -27,33 +27,6 @@ export interface StartKafkaOptions {
   port?: number;
   controllerPort?: number;
   log?: (line: string) => void;
-}
-
-/** Listens on 127.0.0.1:port (0 picks a free port); undefined when the port is taken. */
-async function listen(port: number): Promise<Server | undefined> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  return once(server, 'listening').then(
-    () => server,
-    () => undefined,
-  );
-}
-
-const close = (server: Server) => new Promise((resolve) => server.close(resolve));
-
-async function freePorts(): Promise<[number, number]> {
-  // Both listeners stay open until both ports are known, so the OS cannot hand out the same port twice.
-  const servers = await Promise.all([listen(0), listen(0)]);
-  const [a, b] = servers.map((s) => (s?.address() as AddressInfo | undefined)?.port);
-  await Promise.all(servers.map((s) => s && close(s)));
-  if (a === undefined || b === undefined) throw new Error('no free port on 127.0.0.1');
-  return [a, b];
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const server = await listen(port);
-  if (server) await close(server);
-  return server !== undefined;
 }
 
 /** Kafka's Uuid text form: 16 random bytes, base64url; Kafka avoids a leading '-' so tools don't read a flag. */
@@ -145,9 +118,8 @@ async function serving(brokers: string[]): Promise<boolean> {
 
 export async function startKafka(opts: StartKafkaOptions): Promise<KafkaBrokerHandle> {
   const libs = await ensureKafkaArtifacts(opts.cacheDir);
-  const [freeA, freeB] = await freePorts();
-  const port = opts.port ?? freeA;
-  const controllerPort = opts.controllerPort ?? (port === freeB ? freeA : freeB);
+  const port = opts.port ?? (await freePort());
+  const controllerPort = opts.controllerPort ?? (await freePort());
   const brokers = [`127.0.0.1:${port}`];
   const logDir = join(opts.dataDir, 'log');
   const propsFile = join(opts.dataDir, 'server.properties');
@@ -204,7 +176,8 @@ export async function startKafka(opts: StartKafkaOptions): Promise<KafkaBrokerHa
   const launch = async () => {
     // Otherwise the readiness probe could be answered by whatever already listens there.
     for (const p of [port, controllerPort]) {
-      if (!(await portFree(p))) throw new Error(`cannot start Kafka: 127.0.0.1:${p} is already in use`);
+      if (!(await portIsFree('127.0.0.1', p)))
+        throw new Error(`cannot start Kafka: 127.0.0.1:${p} is already in use`);
     }
     tail.length = 0;
     const child = java('kafka.Kafka', [propsFile]);

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../ports.ts';
 
 export interface S3ServerHandle {
   endpoint: string;
@@ -135,7 +135,7 @@ export async function startS3Server(opts: StartS3ServerOptions): Promise<S3Serve
   const attempts = opts.port === undefined ? 3 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
-    const port = opts.port ?? (await freeLoopbackPort());
+    const port = opts.port ?? (await freePort());
     try {
       return await launch(binary, port, accessKeyId, secretAccessKey, opts);
     } catch (err) {
@@ -229,19 +229,4 @@ async function terminate(child: ChildProcess, exited: Promise<Exit>): Promise<vo
     child.kill('SIGKILL');
     await exited;
   }
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a loopback listener'));
-      });
-    });
-  });
 }

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { pino } from 'pino';
+import { freePort } from '../../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
-import { freePort } from '../../test/ports.ts';
 import type { BusMessage } from './bus.ts';
 import { createEmbeddedBus } from './embedded-bus.ts';
 

@@ -7,8 +7,8 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { freePort } from '../../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
-import { freePort } from '../../test/ports.ts';
 import { installProblemHandlers } from './problem.ts';
 
 /**

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { freePort } from '../../deploy/ports.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from '../../deploy/postgres/embedded-postgres.ts';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../deploy/s3/embedded/server.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { createS3Storage } from '../../platform/storage/s3-storage.ts';
-import { freePort } from '../ports.ts';
 import { type RoleProcess, runOnce, spawnRole, waitForHttp } from '../processes.ts';
 
 /**

@@ -3,7 +3,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../ports.ts';
+import { freePort } from '../../deploy/ports.ts';
 
 /**
  * The 68-byte EICAR test file: every scanner flags it, and it is harmless. Built from two halves so this
