@@ -109,6 +109,47 @@ describe('kafka bus', () => {
     assert.equal(await committedOffset(topic, 'g'), 2, 'both offsets committed');
   });
 
+  test('a slow message holds only its own key: the rest of its partition goes on, and the commit waits for it', async () => {
+    const bus = await openBus();
+    const topic = uniqueTopic();
+    const slow = message('slow-key');
+    const afterSlow = message('slow-key');
+    const neighbour = message(await keyOnAnotherPartition('slow-key', true));
+    const release = Promise.withResolvers<void>();
+    const started: string[] = [];
+    const finished: string[] = [];
+    try {
+      await bus.subscribe(
+        topic,
+        'g',
+        async (m) => {
+          started.push(m.id);
+          if (m.id === slow.id) await release.promise;
+          finished.push(m.id);
+        },
+        { concurrency: 2 },
+      );
+      await bus.publish(topic, [slow, afterSlow, neighbour]);
+      await waitFor(() => finished.includes(neighbour.id), 'the neighbour on the same partition');
+      assert.ok(!finished.includes(slow.id), 'the neighbour did not wait for the slow message');
+      assert.ok(!started.includes(afterSlow.id), 'the slow key’s next message waits for it');
+      await sleep(1500);
+      assert.equal(await committedOffset(topic, 'g'), 0, 'nothing committed past the unfinished message');
+      release.resolve();
+      await waitFor(() => finished.includes(afterSlow.id), 'the slow key’s next message');
+      assert.deepEqual(
+        finished.filter((id) => id !== neighbour.id),
+        [slow.id, afterSlow.id],
+        'one key, publish order',
+      );
+      await waitFor(() => finished.length === 3, 'all three');
+    } finally {
+      release.resolve();
+      await bus.close();
+    }
+    assert.equal(await committedOffset(topic, 'g'), 3, 'all three committed once done');
+  });
+
   test('members joining and leaving the group mid-stream lose no message', async (t) => {
     const topic = uniqueTopic();
     const seen: string[] = [];
@@ -299,8 +340,8 @@ function message(key: string): BusMessage {
   return { id: randomUUID(), key, type: 'kafka.tested', payload: { at: Date.now() }, headers: {} };
 }
 
-/** A key that the producer's partitioner puts on a different partition than `key`. */
-async function keyOnAnotherPartition(key: string): Promise<string> {
+/** A key that the producer's partitioner puts on a different partition than `key`, or on the same one. */
+async function keyOnAnotherPartition(key: string, same = false): Promise<string> {
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
     partitionId,
@@ -312,7 +353,7 @@ async function keyOnAnotherPartition(key: string): Promise<string> {
   const partitionOf = (k: string) =>
     partitioner({ topic: 't', partitionMetadata, message: { key: k, value: null } });
   for (let i = 0; ; i++) {
-    if (partitionOf(`other-${i}`) !== partitionOf(key)) return `other-${i}`;
+    if ((partitionOf(`other-${i}`) === partitionOf(key)) === same) return `other-${i}`;
   }
 }
 

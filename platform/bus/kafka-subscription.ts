@@ -6,7 +6,7 @@ import { createOffsetCommitter } from './kafka-commits.ts';
 import { createFailureRouter } from './kafka-failures.ts';
 import { followMembership, type MembershipState } from './kafka-membership.ts';
 import type { RecordPublisher } from './kafka-producer.ts';
-import { attemptOf, fromRecord, header, readHeaders } from './kafka-records.ts';
+import { attemptOf, fromRecord, type Headers, header, readHeaders } from './kafka-records.ts';
 import { reconnecting } from './kafka-retry.ts';
 import type { TopicNames } from './kafka-topics.ts';
 import { createSlots } from './slots.ts';
@@ -35,8 +35,12 @@ export interface SubscriptionSettings {
 interface PartitionState {
   topic: string;
   partition: number;
-  /** Fetched records not started yet; kafkajs already moved its fetch position past them. */
+  /** Fetched records not started yet, in offset order; kafkajs already moved its fetch position past them. */
   queue: KafkaMessage[];
+  /** Offsets queued or running and not finished, ascending: the committed offset never passes the first. */
+  unfinished: bigint[];
+  /** Keys with a handler running, whichever epoch started it: a key's next record waits for it. */
+  busyKeys: Set<string>;
   /** Offset after the last queued record: anything below it arriving again (a refetch from the committed offset
    * after a rebalance or a consumer restart) is queued or done already. Unknown after a revocation. */
   nextExpected: bigint | undefined;
@@ -45,9 +49,10 @@ interface PartitionState {
   epoch: number;
   owned: boolean;
   paused: boolean;
-  /** The head record is a retry that is not due yet. */
+  /** The next record is a retry that is not due yet. */
   waiting: boolean;
-  draining: Promise<void> | undefined;
+  /** A dispatch loop runs for the partition (set before it starts, as it may finish without yielding). */
+  dispatching: boolean;
 }
 
 // Fetching stops for a partition while this many records wait locally, and starts again once the backlog is
@@ -56,19 +61,25 @@ interface PartitionState {
 const pauseAt = 256;
 const resumeAt = 64;
 
+/** Records without a key have no order to keep: each is its own key. */
+const keyOf = (record: KafkaMessage): string =>
+  record.key ? record.key.toString('latin1') : `\0${record.offset}`;
+
 /**
  * One consumer group member for a topic and its retry topics.
  *
  * kafkajs only heartbeats between callbacks, so the callback never waits for a handler: it queues the fetched
- * batch per partition and returns at once. Each partition's queue is worked through in order, one record at a
- * time (per-key order), with at most `concurrency` handlers running across partitions; offsets are committed
- * only after a record is done (handled, or its failure durably routed to a retry or dead-letter topic). A
- * handler that runs for an hour therefore costs no heartbeat, no rebalance and no redelivery.
+ * batch per partition and returns at once. Records of one key are handled one at a time, in order; records of
+ * other keys on the same partition run beside them, with at most `concurrency` handlers running in all, so a
+ * slow upload never holds the partition's other uploads (no head-of-line blocking). A partition's offset is
+ * committed up to its first unfinished record (finished: handled, or its failure durably routed to a retry or
+ * dead-letter topic). A handler that runs for an hour therefore costs no heartbeat, no rebalance and no
+ * redelivery; a crash repeats at most the records from the first unfinished one on.
  *
  * When the group rebalances, the offsets of finished records are committed before the member rejoins, while the
  * old assignment still stands, and no record starts until the new assignment is known, so a partition that
- * moves takes no finished work with it; only a handler still running when the rebalance began is repeated by
- * the partition's next owner.
+ * moves takes no finished work with it; only records at or after its first unfinished one are repeated by its
+ * next owner.
  *
  * Retry topics are shared by every group of the topic, so each retry record names its group. A retry record
  * that is not due yet holds its partition: the records behind it on that retry topic are due no sooner, as each
@@ -109,12 +120,14 @@ export async function startKafkaSubscription(
         topic,
         partition,
         queue: [],
+        unfinished: [],
+        busyKeys: new Set(),
         nextExpected: undefined,
         epoch: 0,
         owned: true,
         paused: false,
         waiting: false,
-        draining: undefined,
+        dispatching: false,
       };
       partitions.set(id, state);
     }
@@ -143,6 +156,7 @@ export async function startKafkaSubscription(
     state.owned = false;
     state.epoch++;
     state.queue.length = 0;
+    state.unfinished.length = 0;
     state.nextExpected = undefined;
     commits.forget(state.topic, state.partition);
     // kafkajs keeps pauses across assignments: a stale one would stall the partition if it came back.
@@ -174,15 +188,13 @@ export async function startKafkaSubscription(
     wait,
   });
 
-  /** Handles one record; true when its offset may be committed. */
+  /** Handles one record (its slot already taken); true when its offset may be committed. */
   const handleRecord = async (
     state: PartitionState,
     record: KafkaMessage,
+    headers: Headers,
     epoch: number,
   ): Promise<boolean> => {
-    const headers = readHeaders(record.headers);
-    const target = headers[header.group];
-    if (target !== undefined && target !== settings.group) return true;
     const at = { topic: state.topic, partition: state.partition, offset: record.offset };
     const attempt = attemptOf(headers);
     let message: DeliveredMessage;
@@ -192,18 +204,6 @@ export async function startKafkaSubscription(
       // Undecodable: no attempt can succeed.
       return failures.deadLetter(record, headers, at, attempt, error);
     }
-    const notBefore = Number(headers[header.notBefore] ?? 0);
-    if (notBefore > Date.now()) {
-      state.waiting = true;
-      updateFlow(state);
-      let waited = true;
-      // A timer may fire a millisecond early by the wall clock that not-before is written in.
-      while (waited && notBefore > Date.now()) waited = await wait(notBefore - Date.now());
-      state.waiting = false;
-      updateFlow(state);
-      if (!waited || state.epoch !== epoch) return false;
-    }
-    if (!(await slots.acquire(stopping.signal))) return false;
     try {
       if (!(await membership.settled(stopping.signal)) || state.epoch !== epoch) return false;
       await handler(message);
@@ -212,24 +212,95 @@ export async function startKafkaSubscription(
       if (state.epoch !== epoch) return false;
       log.warn({ err: error, eventId: message.id, attempt }, 'handler failed');
       return failures.afterFailure(record, headers, at, attempt, error);
-    } finally {
-      slots.release();
     }
   };
 
-  const drain = async (state: PartitionState) => {
+  /** The record at `offset` is done: the partition's commit point moves up to its first unfinished record. */
+  const finish = (state: PartitionState, offset: bigint) => {
+    const at = state.unfinished.indexOf(offset);
+    if (at === -1) return;
+    state.unfinished.splice(at, 1);
+    if (at > 0) return;
+    const next = state.unfinished[0] ?? state.nextExpected;
+    if (next !== undefined) commits.mark(state.topic, state.partition, next.toString());
+  };
+
+  /** The first queued record whose key has nothing running and nothing queued before it; -1 when none. */
+  const nextStartable = (state: PartitionState): number => {
+    const held = new Set<string>();
+    for (let i = 0; i < state.queue.length; i++) {
+      const key = keyOf(state.queue[i] as KafkaMessage);
+      if (!state.busyKeys.has(key) && !held.has(key)) return i;
+      held.add(key);
+    }
+    return -1;
+  };
+
+  const running = new Set<Promise<void>>();
+
+  const start = (state: PartitionState, index: number, headers: Headers) => {
+    const [record] = state.queue.splice(index, 1) as [KafkaMessage];
+    updateFlow(state);
+    const key = keyOf(record);
+    const epoch = state.epoch;
+    state.busyKeys.add(key);
+    const run = handleRecord(state, record, headers, epoch)
+      .then((done) => {
+        if (done && state.epoch === epoch) finish(state, BigInt(record.offset));
+      })
+      // Left unfinished, the record is delivered again after a restart or a rebalance.
+      .catch((error: unknown) => log.error({ err: error, offset: record.offset }, 'record handling failed'))
+      .finally(() => {
+        slots.release();
+        state.busyKeys.delete(key);
+        running.delete(run);
+        kick(state);
+      });
+    running.add(run);
+  };
+
+  /** Starts every record of the partition that may start, as slots come free; ends when none may. */
+  const dispatch = async (state: PartitionState) => {
     try {
-      while (!stopping.signal.aborted) {
-        const record = state.queue.shift();
-        if (!record) break;
-        const epoch = state.epoch;
-        updateFlow(state);
-        if ((await handleRecord(state, record, epoch)) && state.epoch === epoch) {
-          commits.mark(state.topic, state.partition, (BigInt(record.offset) + 1n).toString());
+      while (!stopping.signal.aborted && state.owned) {
+        const index = nextStartable(state);
+        if (index === -1) break;
+        const record = state.queue[index] as KafkaMessage;
+        const headers = readHeaders(record.headers);
+        const target = headers[header.group];
+        if (target !== undefined && target !== settings.group) {
+          state.queue.splice(index, 1);
+          finish(state, BigInt(record.offset));
+          continue;
         }
+        const notBefore = Number(headers[header.notBefore] ?? 0);
+        if (notBefore > Date.now()) {
+          state.waiting = true;
+          updateFlow(state);
+          // A timer may fire a millisecond early by the wall clock that not-before is written in.
+          const waited = await wait(notBefore - Date.now());
+          state.waiting = false;
+          updateFlow(state);
+          if (!waited) break;
+          continue;
+        }
+        if (!(await slots.acquire(stopping.signal))) break;
+        // A revocation while waiting for the slot emptied the queue: look again.
+        if (state.queue[index] !== record || !state.owned) {
+          slots.release();
+          continue;
+        }
+        start(state, index, headers);
       }
     } finally {
-      state.draining = undefined;
+      state.dispatching = false;
+    }
+  };
+
+  const kick = (state: PartitionState) => {
+    if (!state.dispatching && state.queue.length > 0 && !stopping.signal.aborted) {
+      state.dispatching = true;
+      void dispatch(state);
     }
   };
 
@@ -240,10 +311,11 @@ export async function startKafkaSubscription(
       const offset = BigInt(record.offset);
       if (state.nextExpected !== undefined && offset < state.nextExpected) continue;
       state.queue.push(record);
+      state.unfinished.push(offset);
       state.nextExpected = offset + 1n;
     }
     updateFlow(state);
-    if (!state.draining && state.queue.length > 0) state.draining = drain(state);
+    kick(state);
   };
 
   const membership = followMembership(consumer, log, {
@@ -276,7 +348,6 @@ export async function startKafkaSubscription(
   let stopped: Promise<void> | undefined;
   const stop = async () => {
     stopping.abort();
-    const running = [...partitions.values()].flatMap((s) => (s.draining ? [s.draining] : []));
     const finished = await Promise.race([
       Promise.all(running).then(() => true),
       sleep(settings.shutdownTimeoutMs, false, { ref: false }),
