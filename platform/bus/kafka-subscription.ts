@@ -285,8 +285,8 @@ export async function startKafkaSubscription(
           continue;
         }
         if (!(await slots.acquire(stopping.signal))) break;
-        // A revocation while waiting for the slot emptied the queue: look again.
-        if (state.queue[index] !== record || !state.owned) {
+        // A revocation while waiting for the slot emptied the queue: look again (or stop, if stopping).
+        if (state.queue[index] !== record || !state.owned || stopping.signal.aborted) {
           slots.release();
           continue;
         }
