@@ -133,7 +133,12 @@ describe('a video shared by the fleet in chunk jobs', () => {
     assert.ok(chunkCount >= 6 && chunkCount <= 9, `${chunkCount} chunks`);
     assert.equal(rows.length, chunkCount * rungs, 'every (chunk, rung) recorded once');
     const workers = new Set(rows.map((row) => row.worker));
-    assert.ok(workers.size >= 2, `chunks encoded by ${[...workers].join(', ')}`);
+    const membership = (output: string[]) =>
+      output.filter((line) => /joined its group|rebalanc|chunk encode started/.test(line)).slice(-12);
+    assert.ok(
+      workers.size >= 2,
+      `chunks encoded by ${[...workers].join(', ')}; first worker:\n${membership(platform.roles.worker.output).join('\n')}\nsecond:\n${membership(second.output).join('\n')}`,
+    );
 
     const renditions = ready.variants.filter((v) => v.format === 'mp4');
     assert.deepEqual(renditions.map((v) => v.quality).sort(), ['480p', 'low', 'medium']);
