@@ -42,11 +42,13 @@ export async function assertPortFree(host: string, port: number, what: string, s
  * client socket between the moment it is picked and the moment its server binds it, so servers started later
  * (a role, a broker after a restart) are given ports below it.
  */
-async function ephemeralRange(): Promise<[number, number]> {
+async function readEphemeralRange(): Promise<[number, number]> {
   const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
   const [low, high] = text.trim().split(/\s+/).map(Number);
   return low && high && low < high ? [low, high] : [49152, 65535];
 }
+
+let ephemeralRange: Promise<[number, number]> | undefined;
 
 const FIRST_SERVER_PORT = 10_000;
 const handedOut = new Set<number>();
@@ -56,7 +58,8 @@ const handedOut = new Set<number>();
  * out before, so only another program choosing at random in the same instant can take it before it is bound.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const [low, high] = await ephemeralRange();
+  ephemeralRange ??= readEphemeralRange();
+  const [low, high] = await ephemeralRange;
   const [from, to] = low - FIRST_SERVER_PORT >= 1000 ? [FIRST_SERVER_PORT, low - 1] : [high + 1, 65535];
   for (let attempt = 0; attempt < 50 && to > from; attempt++) {
     const candidate = from + Math.floor(Math.random() * (to - from + 1));

@@ -5,6 +5,16 @@ import type { DeliveredMessage, MessageHandler, Subscription } from './bus.ts';
 import { createOffsetCommitter } from './kafka-commits.ts';
 import { createFailureRouter } from './kafka-failures.ts';
 import { followMembership, type MembershipState } from './kafka-membership.ts';
+import {
+  createPartitionState,
+  finishRecord,
+  forgetQueued,
+  keyOf,
+  nextStartable,
+  type PartitionState,
+  queueRecords,
+  takeQueued,
+} from './kafka-partition.ts';
 import type { RecordPublisher } from './kafka-producer.ts';
 import { attemptOf, fromRecord, type Headers, header, readHeaders } from './kafka-records.ts';
 import { reconnecting } from './kafka-retry.ts';
@@ -32,38 +42,11 @@ export interface SubscriptionSettings {
   shutdownTimeoutMs: number;
 }
 
-interface PartitionState {
-  topic: string;
-  partition: number;
-  /** Fetched records not started yet, in offset order; kafkajs already moved its fetch position past them. */
-  queue: KafkaMessage[];
-  /** Offsets queued or running and not finished, ascending: the committed offset never passes the first. */
-  unfinished: bigint[];
-  /** Keys with a handler running, whichever epoch started it: a key's next record waits for it. */
-  busyKeys: Set<string>;
-  /** Offset after the last queued record: anything below it arriving again (a refetch from the committed offset
-   * after a rebalance or a consumer restart) is queued or done already. Unknown after a revocation. */
-  nextExpected: bigint | undefined;
-  /** Bumped on revocation: work begun under an older epoch neither commits nor routes its failure, because
-   * the partition's next owner starts again from the committed offset. */
-  epoch: number;
-  owned: boolean;
-  paused: boolean;
-  /** The next record is a retry that is not due yet. */
-  waiting: boolean;
-  /** A dispatch loop runs for the partition (set before it starts, as it may finish without yielding). */
-  dispatching: boolean;
-}
-
 // Fetching stops for a partition while this many records wait locally, and starts again once the backlog is
 // down to `resumeAt`, so that memory stays bounded while a slow handler runs and the fetcher has the next batch
 // ready before the backlog runs dry.
 const pauseAt = 256;
 const resumeAt = 64;
-
-/** Records without a key have no order to keep: each is its own key. */
-const keyOf = (record: KafkaMessage): string =>
-  record.key ? record.key.toString('latin1') : `\0${record.offset}`;
 
 /**
  * One consumer group member for a topic and its retry topics.
@@ -116,19 +99,7 @@ export async function startKafkaSubscription(
     const id = `${topic}:${partition}`;
     let state = partitions.get(id);
     if (!state) {
-      state = {
-        topic,
-        partition,
-        queue: [],
-        unfinished: [],
-        busyKeys: new Set(),
-        nextExpected: undefined,
-        epoch: 0,
-        owned: true,
-        paused: false,
-        waiting: false,
-        dispatching: false,
-      };
+      state = createPartitionState(topic, partition);
       partitions.set(id, state);
     }
     return state;
@@ -153,11 +124,7 @@ export async function startKafkaSubscription(
   };
 
   const revoke = (state: PartitionState) => {
-    state.owned = false;
-    state.epoch++;
-    state.queue.length = 0;
-    state.unfinished.length = 0;
-    state.nextExpected = undefined;
+    forgetQueued(state);
     commits.forget(state.topic, state.partition);
     // kafkajs keeps pauses across assignments: a stale one would stall the partition if it came back.
     if (state.paused) setPaused(state, false);
@@ -215,31 +182,15 @@ export async function startKafkaSubscription(
     }
   };
 
-  /** The record at `offset` is done: the partition's commit point moves up to its first unfinished record. */
   const finish = (state: PartitionState, offset: bigint) => {
-    const at = state.unfinished.indexOf(offset);
-    if (at === -1) return;
-    state.unfinished.splice(at, 1);
-    if (at > 0) return;
-    const next = state.unfinished[0] ?? state.nextExpected;
+    const next = finishRecord(state, offset);
     if (next !== undefined) commits.mark(state.topic, state.partition, next.toString());
-  };
-
-  /** The first queued record whose key has nothing running and nothing queued before it; -1 when none. */
-  const nextStartable = (state: PartitionState): number => {
-    const held = new Set<string>();
-    for (let i = 0; i < state.queue.length; i++) {
-      const key = keyOf(state.queue[i] as KafkaMessage);
-      if (!state.busyKeys.has(key) && !held.has(key)) return i;
-      held.add(key);
-    }
-    return -1;
   };
 
   const running = new Set<Promise<void>>();
 
   const start = (state: PartitionState, index: number, headers: Headers) => {
-    const [record] = state.queue.splice(index, 1) as [KafkaMessage];
+    const record = takeQueued(state, index);
     updateFlow(state);
     const key = keyOf(record);
     const epoch = state.epoch;
@@ -269,7 +220,7 @@ export async function startKafkaSubscription(
         const headers = readHeaders(record.headers);
         const target = headers[header.group];
         if (target !== undefined && target !== settings.group) {
-          state.queue.splice(index, 1);
+          takeQueued(state, index);
           finish(state, BigInt(record.offset));
           continue;
         }
@@ -307,13 +258,7 @@ export async function startKafkaSubscription(
   const enqueue = (topic: string, partition: number, records: KafkaMessage[]) => {
     const state = stateOf(topic, partition);
     state.owned = true;
-    for (const record of records) {
-      const offset = BigInt(record.offset);
-      if (state.nextExpected !== undefined && offset < state.nextExpected) continue;
-      state.queue.push(record);
-      state.unfinished.push(offset);
-      state.nextExpected = offset + 1n;
-    }
+    queueRecords(state, records);
     updateFlow(state);
     kick(state);
   };
