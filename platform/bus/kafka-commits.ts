@@ -58,12 +58,18 @@ export function createOffsetCommitter(consumer: Consumer, log: Logger) {
     }
   };
 
+  /** Only with something pending: a flush that finds nothing ends before `flushing` is assigned, and its
+   * `finally` could not clear it, so every later mark would wait on a flush that is over. */
+  const scheduleFlush = () => {
+    if (!flushing && pending.size > 0) flushing = flush();
+  };
+
   return {
     /** `offset` is the next record to read, as Kafka expects. */
     mark(topic: string, partition: number, offset: string) {
       if (closed) return;
       pending.set(idOf({ topic, partition }), { topic, partition, offset });
-      flushing ??= flush();
+      scheduleFlush();
     },
 
     /**
@@ -76,7 +82,7 @@ export function createOffsetCommitter(consumer: Consumer, log: Logger) {
       if (closed || pending.size === 0) return;
       commitPending().catch((error: unknown) => {
         log.warn({ err: error }, 'Kafka offset commit before a rebalance failed; retrying');
-        flushing ??= flush();
+        scheduleFlush();
       });
     },
 
