@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleCli } from '../deploy/bundle/bundle.ts';
 import { freePort } from '../deploy/ports.ts';
+import { packageRoot } from '../platform/package-root.ts';
 import { startPlatform } from '../test/harness.ts';
 import { type RoleProcess, spawnRole, waitForHttp } from '../test/processes.ts';
 import { childrenByParent } from './process-rss.ts';
@@ -74,7 +76,10 @@ export async function startDevStack(extraEnv: Record<string, string>): Promise<L
   };
 }
 
-/** The roles as separate processes (api, edge, `workers` workers) on the test harness's real servers. */
+/**
+ * The roles as separate processes (api, edge, `workers` workers) on the test harness's real servers, each
+ * running the bundle the image ships (`npm run build`), not the TypeScript sources.
+ */
 export async function startFleetStack(
   workers: number,
   bus: 'kafka' | 'embedded',
@@ -82,13 +87,15 @@ export async function startFleetStack(
 ): Promise<LoadStack> {
   // The platform's default partition count, not the test harness's 3: two workers split 3 partitions 2:1, so
   // one idled while the other queued (CPU per image 196 vs 409 ms, p95 5.4 s).
+  const { entry: cli } = await bundleCli(join(packageRoot, 'dist'));
   const platform = await startPlatform({
+    cli,
     s3: 'embedded',
     bus,
     env: { KAFKA_PARTITIONS: '6', ...loadEnv, ...extraEnv },
   });
   const extra: RoleProcess[] = [];
-  for (let i = 1; i < workers; i++) extra.push(spawnRole('worker', platform.env));
+  for (let i = 1; i < workers; i++) extra.push(spawnRole('worker', platform.env, cli));
   const pidOf = (role: RoleProcess) => ({ pid: role.child.pid as number });
   const processes: LoadStack['processes'] = {
     api: pidOf(platform.roles.api),

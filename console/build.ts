@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { packageRoot } from '../platform/package-root.ts';
 
 export interface ConsoleAsset {
   body: Buffer;
@@ -10,7 +10,7 @@ export interface ConsoleAsset {
   immutable: boolean;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = join(packageRoot, 'console');
 const types: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',

@@ -50,6 +50,8 @@ export interface PlatformOptions {
   s3?: 'versity' | 'embedded';
   /** An OTLP/HTTP endpoint (test/otlp-receiver.ts) the roles send their spans to, as JSON, within 200 ms. */
   otlpEndpoint?: string;
+  /** The `mediagate` command the roles run: the sources by default, or a bundle as the image ships. */
+  cli?: string;
 }
 
 /**
@@ -82,7 +84,7 @@ async function launch(
   stops: (() => Promise<void>)[],
   extraEnv: Record<string, string>,
   bus: Platform['bus'],
-  proxies: Pick<PlatformOptions, 'countS3Traffic' | 'publicS3Proxy'>,
+  options: Pick<PlatformOptions, 'countS3Traffic' | 'publicS3Proxy' | 'cli'>,
   s3Server: 'versity' | 'embedded',
 ): Promise<Platform> {
   const [pgPort, apiPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
@@ -110,9 +112,9 @@ async function launch(
     s3 = server;
   }
 
-  const s3Traffic = proxies.countS3Traffic ? await startS3TrafficProxy(s3.endpoint) : undefined;
+  const s3Traffic = options.countS3Traffic ? await startS3TrafficProxy(s3.endpoint) : undefined;
   if (s3Traffic) stops.push(s3Traffic.close);
-  const s3PublicTraffic = proxies.publicS3Proxy ? await startS3TrafficProxy(s3.endpoint) : undefined;
+  const s3PublicTraffic = options.publicS3Proxy ? await startS3TrafficProxy(s3.endpoint) : undefined;
   if (s3PublicTraffic) stops.push(s3PublicTraffic.close);
 
   let kafka: KafkaBrokerHandle | undefined;
@@ -149,7 +151,7 @@ async function launch(
   };
   const storage = createS3Storage(loadConfig(env).s3);
   await storage.ensureBucket();
-  await runOnce('migrate', env);
+  await runOnce('migrate', env, options.cli);
 
   const roles = {} as Platform['roles'];
   stops.push(async () => {
@@ -157,7 +159,7 @@ async function launch(
   });
   const health = { api: `http://127.0.0.1:${apiPort}/healthz`, edge: `http://127.0.0.1:${edgePort}/healthz` };
   const startRole = async (role: 'api' | 'worker' | 'edge') => {
-    roles[role] = spawnRole(role, { ...env, METRICS_PORT: String(metricsPorts[role]) });
+    roles[role] = spawnRole(role, { ...env, METRICS_PORT: String(metricsPorts[role]) }, options.cli);
     if (role !== 'worker') await waitForHttp(health[role], roles[role]);
   };
   await Promise.all([startRole('api'), startRole('worker'), startRole('edge')]);

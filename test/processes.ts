@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../bin/mediagate.ts', import.meta.url));
+/** The `mediagate` command from the sources; a bundle (deploy/bundle) may stand in for it. */
+export const sourceCli = fileURLToPath(new URL('../bin/mediagate.ts', import.meta.url));
 
 export interface RoleProcess {
   role: string;
@@ -11,7 +12,7 @@ export interface RoleProcess {
 }
 
 /** Runs `mediagate <role>` as its own process, as in production; keeps its last lines for failure reports. */
-export function spawnRole(role: string, env: Record<string, string>): RoleProcess {
+export function spawnRole(role: string, env: Record<string, string>, cli = sourceCli): RoleProcess {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', cli, role], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,8 +39,8 @@ export function spawnRole(role: string, env: Record<string, string>): RoleProces
   };
 }
 
-export async function runOnce(role: string, env: Record<string, string>): Promise<string> {
-  const proc = spawnRole(role, env);
+export async function runOnce(role: string, env: Record<string, string>, cli = sourceCli): Promise<string> {
+  const proc = spawnRole(role, env, cli);
   const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
   if (code !== 0) throw new Error(`mediagate ${role} exited with ${code}:\n${proc.output.join('\n')}`);
   return proc.output.join('\n');

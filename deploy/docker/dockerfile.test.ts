@@ -1,18 +1,17 @@
 // There is no container engine on the test machines, so the image is checked where it can go wrong without
-// one: what it runs as, how it starts, what it installs, and whether it ships every file and package the
-// `mediagate` command reaches.
+// one: what it runs as, how it starts, what it installs, and whether the bundle it runs is built from files
+// it copies and finds every package and file it needs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { matchesGlob } from 'node:path';
-import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { join, matchesGlob } from 'node:path';
+import { after, before, test } from 'node:test';
 import { configVariables } from '../../platform/config.ts';
-import { sourceGraph } from './source-graph.ts';
+import { packageRoot } from '../../platform/package-root.ts';
+import { scratchBundle } from '../bundle/bundle.ts';
 
 /** glibc and Node read these when a process starts, so only the image (not the config) can set them. */
 const processSettings = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'NODE_OPTIONS'];
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const text = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+const text = (path: string) => readFileSync(join(packageRoot, path), 'utf8');
 const pkg = JSON.parse(text('package.json')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -45,7 +44,20 @@ const instructions = parseDockerfile(text('deploy/docker/Dockerfile'));
 const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
 const finalStage = instructions.slice(instructions.findLastIndex((i) => i.keyword === 'FROM'));
 const inFinal = (keyword: string) => finalStage.filter((i) => i.keyword === keyword).map((i) => i.args);
-const graph = sourceGraph(root, 'bin/mediagate.ts');
+/** Where the image's final stage copies each path from: the build context, or an earlier stage. */
+const finalCopies = inFinal('COPY').map((copy) => {
+  const parts = copy.split(' ');
+  const from = parts[0]?.startsWith('--from=') ? parts.shift()?.slice('--from='.length) : undefined;
+  return { from, source: parts[0] as string, target: parts[1] as string };
+});
+/** Files the bundle reads at run time, beside it rather than inside it. */
+const runtimeFiles = ['db/migrations/meta/_journal.json', 'console/src/index.html', 'console/src/main.js'];
+
+let bundle: Awaited<ReturnType<typeof scratchBundle>>;
+before(async () => {
+  bundle = await scratchBundle();
+});
+after(() => bundle.remove());
 
 test('every base image is pinned to a full version, and it is the Node the project pins', () => {
   const stages = new Set<string>();
@@ -82,7 +94,16 @@ test('the image runs as a non-root user, by number, under tini, as the mediagate
   assert.deepEqual(entrypoint.slice(0, 2), ['/usr/bin/tini', '--'], 'tini is PID 1 and forwards signals');
   assert.equal(entrypoint[2], 'mediagate');
   assert.ok(
-    inFinal('RUN').some((run) => run.includes('ln -s /app/bin/mediagate.ts /usr/local/bin/mediagate')),
+    inFinal('RUN').some((run) => run.includes('ln -s /app/dist/mediagate.js /usr/local/bin/mediagate')),
+    'the command is the bundle',
+  );
+  assert.ok(
+    finalCopies.some((copy) => copy.from === 'build' && copy.source === '/app/dist'),
+    'the bundle comes from the build stage',
+  );
+  assert.ok(
+    all('RUN').some((run) => run.includes('node deploy/bundle/main.ts /app/dist')),
+    'a stage builds it with deploy/bundle',
   );
   assert.match(inFinal('RUN').join(' '), /apt-get install[^&]*\btini\b[^&]*/);
   assert.match(inFinal('RUN').join(' '), /apt-get install[^&]*\bffmpeg\b/, 'the worker needs ffmpeg');
@@ -102,15 +123,32 @@ test('dependencies are installed from the lock file without devDependencies', ()
   }
 });
 
-test('every package the mediagate command imports is a production dependency', () => {
-  const missing = graph.packages.filter((name) => !(name in pkg.dependencies));
+test('every package the bundle imports is a production dependency', () => {
+  assert.ok(bundle.packages.includes('sharp'), 'packages stay external, native ones included');
+  const missing = bundle.packages.filter((name) => !(name in pkg.dependencies));
   assert.deepEqual(missing, [], 'imported at run time but absent from the image (devDependencies or none)');
 });
 
-test('the image ships every source file the mediagate command reaches, and the build context holds them', () => {
-  const copied = inFinal('COPY')
-    .filter((copy) => !copy.startsWith('--from'))
-    .map((copy) => copy.split(' ')[0] as string);
+test('the build stage holds every source of the bundle, the image every file it reads, and the context both', () => {
+  const buildStage = instructions.slice(
+    instructions.findIndex((i) => i.keyword === 'FROM' && i.args.endsWith(' AS build')),
+    instructions.findLastIndex((i) => i.keyword === 'FROM'),
+  );
+  const builtFrom = buildStage
+    .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+    .map((i) => i.args.split(' ')[0] as string);
+  const sources = bundle.inputs.filter((file) => !file.startsWith('node_modules/'));
+  assert.ok(sources.includes('worker/image/ladder.ts'), 'the bundle holds the worker');
+  for (const file of sources) {
+    assert.ok(builtFrom.includes(file.split('/')[0] as string), `${file} is copied into the build stage`);
+  }
+  const shipped = finalCopies.filter((copy) => !copy.from).map((copy) => copy.source);
+  for (const file of runtimeFiles) {
+    assert.ok(
+      shipped.some((source) => file.startsWith(`${source}/`)),
+      `${file} is copied into the image`,
+    );
+  }
   const ignored = text('.dockerignore')
     .split('\n')
     .map((line) => line.trim())
@@ -120,8 +158,7 @@ test('the image ships every source file the mediagate command reaches, and the b
   }
   const excluded = (file: string) =>
     ignored.some((pattern) => matchesGlob(file, pattern) || file.startsWith(`${pattern}/`));
-  for (const file of [...graph.files, 'db/migrations/meta/_journal.json']) {
-    assert.ok(copied.includes(file.split('/')[0] as string), `${file} is copied into the image`);
+  for (const file of [...sources, ...runtimeFiles]) {
     assert.ok(!excluded(file), `${file} is not left out by .dockerignore`);
   }
 });

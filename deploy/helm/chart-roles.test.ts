@@ -1,5 +1,5 @@
-// Each container of the chart started here, as its own process, with exactly the environment the chart gives
-// it: the release is rendered with its external PostgreSQL, Kafka and S3 pointed at real servers on loopback
+// Each container of the chart started here, as its own process running the bundle the image runs, with exactly
+// the environment the chart gives it: the release is rendered with its external PostgreSQL, Kafka and S3 pointed at real servers on loopback
 // (and loopback listen ports), the migrate hook runs to completion, then api, edge and worker must pass
 // the readiness probes the manifests declare — and together carry an upload to `ready`.
 import assert from 'node:assert/strict';
@@ -9,11 +9,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { uploadFile } from '../../cli/upload.ts';
 import { signDevToken } from '../../platform/auth/jwt.ts';
 import { loadConfig } from '../../platform/config.ts';
+import { scratchBundle } from '../bundle/bundle.ts';
 import { startKafka } from '../kafka/broker.ts';
 import { freePort } from '../ports.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-postgres.ts';
@@ -26,7 +26,7 @@ import {
   roleContainers,
 } from './manifests.ts';
 
-const cli = fileURLToPath(new URL('../../bin/mediagate.ts', import.meta.url));
+let cli: string;
 const cacheDir = loadConfig().cacheDir;
 
 interface Started {
@@ -79,6 +79,9 @@ async function probe(started: Started, probe: Manifest, timeoutMs: number): Prom
 }
 
 before(async () => {
+  const bundle = await scratchBundle();
+  cli = bundle.entry;
+  stops.push(bundle.remove);
   dir = await mkdtemp(join(tmpdir(), 'mediagate-chart-'));
   const [pgPort, apiPort, edgePort, apiMetrics, edgeMetrics, workerMetrics] = await Promise.all([
     freePort(),
@@ -170,4 +173,16 @@ test('the processes so configured carry an upload to ready, served through the e
     headers: { authorization: `Bearer ${signDevToken(jwtSecret, { sub: 'chart-user', roles: [] })}` },
   });
   assert.equal(read.status, 302);
+});
+
+test('the api serves the console, built from the sources shipped beside the bundle', async () => {
+  const api = running.find((r) => r.container.role === 'api') as Started;
+  const base = `http://127.0.0.1:${api.container.env.API_PORT}/console/`;
+  const page = await fetch(base);
+  assert.equal(page.status, 200);
+  const script = /src="\.\/(app-\w+\.js)"/.exec(await page.text())?.[1];
+  assert.ok(script, 'the page names its hashed script');
+  const asset = await fetch(`${base}${script}`);
+  assert.equal(asset.status, 200);
+  assert.ok((await asset.text()).length > 1000);
 });
