@@ -157,7 +157,9 @@ describe('recovery', () => {
     const times = await readyTimes([...large, ...small]);
     const movedAt = joinsOf(survivor).find((at) => at >= killedAt);
     assert.ok(movedAt, 'the survivor was handed the partitions of the killed worker');
-    t.diagnostic(`killed ${victim.name} → its partitions moved to the survivor: ${seconds(movedAt - killedAt)}`);
+    t.diagnostic(
+      `killed ${victim.name} → its partitions moved to the survivor: ${seconds(movedAt - killedAt)}`,
+    );
     t.diagnostic(`killed worker → every in-flight photo ready: ${seconds(Math.max(...times) - killedAt)}`);
     assert.ok(movedAt - killedAt < recoversWithinMs, 'the partitions moved at all');
 
