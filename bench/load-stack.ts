@@ -3,9 +3,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleCli } from '../deploy/bundle/bundle.ts';
+import { bundleCli, distDir } from '../deploy/bundle/bundle.ts';
 import { freePort } from '../deploy/ports.ts';
-import { packageRoot } from '../platform/package-root.ts';
 import { startPlatform } from '../test/harness.ts';
 import { type RoleProcess, spawnRole, waitForHttp } from '../test/processes.ts';
 import { childrenByParent } from './process-rss.ts';
@@ -87,7 +86,7 @@ export async function startFleetStack(
 ): Promise<LoadStack> {
   // The platform's default partition count, not the test harness's 3: two workers split 3 partitions 2:1, so
   // one idled while the other queued (CPU per image 196 vs 409 ms, p95 5.4 s).
-  const { entry: cli } = await bundleCli(join(packageRoot, 'dist'));
+  const { entry: cli } = await bundleCli(distDir);
   const platform = await startPlatform({
     cli,
     s3: 'embedded',

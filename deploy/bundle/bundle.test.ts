@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { scratchBundle } from './bundle.ts';
+import { packageName, scratchBundle } from './bundle.ts';
 
 let bundle: Awaited<ReturnType<typeof scratchBundle>>;
 before(async () => {
@@ -18,7 +18,7 @@ function staticPackages(file: string, seen = new Set<string>(), packages = new S
   seen.add(file);
   for (const [, specifier = ''] of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) {
     if (specifier.startsWith('.')) staticPackages(resolve(dirname(file), specifier), seen, packages);
-    else if (!specifier.startsWith('node:')) packages.add(specifier.split('/')[0] as string);
+    else if (!specifier.startsWith('node:')) packages.add(packageName(specifier));
   }
   return packages;
 }

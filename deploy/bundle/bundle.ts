@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { packageRoot } from '../../platform/package-root.ts';
 
+/** Where `npm run build` puts the bundle. */
+export const distDir = join(packageRoot, 'dist');
+
 export interface Bundle {
   /** The `mediagate` command: run it with node, or directly (it keeps the source's `#!/usr/bin/env node`). */
   entry: string;
@@ -44,7 +47,8 @@ export async function bundleCli(outdir: string): Promise<Bundle> {
   return { entry, packages: [...packages].sort(), inputs: Object.keys(result.metafile.inputs).sort() };
 }
 
-function packageName(specifier: string): string {
+/** The package an import specifier names: `@scope/name` or `name`. */
+export function packageName(specifier: string): string {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
 }
