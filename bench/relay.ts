@@ -173,12 +173,12 @@ try {
   });
   // The raw producer's records are consumed the same way, so both sides carry the same consumer's load.
   const rawSubscription = await bus.subscribe(rawTopic, 'bench', receive, { concurrency: partitions });
-  const raw = await rawProducer(broker.brokers, `bench.${rawTopic}`, batchSize);
+  const raw = await rawProducer(broker.brokers, `bench.${rawTopic}`, batchSize, database.pool);
   let total = 0;
 
   // Warm-up: topics, the consumer group, connections and JIT, on both sides.
   await commitBacklog(warmupEvents, () => {});
-  await raw.send(raw.prepare(warmupEvents));
+  await raw.send(await raw.prepare(warmupEvents));
   total += 2 * warmupEvents;
   await receivedAll(total);
   await stamped();
@@ -221,7 +221,7 @@ try {
     };
   };
   const rawRound = async (): Promise<Round> => {
-    const batches = raw.prepare(events);
+    const batches = await raw.prepare(events);
     const meter = cpuMeter();
     start = performance.now();
     await raw.send(batches);
