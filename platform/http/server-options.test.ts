@@ -45,3 +45,29 @@ test('a shutdown lets requests already on a keep-alive connection finish instead
   assert.doesNotMatch(answer, /Service Unavailable/);
   assert.doesNotMatch(answer, / 503 /);
 });
+
+test('a request that stops arriving is cut off soon after the request timeout, not at Node’s 30 s sweep', async () => {
+  const app = Fastify(serverOptions(500));
+  installProblemHandlers(app);
+  app.get('/', async () => ({ ok: true }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const port = (app.server.address() as { port: number }).port;
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    });
+    const waitedMs = Date.now() - started;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(waitedMs < 5000, `cut off after ${waitedMs} ms with a 500 ms request timeout`);
+  } finally {
+    await app.close();
+  }
+});

@@ -10,12 +10,13 @@ import { requestTimeouts } from './timeouts.ts';
  * comes, and the role stops once those requests have drained.
  */
 export function serverOptions(requestTimeoutMs: number) {
+  const timeouts = requestTimeouts(requestTimeoutMs);
   return {
-    ...requestTimeouts(requestTimeoutMs),
+    ...timeouts,
     clientErrorHandler: answerClientError,
     return503OnClosing: false,
     // A request without Host is refused by `installRequestFraming`, as problem+json, not by Node's bare 400.
-    http: { requireHostHeader: false },
+    http: { ...timeouts.http, requireHostHeader: false },
     // A URL the router cannot decode (`/m/derived/%ff`) is the same 400 on every role.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, problemOf('validation_failed', error.message)),
