@@ -4,6 +4,7 @@ import type { Problem } from '../../contracts/problem.ts';
 import { ModerationUnavailableError } from '../moderation/moderation.ts';
 import { isMissingBucket } from '../storage/missing-bucket.ts';
 import { StorageUnavailableError } from '../storage/object-storage.ts';
+import { allowedMethods } from './allowed-methods.ts';
 import { clientErrorCode } from './client-status.ts';
 import { isDatabaseUnavailable, sendOutage } from './database-errors.ts';
 import { databaseInputError } from './database-input-errors.ts';
@@ -29,7 +30,19 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 export function installProblemHandlers(app: FastifyInstance): void {
   app.decorateReply('problemCode', undefined);
   app.setNotFoundHandler((request, reply) => {
-    sendProblem(reply, problemOf('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length === 0) {
+      return sendProblem(reply, problemOf('not_found', `No route for ${request.method} ${path}`));
+    }
+    reply.header('allow', allowed.join(', '));
+    return sendProblem(
+      reply,
+      problemOf(
+        'method_not_allowed',
+        `${path} does not serve ${request.method}; it serves ${allowed.join(', ')}`,
+      ),
+    );
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { assertProblem, exchange, request } from '../../test/raw-http.ts';
@@ -34,6 +35,12 @@ const cases: [what: string, bytes: string, status: number, code: string][] = [
   ],
   ['CONNECT', request(['CONNECT 127.0.0.1:22 HTTP/1.1', 'Host: 127.0.0.1:22']), 405, 'method_not_allowed'],
   [
+    'POST /metrics, a path served to GET only',
+    request(['POST /metrics HTTP/1.1', 'Host: x', 'Content-Length: 0', 'Connection: close']),
+    405,
+    'method_not_allowed',
+  ],
+  [
     'Content-Length: -1',
     request(['GET /metrics HTTP/1.1', 'Host: x', 'Content-Length: -1']),
     400,
@@ -45,3 +52,9 @@ for (const [what, bytes, status, code] of cases) {
     assertProblem(await exchange(port, bytes), status, code);
   });
 }
+
+test('a wrong method names the one the endpoint serves in Allow', async () => {
+  const answer = await exchange(port, request(['DELETE /readyz HTTP/1.1', 'Host: x', 'Connection: close']));
+  assertProblem(answer, 405, 'method_not_allowed');
+  assert.match(answer.head, /^allow: GET$/im);
+});

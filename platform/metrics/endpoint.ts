@@ -78,6 +78,8 @@ export async function acquireRoleMetrics(
   };
 }
 
+const servedPaths = new Set(['/metrics', '/healthz', '/readyz']);
+
 async function openEndpoint(
   host: string,
   port: number,
@@ -107,6 +109,15 @@ async function openEndpoint(
       } else if (request.method === 'GET' && path === '/readyz') {
         const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
         json(response, statusCode, body);
+      } else if (servedPaths.has(path ?? '')) {
+        const body = JSON.stringify(problemOf('method_not_allowed', `${path} serves GET only`));
+        response
+          .writeHead(405, {
+            'content-type': 'application/problem+json',
+            'content-length': Buffer.byteLength(body),
+            allow: 'GET',
+          })
+          .end(body);
       } else {
         json(response, 404, { status: 'not found' });
       }

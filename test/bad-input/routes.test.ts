@@ -106,15 +106,16 @@ const partNumbers: BadInput[] = [
 
 const nobody = randomUUID();
 const notFound = expecting(404, 'not_found');
+const wrongMethod = expecting(405, 'method_not_allowed');
 const get = (path: string) => () => api('GET', path, { token: alice });
 const paths: BadInput[] = [
   notFound('an unknown route', get('/v1/nope')),
   invalid('a path with broken percent-encoding', get('/v1/media/%E0%A4%A')),
   notFound('an unknown API version', () => api('POST', '/v2/uploads', { token: alice, json: photo })),
-  notFound('a wrong method (PUT /v1/uploads)', () =>
+  wrongMethod('a wrong method (PUT /v1/uploads)', () =>
     api('PUT', '/v1/uploads', { token: alice, json: photo }),
   ),
-  notFound('a wrong method (DELETE /v1/media)', () => api('DELETE', '/v1/media', { token: alice })),
+  wrongMethod('a wrong method (DELETE /v1/media)', () => api('DELETE', '/v1/media', { token: alice })),
   invalid('a non-uuid upload id', get('/v1/uploads/123')),
   invalid('a non-uuid media id', get('/v1/media/not-a-uuid')),
   invalid('a non-uuid id on complete', () =>
