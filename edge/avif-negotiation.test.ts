@@ -33,7 +33,7 @@ test('the sibling is served when it exists and the client accepts it; the answer
   const known = new Set(['derived/m/r/high.avif']);
   const negotiate = avifNegotiation((key) => {
     lookups.push(key);
-    return known.has(key) ? [{}] : [];
+    return { refs: known.has(key) ? [{}] : [] };
   });
   assert.deepEqual(await negotiate('derived/m/r/high.webp', 'image/avif'), {
     key: 'derived/m/r/high.avif',

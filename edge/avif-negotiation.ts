@@ -9,7 +9,10 @@
  * WebP rung, so the access decision taken for the requested key holds for it.
  */
 
-type References = (key: string) => readonly unknown[] | Promise<readonly unknown[]>;
+type References = (key: string) => Known | Promise<Known>;
+interface Known {
+  refs: readonly unknown[];
+}
 
 export interface Negotiated {
   /** The key to redirect to. */
@@ -44,8 +47,8 @@ export function avifNegotiation(references: References) {
     if (sibling === undefined) return { key, varies: false };
     if (!acceptsAvif(accept)) return { key, varies: true };
     const refs = references(sibling);
-    if (refs instanceof Promise) return refs.then((found) => siblingIfFound(key, sibling, found));
-    return siblingIfFound(key, sibling, refs);
+    if (refs instanceof Promise) return refs.then((found) => siblingIfFound(key, sibling, found.refs));
+    return siblingIfFound(key, sibling, refs.refs);
   };
 }
 

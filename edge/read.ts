@@ -10,10 +10,10 @@ import { problemOf, sendProblem } from '../platform/http/problem.ts';
 import type { ObjectStorage } from '../platform/storage/object-storage.ts';
 import { avifNegotiation, type Negotiated } from './avif-negotiation.ts';
 import { cachedUrlGrants, cachedViewers, type Viewer } from './credentials.ts';
-import { type AccessDecision, decideAccess, type ObjectReference } from './object-access.ts';
+import { type AccessDecision, decideAccess } from './object-access.ts';
 import { hlsMasterKey, isPlayback, isPlaylist } from './playlist.ts';
 import { proxyObject } from './proxy-object.ts';
-import { cachedReferences } from './reference-cache.ts';
+import { cachedReferences, type KnownReferences } from './reference-cache.ts';
 import { refusal, refuse } from './refusals.ts';
 import { reusedSignedUrls, type SignedUrl } from './signed-urls.ts';
 
@@ -49,6 +49,7 @@ export type PlaylistAnswer = (
   reply: FastifyReply,
   key: string,
   privateViewer: string | undefined,
+  maxAgeSeconds: number,
 ) => Promise<unknown>;
 
 export interface ReadDeps {
@@ -84,45 +85,57 @@ export function edgeReads(deps: ReadDeps, answerPlaylist: PlaylistAnswer) {
   const grantOf = secret ? cachedUrlGrants(secret, { ttlMs }) : undefined;
   const signedUrlOf = reusedSignedUrls(storage, config.edge.signedUrlTtlSeconds);
   // A cached redirect is a cached access decision: browsers and shared caches (a CDN in front of the edge)
-  // may keep one no longer than the edge keeps its own, or a revocation would wait for them.
-  const redirectMaxAge = Math.floor(ttlMs / 1000);
-  const publicCacheControl = `public, max-age=${redirectMaxAge}`;
+  // may keep one only for what is left of the edge's own window on that decision, or a revocation would
+  // wait for their copy after the edge's. Made once for each whole second a window can have left.
+  const publicCacheControl = Array.from(
+    { length: Math.floor(ttlMs / 1000) + 1 },
+    (_, seconds) => `public, max-age=${seconds}`,
+  );
+  const secondsLeft = (decided: KnownReferences) =>
+    Math.min(publicCacheControl.length - 1, Math.max(0, Math.floor((decided.until - Date.now()) / 1000)));
   const cdnBaseUrl = config.cdnBaseUrl;
 
   const authorize = (read: Read): void | Promise<void> => {
-    const refs = references(hlsMasterKey(read.key) ?? read.key);
-    if (refs instanceof Promise) return refs.then((found) => answer(read, found));
-    return answer(read, refs);
+    const decided = references(hlsMasterKey(read.key) ?? read.key);
+    if (decided instanceof Promise) return decided.then((found) => answer(read, found));
+    return answer(read, decided);
   };
 
-  const answer = (read: Read, refs: readonly ObjectReference[]): void | Promise<void> => {
+  const answer = (read: Read, decided: KnownReferences): void | Promise<void> => {
     const { request, reply, key, viewer, grant } = read;
-    const decision: AccessDecision = decideAccess(refs, viewer, grant !== undefined);
+    const decision: AccessDecision = decideAccess(decided.refs, viewer, grant !== undefined);
     if (decision === 'public') {
-      if (isPlaylist(key)) return answerPlaylist(reply, key, undefined).then(nothing);
+      if (isPlaylist(key)) return answerPlaylist(reply, key, undefined, secondsLeft(decided)).then(nothing);
       if (cdnBaseUrl) {
         const served = negotiate(key, request.headers.accept);
-        if (served instanceof Promise) return served.then((s) => redirectToCdn(reply, s));
-        return redirectToCdn(reply, served);
+        if (served instanceof Promise) return served.then((s) => redirectToCdn(reply, s, decided));
+        return redirectToCdn(reply, served, decided);
       }
     } else if (decision === 'private') {
       if (isPlaylist(key)) {
-        return answerPlaylist(reply, key, viewer?.sub ?? grant?.sub ?? 'anonymous').then(nothing);
+        const viewerSub = viewer?.sub ?? grant?.sub ?? 'anonymous';
+        return answerPlaylist(reply, key, viewerSub, secondsLeft(decided)).then(nothing);
       }
     } else {
       return refuse(reply, refusals[decision]);
     }
     const served = negotiate(key, request.headers.accept);
-    if (served instanceof Promise) return served.then((s) => answerFromStorage(read, s));
-    return answerFromStorage(read, served);
+    if (served instanceof Promise) return served.then((s) => answerFromStorage(read, s, decided));
+    return answerFromStorage(read, served, decided);
   };
 
-  const redirectToCdn = (reply: FastifyReply, served: Negotiated): void => {
+  const redirectToCdn = (reply: FastifyReply, served: Negotiated, decided: KnownReferences): void => {
     if (served.varies) reply.header('vary', 'Accept');
-    reply.header('cache-control', publicCacheControl).redirect(`${cdnBaseUrl}/${served.key}`, 302);
+    reply
+      .header('cache-control', publicCacheControl[secondsLeft(decided)])
+      .redirect(`${cdnBaseUrl}/${served.key}`, 302);
   };
 
-  const answerFromStorage = (read: Read, served: Negotiated): void | Promise<void> => {
+  const answerFromStorage = (
+    read: Read,
+    served: Negotiated,
+    decided: KnownReferences,
+  ): void | Promise<void> => {
     const { request, reply } = read;
     if (served.varies) reply.header('vary', 'Accept');
     // A player that sends its header on every request would carry it to the signed URL, which refuses it.
@@ -130,15 +143,15 @@ export function edgeReads(deps: ReadDeps, answerPlaylist: PlaylistAnswer) {
       return proxyObject(storage, served.key, request, reply).then(nothing);
     }
     const signed = signedUrlOf(served.key);
-    if (signed instanceof Promise) return signed.then((url) => redirectToStorage(reply, url));
-    return redirectToStorage(reply, signed);
+    if (signed instanceof Promise) return signed.then((url) => redirectToStorage(reply, url, decided));
+    return redirectToStorage(reply, signed, decided);
   };
 
-  const redirectToStorage = (reply: FastifyReply, signed: SignedUrl): void => {
-    // The redirect is cached no longer than the URL it names stays valid (less a margin for clock skew).
+  const redirectToStorage = (reply: FastifyReply, signed: SignedUrl, decided: KnownReferences): void => {
+    // Nor longer than the URL it names stays valid (less a margin for clock skew).
     const maxAge = Math.max(
       0,
-      Math.min(redirectMaxAge, Math.floor((signed.expiresAt - Date.now()) / 1000) - 30),
+      Math.min(secondsLeft(decided), Math.floor((signed.expiresAt - Date.now()) / 1000) - 30),
     );
     reply.header('cache-control', `private, max-age=${maxAge}`).redirect(signed.url, 302);
   };

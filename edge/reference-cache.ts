@@ -9,6 +9,16 @@ export interface ReferenceCacheLimits {
   maxUnknown?: number;
 }
 
+/**
+ * Who points at a key, and until when the edge may answer from this knowledge (epoch ms): an answer built on
+ * it (a redirect's `max-age`, a playlist's) must not be cached past `until` either, or a revocation would
+ * wait for the client's copy as well as the edge's.
+ */
+export interface KnownReferences {
+  refs: readonly ObjectReference[];
+  until: number;
+}
+
 const noReferences: readonly ObjectReference[] = Object.freeze([]);
 
 /**
@@ -21,18 +31,18 @@ export function cachedReferences(
   pool: pg.Pool,
   ttlMs: number,
   { maxKnown = 50_000, maxUnknown = 10_000 }: ReferenceCacheLimits = {},
-): (key: string) => readonly ObjectReference[] | Promise<readonly ObjectReference[]> {
-  if (ttlMs <= 0) return (key) => findReferences(pool, key);
-  const known = new BoundedCache<readonly ObjectReference[]>(maxKnown);
-  const unknown = new BoundedCache<true>(maxUnknown);
-  const pending = new Map<string, Promise<readonly ObjectReference[]>>();
+): (key: string) => KnownReferences | Promise<KnownReferences> {
+  if (ttlMs <= 0) return async (key) => ({ refs: await findReferences(pool, key), until: 0 });
+  const known = new BoundedCache<KnownReferences>(maxKnown);
+  const unknown = new BoundedCache<KnownReferences>(maxUnknown);
+  const pending = new Map<string, Promise<KnownReferences>>();
 
   const lookup = async (key: string, sentAt: number) => {
     try {
       const refs = await findReferences(pool, key);
-      if (refs.length === 0) unknown.set(key, true, sentAt + ttlMs);
-      else known.set(key, refs, sentAt + ttlMs);
-      return refs;
+      const found = { refs: refs.length === 0 ? noReferences : refs, until: sentAt + ttlMs };
+      (refs.length === 0 ? unknown : known).set(key, found, found.until);
+      return found;
     } finally {
       pending.delete(key);
     }
@@ -40,9 +50,8 @@ export function cachedReferences(
 
   return (key) => {
     const now = Date.now();
-    const refs = known.get(key, now);
-    if (refs !== undefined) return refs;
-    if (unknown.get(key, now)) return noReferences;
+    const found = known.get(key, now) ?? unknown.get(key, now);
+    if (found !== undefined) return found;
     let inFlight = pending.get(key);
     if (inFlight === undefined) {
       inFlight = lookup(key, now);

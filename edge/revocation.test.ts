@@ -201,10 +201,10 @@ test('a redirect is cached no longer than the window; a presigned URL is reused,
 test('a flood of unknown keys evicts no known key; known keys leave least recently used first', async () => {
   const references = cachedReferences(api.database.pool, 60_000, { maxKnown: 2, maxUnknown: 2 });
   const [a, b, c] = [await readyMedia('public'), await readyMedia('public'), await readyMedia('public')];
-  const statusOf = async (m: Media) => (await references(m.key))[0]?.status;
+  const statusOf = async (m: Media) => (await references(m.key)).refs[0]?.status;
   assert.equal(await statusOf(a), 'ready');
   await api.call('alice', { method: 'DELETE', url: `/v1/media/${a.id}` });
-  for (let i = 0; i < 10; i++) assert.equal((await references(`derived/${randomUUID()}/x`)).length, 0);
+  for (let i = 0; i < 10; i++) assert.equal((await references(`derived/${randomUUID()}/x`)).refs.length, 0);
   assert.equal(await statusOf(a), 'ready', 'a is still answered from memory (within its window)');
   await statusOf(b);
   await statusOf(c);

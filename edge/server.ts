@@ -63,19 +63,25 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
 
   app.get(
     '/m/*',
-    edgeReads(deps, (reply, key, viewer) => answerPlaylist(deps, reply, key, viewer)),
+    edgeReads(deps, (reply, key, viewer, maxAgeSeconds) =>
+      answerPlaylist(deps, reply, key, viewer, maxAgeSeconds),
+    ),
   );
   return app;
 }
 
 const maxPlaylistBytes = 1024 * 1024;
 
-/** Playlists are answered by the edge itself, their references rewritten to signed edge URLs. */
+/**
+ * Playlists are answered by the edge itself, their references rewritten to signed edge URLs. Cached no
+ * longer than the access decision behind them (`decisionMaxAge`), whatever the playlist's type allows.
+ */
 async function answerPlaylist(
   deps: EdgeDeps,
   reply: FastifyReply,
   key: string,
   privateViewer: string | undefined,
+  decisionMaxAge: number,
 ) {
   const { config } = deps;
   // One ranged read, not a HEAD and then a read: players poll an EVENT playlist once a segment.
@@ -90,7 +96,7 @@ async function answerPlaylist(
     if (!privateViewer || !secret) return url;
     return `${url}?token=${signUrlToken(secret, { key: target, sub: privateViewer, exp })}`;
   };
-  const maxAge = playlistMaxAgeSeconds(body);
+  const maxAge = Math.min(playlistMaxAgeSeconds(body), decisionMaxAge);
   return reply
     .type('application/vnd.apple.mpegurl')
     .header('cache-control', `${privateViewer ? 'private' : 'public'}, max-age=${maxAge}`)
