@@ -29,12 +29,13 @@ const refusal = (code: string) => (error: unknown) => error instanceof AppError 
 test('a Bearer token is verified once per window, and refused once its exp has passed, cached or not', async () => {
   const verify = countingVerifier();
   const viewerOf = cachedViewers(verify, { ttlMs: 60_000 });
-  const token = signDevToken(secret, { sub: 'alice', roles: ['admin'] }, 1);
+  // `exp` is whole seconds from a whole-second `iat`: a 1 s lifetime can have 1 ms left when signed.
+  const token = signDevToken(secret, { sub: 'alice', roles: ['admin'] }, 2);
   assert.deepEqual(await viewerOf(token), { sub: 'alice', admin: true });
   // Synchronously: a read whose credentials are remembered waits for nothing.
   assert.deepEqual(viewerOf(token), { sub: 'alice', admin: true });
   assert.equal(verify.calls, 1, 'the second read is answered from memory');
-  await sleep(2100);
+  await sleep(3100);
   await assert.rejects(async () => viewerOf(token), refusal('token_expired'));
 });
 
@@ -58,7 +59,7 @@ test('a window of 0 remembers nothing', async () => {
 test('a remembered ?token= opens only its own key, and only until its exp', async () => {
   const grantOf = cachedUrlGrants(secret, { ttlMs: 60_000 });
   const now = Math.floor(Date.now() / 1000);
-  const token = signUrlToken(secret, { key: 'derived/a/x/low.webp', sub: 'alice', exp: now + 1 });
+  const token = signUrlToken(secret, { key: 'derived/a/x/low.webp', sub: 'alice', exp: now + 2 });
   assert.equal(grantOf(token, 'derived/a/x/low.webp').sub, 'alice');
   assert.equal(grantOf(token, 'derived/a/x/low.webp').sub, 'alice');
   assert.throws(() => grantOf(token, 'derived/b/x/low.webp'), refusal('forbidden'));
@@ -68,6 +69,6 @@ test('a remembered ?token= opens only its own key, and only until its exp', asyn
     exp: now + 60,
   });
   assert.throws(() => grantOf(forged, 'derived/a/x/low.webp'), refusal('forbidden'));
-  await sleep(2100);
+  await sleep(3100);
   assert.throws(() => grantOf(token, 'derived/a/x/low.webp'), refusal('token_expired'));
 });
