@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
-import { assertProblem, exchange, request } from '../test/raw-http.ts';
+import { assertProblem, exchange, request, stall } from '../test/raw-http.ts';
 
 /**
  * Requests a stranger can send with curl or a raw socket: whatever the framing, headers, encoding or
@@ -153,6 +153,49 @@ describe('requests Node refuses before any route (api and edge)', () => {
     });
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.match(answer, /"code":"request_timeout"/);
+  });
+});
+
+describe('an answer given before the body has arrived', () => {
+  /** Longer than this file's HTTP_REQUEST_TIMEOUT_MS, so a late second answer would show. */
+  const talk = (port: number, bytes: string) => stall(port, bytes, 3000);
+  // A second answer would follow the first one's body directly, not on a line of its own.
+  const answers = (text: string) => text.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+
+  test('closes the connection: one answer, and the rest of the body is never read as a request', async () => {
+    const cases: [port: () => number, head: string[], status: string][] = [
+      [() => ports.api, ['POST /v1/uploads HTTP/1.1', 'Host: x'], '401'],
+      [
+        () => ports.api,
+        ['POST /v1/ops/outbox/replay HTTP/1.1', 'Host: x', `Authorization: Bearer ${api.token('bob')}`],
+        '403',
+      ],
+      [() => ports.edge, ['GET /m/raw/nothing/here HTTP/1.1', 'Host: x'], '404'],
+    ];
+    for (const [port, head, status] of cases) {
+      const bytes = request([...head, 'Content-Type: application/json', 'Content-Length: 100'], '{"a"');
+      const { answer: text, closedByServer } = await talk(port(), bytes);
+      assert.deepEqual(answers(text), [`HTTP/1.1 ${status}`], `${head[0]}:\n${text}`);
+      const [firstHead = ''] = text.split('\r\n\r\n', 1);
+      assert.match(firstHead, /^connection: close$/im, head[0]);
+      assert.ok(closedByServer, `${head[0]}: the connection was left open`);
+    }
+  });
+
+  test('a body that did arrive keeps the connection for the next request', async () => {
+    const body = '{"filename":"a.jpg","contentType":"image/jpeg","size":1000}';
+    const refused = request(
+      [
+        'POST /v1/uploads HTTP/1.1',
+        'Host: x',
+        'Content-Type: application/json',
+        `Content-Length: ${body.length}`,
+      ],
+      body,
+    );
+    const next = request(['GET /healthz HTTP/1.1', 'Host: x', 'Connection: close']);
+    const { answer: text } = await talk(ports.api, refused + next);
+    assert.deepEqual(answers(text), ['HTTP/1.1 401', 'HTTP/1.1 200'], text);
   });
 });
 

@@ -44,7 +44,7 @@ export async function buildApiServer(
     bodyLimit: 1024 * 1024,
     ...serverOptions(ctx.config.httpRequestTimeoutMs),
   });
-  installRequestFraming(app);
+  installRequestFraming(app, { readsBodies: true });
   traceHttp(app);
   installProblemHandlers(app);
   countDatabaseOutages(app, registry, 'api');

@@ -143,7 +143,7 @@ async function startRoles(config: Config, logger: Logger, stops: (() => Promise<
   stops.push(tracing.release);
   // Taken before the roles, which share it: one endpoint for the process, on dev's port.
   const metrics = await acquireRoleMetrics(
-    { host: config.host, metricsPort: metricsPortOf(config) },
+    { ...config, metricsPort: metricsPortOf(config) },
     'dev',
     createReadiness(),
     logger,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -9,6 +8,7 @@ import { createReadiness } from '../platform/health/readiness.ts';
 import { problemOf } from '../platform/http/problem.ts';
 import { edgeDecisionMetric } from '../platform/metrics/edge.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { stall } from '../test/raw-http.ts';
 import { buildEdgeServer } from './server.ts';
 
 /**
@@ -147,16 +147,6 @@ test('a malformed Authorization header or an unusable sub is a 401, never an ano
 test('a request whose headers never finish is cut off (HTTP_REQUEST_TIMEOUT_MS=1000)', async () => {
   const address = edge.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const answer = await new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write('GET /m/raw/x/y HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
-  });
+  const { answer } = await stall(port, 'GET /m/raw/x/y HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
   assert.match(answer, /^HTTP\/1\.1 408 /);
 });

@@ -50,7 +50,7 @@ export async function buildEdgeServer(deps: EdgeDeps): Promise<FastifyInstance> 
     childLoggerFactory: (logger) => logger,
     ...serverOptions(deps.config.httpRequestTimeoutMs),
   });
-  installRequestFraming(app);
+  installRequestFraming(app, { readsBodies: false });
   installProblemHandlers(app);
   installValidators(app);
   countDatabaseOutages(app, deps.registry, 'edge');

@@ -34,3 +34,34 @@ export function assertProblem(
 }
 
 export const request = (lines: string[], body = '') => `${lines.join('\r\n')}\r\n\r\n${body}`;
+
+/**
+ * Sends `bytes` and no more, never closing its side: what the server answers, after how long it hung up,
+ * and whether it did within `giveUpMs` (after which the client hangs up itself).
+ */
+export function stall(
+  port: number,
+  bytes: string,
+  giveUpMs = 120_000,
+): Promise<{ answer: string; waitedMs: number; closedByServer: boolean }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    let closedByServer = true;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    socket.on('error', reject);
+    const giveUp = setTimeout(() => {
+      closedByServer = false;
+      socket.destroy();
+    }, giveUpMs);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      resolve({ answer, waitedMs: Date.now() - started, closedByServer });
+    });
+    socket.write(bytes);
+  });
+}

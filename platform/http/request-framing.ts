@@ -40,9 +40,44 @@ export function framingRefusal(raw: IncomingMessage): AppError | undefined {
   return undefined;
 }
 
-/** The api's and the edge's share: the server's refusals, and the header checks before any other hook. */
-export function installRequestFraming(app: FastifyInstance): void {
+function declaresBody(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Whether bytes of the body are still to come. Node may leave a request short of `complete` until its stream
+ * is read, so a body that arrived whole but was never read (refused from the headers) shows as the declared
+ * length waiting in the stream's buffer.
+ */
+function bodyStillArriving(raw: IncomingMessage): boolean {
+  if (raw.complete || !declaresBody(raw)) return false;
+  const length = raw.headers['content-length'];
+  return length === undefined || raw.readableLength < Number(length);
+}
+
+/**
+ * The api's and the edge's share: the server's refusals, and the header checks before any other hook.
+ *
+ * An answer given before the request's body has arrived (a 401 or 415 decided from the headers alone, any
+ * answer of the edge, which reads no body) closes the connection. Kept open, the rest of that body would
+ * be read as the next request, or the request timeout would later send a second answer to a request that
+ * already has one. `readsBodies: false` (the edge) closes whenever a body is declared, from the hook it
+ * already runs; the api checks, as each answer is sent, whether the body is still arriving.
+ */
+export function installRequestFraming(app: FastifyInstance, { readsBodies }: { readsBodies: boolean }): void {
   installServerRefusals(app.server);
-  // A callback hook, not an async one: no promise per request on the edge's hot path.
-  app.addHook('onRequest', (request, _reply, done) => done(framingRefusal(request.raw)));
+  // Callback hooks, not async ones: no promise per request on the edge's hot path.
+  if (readsBodies) {
+    app.addHook('onRequest', (request, _reply, done) => done(framingRefusal(request.raw)));
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if (bodyStillArriving(request.raw)) reply.header('connection', 'close');
+      done(null, payload);
+    });
+  } else {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (declaresBody(request.raw)) reply.header('connection', 'close');
+      done(framingRefusal(request.raw));
+    });
+  }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import Fastify from 'fastify';
+import { stall } from '../../test/raw-http.ts';
 import { installProblemHandlers } from './problem.ts';
 import { serverOptions } from './server-options.ts';
 
@@ -53,18 +54,7 @@ test('a request that stops arriving is cut off soon after the request timeout, n
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {
     const port = (app.server.address() as { port: number }).port;
-    const started = Date.now();
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      let text = '';
-      socket.on('data', (chunk) => {
-        text += chunk;
-      });
-      socket.on('error', reject);
-      socket.on('close', () => resolve(text));
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ');
-    });
-    const waitedMs = Date.now() - started;
+    const { answer, waitedMs } = await stall(port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.ok(waitedMs < 5000, `cut off after ${waitedMs} ms with a 500 ms request timeout`);
   } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
-import { assertProblem, exchange, request } from '../../test/raw-http.ts';
+import { assertProblem, exchange, request, stall } from '../../test/raw-http.ts';
 import { createReadiness } from '../health/readiness.ts';
 import { acquireRoleMetrics, type RoleMetrics } from './endpoint.ts';
 
@@ -10,7 +10,7 @@ let metrics: RoleMetrics;
 let port: number;
 before(async () => {
   metrics = await acquireRoleMetrics(
-    { host: '127.0.0.1', metricsPort: 0 },
+    { host: '127.0.0.1', metricsPort: 0, httpRequestTimeoutMs: 500 },
     'worker',
     createReadiness(),
     pino({ level: 'silent' }),
@@ -57,4 +57,15 @@ test('a wrong method names the one the endpoint serves in Allow', async () => {
   const answer = await exchange(port, request(['DELETE /readyz HTTP/1.1', 'Host: x', 'Connection: close']));
   assertProblem(answer, 405, 'method_not_allowed');
   assert.match(answer.head, /^allow: GET$/im);
+});
+
+test('a path it does not serve is a 404 not_found problem, as on the api and the edge', async () => {
+  const answer = await exchange(port, request(['GET /nope HTTP/1.1', 'Host: x', 'Connection: close']));
+  assertProblem(answer, 404, 'not_found');
+});
+
+test('a request that stops arriving is cut off after HTTP_REQUEST_TIMEOUT_MS, as on the api and the edge', async () => {
+  const { answer, waitedMs } = await stall(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  assert.ok(waitedMs < 5000, `cut off after ${waitedMs} ms with a 500 ms request timeout`);
 });

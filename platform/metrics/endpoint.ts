@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { errorCatalogue } from '../../contracts/errors.ts';
+import type { Problem } from '../../contracts/problem.ts';
 import type { Config } from '../config.ts';
 import { combineReadiness, type Readiness, readinessResponse } from '../health/readiness.ts';
 import { refuseParserError } from '../http/client-errors.ts';
 import { problemOf } from '../http/problem.ts';
 import { framingRefusal, installServerRefusals } from '../http/request-framing.ts';
+import { requestTimeouts } from '../http/timeouts.ts';
 import type { Logger } from '../logger.ts';
 
 /** `dev` is the process running all three roles, which share its one endpoint. */
@@ -45,13 +46,17 @@ let endpoint: Promise<Endpoint> | undefined;
 let users = 0;
 
 export async function acquireRoleMetrics(
-  config: Pick<Config, 'host' | 'metricsPort'>,
+  config: Pick<Config, 'host' | 'metricsPort' | 'httpRequestTimeoutMs'>,
   role: MetricsRole,
   readiness: Readiness,
   logger: Logger,
 ): Promise<RoleMetrics> {
   users++;
-  endpoint ??= openEndpoint(config.host, config.metricsPort ?? defaultMetricsPorts[role], role, logger);
+  endpoint ??= openEndpoint(
+    { ...config, port: config.metricsPort ?? defaultMetricsPorts[role] },
+    role,
+    logger,
+  );
   let shared: Endpoint;
   try {
     shared = await endpoint;
@@ -81,27 +86,22 @@ export async function acquireRoleMetrics(
 const servedPaths = new Set(['/metrics', '/healthz', '/readyz']);
 
 async function openEndpoint(
-  host: string,
-  port: number,
+  { host, port, httpRequestTimeoutMs }: { host: string; port: number; httpRequestTimeoutMs: number },
   role: MetricsRole,
   logger: Logger,
 ): Promise<Endpoint> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const readiness = new Set<Readiness>();
-  const server = createServer({ requireHostHeader: false }, async (request, response) => {
+  // The api's and the edge's request timeout: a scrape is one small GET, and a client that trickles one holds a
+  // socket as it would there.
+  const options = { ...requestTimeouts(httpRequestTimeoutMs).http, requireHostHeader: false };
+  const server = createServer(options, async (request, response) => {
     const path = request.url?.split('?')[0];
     const refusal = framingRefusal(request);
     try {
       if (refusal) {
-        const body = JSON.stringify(problemOf(refusal.code, refusal.message));
-        response
-          .writeHead(errorCatalogue[refusal.code].status, {
-            'content-type': 'application/problem+json',
-            'content-length': Buffer.byteLength(body),
-            connection: 'close',
-          })
-          .end(body);
+        problem(response, problemOf(refusal.code, refusal.message), { connection: 'close' });
       } else if (request.method === 'GET' && path === '/metrics') {
         response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       } else if (request.method === 'GET' && path === '/healthz') {
@@ -110,16 +110,9 @@ async function openEndpoint(
         const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
         json(response, statusCode, body);
       } else if (servedPaths.has(path ?? '')) {
-        const body = JSON.stringify(problemOf('method_not_allowed', `${path} serves GET only`));
-        response
-          .writeHead(405, {
-            'content-type': 'application/problem+json',
-            'content-length': Buffer.byteLength(body),
-            allow: 'GET',
-          })
-          .end(body);
+        problem(response, problemOf('method_not_allowed', `${path} serves GET only`), { allow: 'GET' });
       } else {
-        json(response, 404, { status: 'not found' });
+        problem(response, problemOf('not_found', `No route for ${request.method} ${path}`));
       }
     } catch (error) {
       json(response, 500, {
@@ -150,4 +143,15 @@ async function openEndpoint(
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function problem(response: ServerResponse, body: Problem, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response
+    .writeHead(body.status, {
+      'content-type': 'application/problem+json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    })
+    .end(text);
 }
