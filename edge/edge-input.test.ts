@@ -9,6 +9,7 @@ import { problemOf } from '../platform/http/problem.ts';
 import { edgeDecisionMetric } from '../platform/metrics/edge.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
 import { stall } from '../test/raw-http.ts';
+import { hlsMasterRendition, storedVideo } from '../test/stored-video.ts';
 import { buildEdgeServer } from './server.ts';
 
 /**
@@ -98,6 +99,8 @@ test('a refusal is the catalogue problem+json, byte for byte, on every refusing 
   }
 });
 
+const rendition = { name: '720p.mp4', quality: '720p', format: 'mp4', contentType: 'video/mp4' };
+
 test('every read is counted once by its outcome; other routes are not reads', async () => {
   const registry = new Registry();
   const counted = await buildEdgeServer({
@@ -114,6 +117,21 @@ test('every read is counted once by its outcome; other routes are not reads', as
     await counted.inject({ method: 'GET', url: '/m/raw/x?token=a&token=b' });
     await counted.inject({ method: 'GET', url: '/m/raw/x', headers: { authorization: 'Basic x' } });
     await counted.inject({ method: 'GET', url: '/healthz' });
+    const video = `/m/${await storedVideo(api, rendition, 'private', Buffer.alloc(1000, 7))}`;
+    const owner = { authorization: `Bearer ${api.token('alice')}` };
+    const whole = await counted.inject({ method: 'GET', url: video, headers: owner });
+    const read = (headers: Record<string, string>) =>
+      counted.inject({ method: 'GET', url: video, headers: { ...owner, ...headers } });
+    assert.equal((await read({ range: 'bytes=0-9' })).statusCode, 206);
+    assert.equal((await read({ 'if-none-match': String(whole.headers.etag) })).statusCode, 304);
+    assert.equal((await read({ range: 'bytes=5000-6000' })).statusCode, 416);
+    const master = await storedVideo(
+      api,
+      hlsMasterRendition,
+      'public',
+      Buffer.from('#EXTM3U\n#EXT-X-ENDLIST\n'),
+    );
+    assert.equal((await counted.inject({ method: 'GET', url: `/m/${master}` })).statusCode, 200);
     const counts = Object.fromEntries(
       [
         ...(await registry.metrics()).matchAll(
@@ -121,7 +139,14 @@ test('every read is counted once by its outcome; other routes are not reads', as
         ),
       ].map((m) => [m[1], Number(m[2])]),
     );
-    assert.deepEqual(counts, { not_found: 1, invalid: 1, unauthenticated: 1 });
+    assert.deepEqual(counts, {
+      not_found: 1,
+      invalid: 2,
+      unauthenticated: 1,
+      bytes: 2,
+      not_modified: 1,
+      playlist: 1,
+    });
   } finally {
     await counted.close();
   }

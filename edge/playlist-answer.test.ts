@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
-import { storedVideo } from '../test/stored-video.ts';
+import { hlsMasterRendition, storedVideo } from '../test/stored-video.ts';
 
 /**
  * The edge answers HLS playlists itself, read from storage in one ranged read: the text whole when it fits,
@@ -20,13 +20,7 @@ after(async () => {
 
 /** A public ready video whose HLS master is `hls/master.m3u8`, holding `body` unless it is undefined. */
 function videoWithMaster(body: string | undefined) {
-  const master = {
-    name: 'hls/master.m3u8',
-    quality: 'hls',
-    format: 'hls',
-    contentType: 'application/vnd.apple.mpegurl',
-  };
-  return storedVideo(api, master, 'public', body === undefined ? undefined : Buffer.from(body));
+  return storedVideo(api, hlsMasterRendition, 'public', body === undefined ? undefined : Buffer.from(body));
 }
 
 test('a playlist is answered whole, its references rewritten to edge URLs', async () => {

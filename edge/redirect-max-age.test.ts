@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { signUrlToken } from '../platform/auth/url-token.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
-import { storedVideo } from '../test/stored-video.ts';
+import { hlsMasterRendition, storedVideo } from '../test/stored-video.ts';
 
 /**
  * A browser or CDN may keep an edge answer for its `max-age`, so that answer must lapse when the edge's own
@@ -26,12 +26,6 @@ before(async () => {
 after(() => api?.stop());
 
 const rendition = { name: 'high.mp4', quality: 'high', format: 'mp4', contentType: 'video/mp4' };
-const vodPlaylist = {
-  name: 'hls/master.m3u8',
-  quality: 'hls',
-  format: 'hls',
-  contentType: 'application/vnd.apple.mpegurl',
-};
 
 const maxAgeOf = (cacheControl: unknown) => Number(/max-age=(\d+)/.exec(String(cacheControl))?.[1]);
 
@@ -84,6 +78,6 @@ test('a private redirect to storage lapses with its window, by Bearer and by ?to
 });
 
 test('a VOD playlist, cacheable for a minute by its type, lapses with the window too', async () => {
-  const key = await storedVideo(api, vodPlaylist, 'public', Buffer.from('#EXTM3U\n#EXT-X-ENDLIST\n'));
+  const key = await storedVideo(api, hlsMasterRendition, 'public', Buffer.from('#EXTM3U\n#EXT-X-ENDLIST\n'));
   await assertLapsesWithWindow([[`/m/${key}`, {}]], 200);
 });

@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { media, mediaVariant } from '../db/schema.ts';
 import type { InProcessApi } from './in-process.ts';
 
+/** A video's HLS master playlist, as the worker records it. */
+export const hlsMasterRendition = {
+  name: 'hls/master.m3u8',
+  quality: 'hls',
+  format: 'hls',
+  contentType: 'application/vnd.apple.mpegurl',
+};
+
 /**
  * A ready video of alice, as the worker leaves it: one rendition `derived/<id>/<run>/<name>` recorded as
  * `quality`/`format`, holding `body` in storage unless it is undefined. Returns the rendition's key.
