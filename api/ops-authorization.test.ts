@@ -65,6 +65,15 @@ describe('an outbox replay selector that cannot match', () => {
     assert.equal(reply.json().code, 'validation_failed');
     assert.match(reply.json().detail, /`from`.*`to`/);
   });
+  test('the media search refuses a swapped range the same way, not with an empty list', async () => {
+    const reply = await api.app.inject({
+      url: '/v1/ops/media?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+      headers: { authorization: `Bearer ${api.token('ops', { admin: true })}` },
+    });
+    assert.equal(reply.statusCode, 400, reply.body);
+    assert.equal(reply.json().code, 'validation_failed');
+    assert.match(reply.json().detail, /`from`.*`to`/);
+  });
   test('a topic the platform does not have is 400 validation_failed naming the field', async () => {
     const reply = await replay({ from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', topic: 'bogus' });
     assert.equal(reply.statusCode, 400, reply.body);

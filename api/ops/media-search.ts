@@ -3,12 +3,14 @@ import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import type { MediaSearchQuery, MediaSearchResult } from '../../contracts/ops.ts';
 import type { Database } from '../../db/client.ts';
 import { media } from '../../db/schema.ts';
+import { assertOrderedRange } from './time-range.ts';
 
 /** Every filter narrows; none lists the newest media. Ids and owners match exactly (no scans by pattern). */
 export async function searchMedia(
   db: Database,
   query: MediaSearchQuery,
 ): Promise<Static<typeof MediaSearchResult>> {
+  assertOrderedRange(query);
   const filters: (SQL | undefined)[] = [
     query.id ? eq(media.id, query.id) : undefined,
     query.owner ? eq(media.ownerId, query.owner) : undefined,

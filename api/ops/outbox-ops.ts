@@ -10,6 +10,7 @@ import type { ObjectStorage } from '../../platform/storage/object-storage.ts';
 import { traceIdOf } from '../../platform/tracing/spans.ts';
 import { edgeUrl } from '../media/urls.ts';
 import { readOutboxBacklog } from '../outbox/backlog.ts';
+import { assertOrderedRange } from './time-range.ts';
 
 type OutboxRowDb = typeof outbox.$inferSelect;
 
@@ -83,9 +84,7 @@ export type SkipReason = 'media_deleted' | 'media_rejected' | 'media_missing' | 
  * their payload (and so the id consumers de-duplicate on) unchanged.
  */
 export async function replayOutbox(deps: ReplayDeps, body: ReplayBody) {
-  if ('from' in body && Date.parse(body.from) > Date.parse(body.to)) {
-    throw new AppError('validation_failed', '`from` must not be later than `to`');
-  }
+  if ('from' in body) assertOrderedRange(body);
   const notFacts = ne(outbox.topic, topics.mediaLifecycle);
   const where =
     'ids' in body
