@@ -78,6 +78,13 @@ describe('an outbox replay selector that cannot match', () => {
     const reply = await replay({ from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', topic: 'bogus' });
     assert.equal(reply.statusCode, 400, reply.body);
     assert.equal(reply.json().code, 'validation_failed');
-    assert.match(reply.body, /topic/);
+    // Only the topic: not that a by-id or by-media selector would have needed `ids` or `mediaId`.
+    const errors = reply.json().errors as { path: string; message: string }[];
+    assert.deepEqual(
+      errors.map((e) => e.path),
+      ['body/topic'],
+      reply.body,
+    );
+    assert.match(errors[0]?.message ?? '', /must be one of .*"optimize\.request"/);
   });
 });

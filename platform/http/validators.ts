@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { isTimestamp } from '../../contracts/text.ts';
+import { focusUnionErrors } from './union-errors.ts';
 
 /** Enough to fix a request by hand; a body of a million unknown keys must not echo back a million errors. */
 export const maxReportedErrors = 20;
@@ -84,7 +85,7 @@ function numericProperties(schema: unknown): string[] {
 function capErrors(validate: ValidateFunction) {
   const capped = (data: unknown) => {
     const valid = validate(data);
-    const errors = validate.errors ?? null;
+    const errors = validate.errors ? focusUnionErrors(validate.errors) : null;
     capped.errors = errors && errors.length > maxReportedErrors ? truncate(errors) : errors;
     return valid;
   };
