@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
 
@@ -86,5 +87,12 @@ describe('an outbox replay selector that cannot match', () => {
       reply.body,
     );
     assert.match(errors[0]?.message ?? '', /must be one of .*"optimize\.request"/);
+    const byMedia = await replay({ mediaId: randomUUID(), topic: 'lifecycle' });
+    assert.equal(byMedia.statusCode, 400, byMedia.body);
+    assert.deepEqual(
+      byMedia.json().errors.map((e: { message: string }) => e.message),
+      ["must NOT have the property 'topic'"],
+      'a replay by media takes no topic, and is told so, not what the other forms need',
+    );
   });
 });

@@ -91,8 +91,10 @@ export function edgeReads(deps: ReadDeps, answerPlaylist: PlaylistAnswer) {
     { length: Math.floor(ttlMs / 1000) + 1 },
     (_, seconds) => `public, max-age=${seconds}`,
   );
+  // Whole seconds strictly inside what is left: with exactly 2000 ms left (a decision read in the millisecond
+  // it was asked for) a max-age of 2 would end after the edge's own trust does.
   const secondsLeft = (decided: KnownReferences) =>
-    Math.min(publicCacheControl.length - 1, Math.max(0, Math.floor((decided.until - Date.now()) / 1000)));
+    Math.min(publicCacheControl.length - 1, Math.max(0, Math.floor((decided.until - Date.now() - 1) / 1000)));
   const cdnBaseUrl = config.cdnBaseUrl;
 
   const authorize = (read: Read): void | Promise<void> => {

@@ -40,7 +40,8 @@ export function framingRefusal(raw: IncomingMessage): AppError | undefined {
   return undefined;
 }
 
-function declaresBody(raw: IncomingMessage): boolean {
+/** Whether the request says a body follows (a length above 0, or chunks). */
+export function declaresBody(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined;
 }

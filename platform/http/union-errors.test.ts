@@ -43,3 +43,13 @@ test('an object or null: a bad object is told about the object, not that it shou
     '/owner must match a schema in anyOf',
   ]);
 });
+
+test('a body nearest one form is told what that form lacks or does not take', () => {
+  assert.deepEqual(messagesFor(ReplayBody, { from: '2026-01-01T00:00:00Z' }), [
+    " must have required property 'to'",
+  ]);
+  assert.deepEqual(messagesFor(ReplayBody, { mediaId: 'bad', topic: 'lifecycle' }), [
+    ' must NOT have additional properties',
+    '/mediaId must match pattern "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"',
+  ]);
+});

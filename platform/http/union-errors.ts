@@ -5,10 +5,10 @@ const shapeKeywords = new Set(['required', 'additionalProperties', 'type', 'cons
 
 /**
  * Ajv reports a failed `anyOf` with every branch's errors: a replay body naming `from`, `to` and a bad
- * `topic` was also told it lacked `ids` and `mediaId`. When branches fit the value's shape (no property
- * missing or unknown, the right type), only the closest one's errors are kept; a union of constants becomes
- * one error listing the values it takes. A value no branch fits keeps every branch's errors: each says what
- * one alternative would need.
+ * `topic` was also told it lacked `ids` and `mediaId`. The branch closest to the value's shape (fewest
+ * properties missing or unknown, or types wrong, at the union's own level) is the form the caller meant, and
+ * only its errors are kept; a union of constants becomes one error listing the values it takes. When several
+ * branches are equally close and none fits, every branch's errors are kept: each says what one form needs.
  */
 export function focusUnionErrors(errors: ErrorObject[]): ErrorObject[] {
   let kept = errors;
@@ -38,11 +38,13 @@ export function focusUnionErrors(errors: ErrorObject[]): ErrorObject[] {
       kept = kept.flatMap((e) => (e === union ? [oneOf] : e.schemaPath.startsWith(prefix) ? [] : [e]));
       continue;
     }
-    const fitting = all.filter(
-      (b) => !b.some((e) => e.instancePath === union.instancePath && shapeKeywords.has(e.keyword)),
-    );
-    if (fitting.length === 0) continue;
-    const closest = fitting.reduce((best, b) => (b.length < best.length ? b : best));
+    const misfits = (b: ErrorObject[]) =>
+      b.filter((e) => e.instancePath === union.instancePath && shapeKeywords.has(e.keyword)).length;
+    const fewest = Math.min(...all.map(misfits));
+    const closestShapes = all.filter((b) => misfits(b) === fewest);
+    // Several forms equally far from the value: each one's errors say what it would need.
+    if (fewest > 0 && closestShapes.length > 1) continue;
+    const closest = closestShapes.reduce((best, b) => (b.length < best.length ? b : best));
     const dropped = new Set([union, ...all.filter((b) => b !== closest).flat()]);
     kept = kept.filter((e) => !dropped.has(e));
   }

@@ -85,12 +85,18 @@ function numericProperties(schema: unknown): string[] {
 function capErrors(validate: ValidateFunction) {
   const capped = (data: unknown) => {
     const valid = validate(data);
-    const errors = validate.errors ? focusUnionErrors(validate.errors) : null;
+    const errors = validate.errors ? focusUnionErrors(validate.errors).map(namingExtraProperty) : null;
     capped.errors = errors && errors.length > maxReportedErrors ? truncate(errors) : errors;
     return valid;
   };
   capped.errors = null as ErrorObject[] | null;
   return capped;
+}
+
+/** Ajv's "must NOT have additional properties" says neither which one nor where; the caller needs both. */
+function namingExtraProperty(error: ErrorObject): ErrorObject {
+  if (error.keyword !== 'additionalProperties') return error;
+  return { ...error, message: `must NOT have the property '${error.params.additionalProperty}'` };
 }
 
 function truncate(errors: ErrorObject[]): ErrorObject[] {

@@ -56,7 +56,9 @@ for (const [what, bytes, status, code] of cases) {
 test('a wrong method names the one the endpoint serves in Allow', async () => {
   const answer = await exchange(port, request(['DELETE /readyz HTTP/1.1', 'Host: x', 'Connection: close']));
   assertProblem(answer, 405, 'method_not_allowed');
-  assert.match(answer.head, /^allow: GET$/im);
+  assert.match(answer.head, /^allow: GET, HEAD$/im);
+  const head = await exchange(port, request(['HEAD /healthz HTTP/1.1', 'Host: x', 'Connection: close']));
+  assert.equal(head.status, 200, head.head);
 });
 
 test('a path it does not serve is a 404 not_found problem, as on the api and the edge', async () => {
@@ -68,4 +70,12 @@ test('a request that stops arriving is cut off after HTTP_REQUEST_TIMEOUT_MS, as
   const { answer, waitedMs } = await stall(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ');
   assert.match(answer, /^HTTP\/1\.1 408 /);
   assert.ok(waitedMs < 5000, `cut off after ${waitedMs} ms with a 500 ms request timeout`);
+});
+
+test('an answer given before a sent body arrived ends the connection: one answer, nothing read after it', async () => {
+  const bytes = request(['POST /metrics HTTP/1.1', 'Host: x', 'Content-Length: 100'], '{');
+  const { answer, closedByServer } = await stall(port, bytes, 3000);
+  assert.deepEqual(answer.match(/HTTP\/1\.1 \d{3}/g), ['HTTP/1.1 405']);
+  assert.match(answer, /^connection: close\r$/im);
+  assert.ok(closedByServer, 'the connection was left open');
 });

@@ -7,7 +7,7 @@ import type { Config } from '../config.ts';
 import { combineReadiness, type Readiness, readinessResponse } from '../health/readiness.ts';
 import { refuseParserError } from '../http/client-errors.ts';
 import { problemOf } from '../http/problem.ts';
-import { framingRefusal, installServerRefusals } from '../http/request-framing.ts';
+import { declaresBody, framingRefusal, installServerRefusals } from '../http/request-framing.ts';
 import { requestTimeouts } from '../http/timeouts.ts';
 import type { Logger } from '../logger.ts';
 
@@ -99,18 +99,24 @@ async function openEndpoint(
   const server = createServer(options, async (request, response) => {
     const path = request.url?.split('?')[0];
     const refusal = framingRefusal(request);
+    // No route here reads a body: one that is sent ends the connection after the answer, so the rest of
+    // it is never read as a next request (as the edge does).
+    if (declaresBody(request)) response.setHeader('connection', 'close');
+    const reading = request.method === 'GET' || request.method === 'HEAD';
     try {
       if (refusal) {
         problem(response, problemOf(refusal.code, refusal.message), { connection: 'close' });
-      } else if (request.method === 'GET' && path === '/metrics') {
+      } else if (reading && path === '/metrics') {
         response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-      } else if (request.method === 'GET' && path === '/healthz') {
+      } else if (reading && path === '/healthz') {
         json(response, 200, { status: 'ok' });
-      } else if (request.method === 'GET' && path === '/readyz') {
+      } else if (reading && path === '/readyz') {
         const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
         json(response, statusCode, body);
       } else if (servedPaths.has(path ?? '')) {
-        problem(response, problemOf('method_not_allowed', `${path} serves GET only`), { allow: 'GET' });
+        problem(response, problemOf('method_not_allowed', `${path} serves GET and HEAD only`), {
+          allow: 'GET, HEAD',
+        });
       } else {
         problem(response, problemOf('not_found', `No route for ${request.method} ${path}`));
       }
