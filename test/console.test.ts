@@ -295,7 +295,10 @@ describe('the operations console', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sub: 'mallory', admin: true }),
     });
-    assert.equal(reply.status, 404);
+    // Only the console's files are served under /console/: reading them is all that path allows.
+    assert.equal(reply.status, 405);
+    assert.equal(reply.headers.get('allow'), 'GET, HEAD');
+    assert.doesNotMatch(await reply.text(), /token"/);
     const missing = await fetch(`${platform.apiUrl}/console/app-NOSUCH.js`);
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get('content-type') ?? '', /^application\/problem\+json/);
