@@ -46,9 +46,9 @@ export function avifNegotiation(references: References) {
     const sibling = avifSibling(key);
     if (sibling === undefined) return { key, varies: false };
     if (!acceptsAvif(accept)) return { key, varies: true };
-    const refs = references(sibling);
-    if (refs instanceof Promise) return refs.then((found) => siblingIfFound(key, sibling, found.refs));
-    return siblingIfFound(key, sibling, refs.refs);
+    const known = references(sibling);
+    if (known instanceof Promise) return known.then((found) => siblingIfFound(key, sibling, found.refs));
+    return siblingIfFound(key, sibling, known.refs);
   };
 }
 
