@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createSigner } from 'fast-jwt';
 import { maxSubjectLength, signDevToken } from '../platform/auth/jwt.ts';
 import { type InProcessApi, startInProcessApi } from '../test/in-process.ts';
+import { exchange, stall } from '../test/raw-http.ts';
 
 /**
  * Who the caller is: exactly one well-formed bearer credential, a subject PostgreSQL stores as given, a
@@ -130,37 +130,22 @@ describe('over a socket', () => {
     port = typeof address === 'object' && address ? address.port : 0;
   });
 
-  /** Sends raw bytes and returns everything the server answers until it closes the connection. */
-  const exchange = (bytes: string, endAfterWrite = true) =>
-    new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      let answer = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (chunk) => {
-        answer += chunk;
-      });
-      socket.on('error', reject);
-      socket.on('close', () => resolve(answer));
-      socket.write(bytes, () => {
-        if (endAfterWrite) socket.end();
-      });
-    });
-
   test('an absolute-form target is authenticated before validation, like its path', async () => {
     const body = '{"bogus":true}';
     const answer = await exchange(
+      port,
       `POST http://127.0.0.1:${port}/v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     );
-    assert.match(answer, /^HTTP\/1\.1 401 /);
-    assert.match(answer, /"code":"unauthenticated"/);
+    assert.equal(answer.status, 401);
+    assert.match(answer.body, /"code":"unauthenticated"/);
   });
 
   test('a body that never finishes arriving is cut off (HTTP_REQUEST_TIMEOUT_MS=1000)', async () => {
-    const answer = await exchange(
+    const { answer } = await stall(
+      port,
       'POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
         `Authorization: Bearer ${api.token('slow')}\r\nContent-Length: 1000\r\n\r\n{"filename":`,
-      false,
     );
     assert.match(answer, /^HTTP\/1\.1 408 /);
   });

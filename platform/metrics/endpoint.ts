@@ -83,8 +83,6 @@ export async function acquireRoleMetrics(
   };
 }
 
-const servedPaths = new Set(['/metrics', '/healthz', '/readyz']);
-
 async function openEndpoint(
   { host, port, httpRequestTimeoutMs }: { host: string; port: number; httpRequestTimeoutMs: number },
   role: MetricsRole,
@@ -96,32 +94,44 @@ async function openEndpoint(
   // The api's and the edge's request timeout: a scrape is one small GET, and a client that trickles one holds a
   // socket as it would there.
   const options = { ...requestTimeouts(httpRequestTimeoutMs).http, requireHostHeader: false };
+  // Each path answers GET (and HEAD); any other method on it is a 405, any other path a 404.
+  const routes = new Map<string, (response: ServerResponse) => Promise<void>>([
+    [
+      '/metrics',
+      async (response) => {
+        response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+      },
+    ],
+    ['/healthz', async (response) => send(response, 200, { status: 'ok' })],
+    [
+      '/readyz',
+      async (response) => {
+        const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
+        send(response, statusCode, body);
+      },
+    ],
+  ]);
   const server = createServer(options, async (request, response) => {
-    const path = request.url?.split('?')[0];
+    const path = request.url?.split('?')[0] ?? '';
     const refusal = framingRefusal(request);
     // No route here reads a body: one that is sent ends the connection after the answer, so the rest of
     // it is never read as a next request (as the edge does).
     if (declaresBody(request)) response.setHeader('connection', 'close');
-    const reading = request.method === 'GET' || request.method === 'HEAD';
+    const route = routes.get(path);
     try {
       if (refusal) {
-        problem(response, problemOf(refusal.code, refusal.message), { connection: 'close' });
-      } else if (reading && path === '/metrics') {
-        response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-      } else if (reading && path === '/healthz') {
-        json(response, 200, { status: 'ok' });
-      } else if (reading && path === '/readyz') {
-        const { statusCode, body } = await readinessResponse(combineReadiness(readiness));
-        json(response, statusCode, body);
-      } else if (servedPaths.has(path ?? '')) {
-        problem(response, problemOf('method_not_allowed', `${path} serves GET and HEAD only`), {
+        sendProblem(response, problemOf(refusal.code, refusal.message), { connection: 'close' });
+      } else if (route === undefined) {
+        sendProblem(response, problemOf('not_found', `No route for ${request.method} ${path}`));
+      } else if (request.method === 'GET' || request.method === 'HEAD') {
+        await route(response);
+      } else {
+        sendProblem(response, problemOf('method_not_allowed', `${path} serves GET and HEAD only`), {
           allow: 'GET, HEAD',
         });
-      } else {
-        problem(response, problemOf('not_found', `No route for ${request.method} ${path}`));
       }
     } catch (error) {
-      json(response, 500, {
+      send(response, 500, {
         status: 'error',
         detail: error instanceof Error ? error.message : String(error),
       });
@@ -147,17 +157,19 @@ async function openEndpoint(
   return { registry, server, url: `http://${host}:${address.port}`, readiness };
 }
 
-function json(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-function problem(response: ServerResponse, body: Problem, headers: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  type = 'application/json',
+): void {
   const text = JSON.stringify(body);
   response
-    .writeHead(body.status, {
-      'content-type': 'application/problem+json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    })
+    .writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers })
     .end(text);
+}
+
+function sendProblem(response: ServerResponse, problem: Problem, headers: Record<string, string> = {}): void {
+  send(response, problem.status, problem, headers, 'application/problem+json');
 }
